@@ -1,0 +1,192 @@
+"""The audit pipeline, one direction: ingest -> validate -> enrich -> rules -> report.
+
+`run_audit` returns everything in memory; `write_outputs` writes it atomically. The CLI is a
+thin layer over these two functions.
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline import __version__
+from pipeline.config import Config
+from pipeline.engine import SEVERITY_RANK, run_rules
+from pipeline.enrich import enrich
+from pipeline.ingest import RawInput, read_input, resolve_inputs
+from pipeline.reference import Bundle
+from pipeline.rules import effective_rules
+from pipeline.rules.common import RuleContext
+from pipeline.validate import Validated, validate_inputs
+
+
+@dataclass
+class AuditResult:
+    findings: pd.DataFrame
+    rejects: pd.DataFrame
+    lines: pd.DataFrame
+    summary: dict
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def exit_code(self, fail_on: str) -> int:
+        """0 when nothing at or above `fail_on` was found, else 1 (`never`: always 0)."""
+        if fail_on == "never" or self.findings.empty:
+            return 0
+        threshold = SEVERITY_RANK[fail_on]
+        worst = self.findings["severity"].map(SEVERITY_RANK).max()
+        return 1 if worst >= threshold else 0
+
+
+class _Stopwatch:
+    def __init__(self, progress=None):
+        self.timings: dict[str, float] = {}
+        self.progress = progress
+
+    def stage(self, name: str):
+        watch = self
+
+        class _Stage:
+            def __enter__(self):
+                if watch.progress:
+                    watch.progress(name)
+                self.start = time.perf_counter()
+
+            def __exit__(self, *exc):
+                watch.timings[name] = round(time.perf_counter() - self.start, 4)
+
+        return _Stage()
+
+
+def read_inputs(inputs, config: Config) -> list[RawInput]:
+    return [read_input(path, config.columns) for path in resolve_inputs(inputs)]
+
+
+def validate_files(inputs, config: Config) -> tuple[list[RawInput], Validated]:
+    raws = read_inputs(inputs, config)
+    return raws, validate_inputs(raws)
+
+
+def load_history(paths, config: Config, bundle: Bundle) -> pd.DataFrame | None:
+    """Prior claims for frequency rules: validated and enriched like the batch (bad rows skipped)."""
+    if not paths:
+        return None
+    _, checked = validate_files(paths, config)
+    return enrich(checked.lines, bundle, config.rounding)
+
+
+def peak_rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def _outside_periods(lines: pd.DataFrame, manifest: dict) -> dict[str, int]:
+    """Lines whose service date falls outside each source's effective period."""
+    out = {}
+    for source in manifest.get("sources", []):
+        period = source.get("effective_period") or {}
+        start, end = period.get("start"), period.get("end")
+        if not start or not end:
+            continue
+        date = lines["service_date"]
+        outside = (date < pd.Timestamp(start)) | (date > pd.Timestamp(end))
+        out[source.get("file", source.get("table", "?"))] = int(outside.sum())
+    return out
+
+
+def _impact_totals(findings: pd.DataFrame, by: str) -> dict:
+    impact = findings.dropna(subset=["impact_usd"])
+    if impact.empty:
+        return {}
+    grouped = impact.groupby(by, observed=True)["impact_usd"]
+    return {
+        str(k): {
+            "missed_revenue_usd": round(float(v[v > 0].sum()), 2),
+            "overpayment_risk_usd": round(float(-v[v < 0].sum()), 2),
+        }
+        for k, v in grouped
+    }
+
+
+def build_summary(
+    raws: list[RawInput], checked: Validated, lines: pd.DataFrame, findings: pd.DataFrame,
+    not_evaluated: dict, config: Config, bundle: Bundle, timings: dict, started: datetime,
+) -> dict:
+    audited = lines.groupby("source_file", observed=True).size()
+    files = []
+    for raw in raws:
+        name = str(raw.path)
+        files.append({
+            "path": name,
+            "sha256": raw.sha256,
+            "encoding": raw.encoding,
+            "rows_read": raw.rows_read,
+            "rows_audited": int(audited.get(name, 0)),
+            "rows_rejected": int(checked.rows_rejected.get(name, 0)),
+        })
+    rules = effective_rules(config)
+    counts = findings["rule_code"].value_counts()
+    impact = findings["impact_usd"]
+    return {
+        "tool": "claims-audit",
+        "tool_version": __version__,
+        "started_at": started.isoformat(timespec="seconds"),
+        "config": {"source": config.source, "sha256": config.sha256, "settings": config.as_dict()},
+        "reference": {"path": str(bundle.path), "manifest": bundle.manifest},
+        "inputs": files,
+        "totals": {
+            "rows_read": sum(f["rows_read"] for f in files),
+            "rows_audited": sum(f["rows_audited"] for f in files),
+            "rows_rejected": sum(f["rows_rejected"] for f in files),
+            "lines_in_scope": int(lines["in_scope"].sum()),
+            "lines_not_audited_out_of_scope": int((~lines["in_scope"]).sum()),
+            "findings": len(findings),
+            "lines_with_findings": int(findings[["claim_id", "line_number"]].drop_duplicates()
+                                       .shape[0]),
+        },
+        "lines_outside_reference_period": _outside_periods(lines, bundle.manifest),
+        "findings_by_severity": {
+            s: int((findings["severity"] == s).sum()) for s in ("error", "warning", "info")
+        },
+        "findings_by_rule": {
+            r.code: {"name": r.name, "severity": r.severity, "category": r.category,
+                     "count": int(counts.get(r.code, 0))}
+            for r in rules
+        },
+        "disabled_rules": list(config.disable),
+        "not_evaluated_by_rule": not_evaluated,
+        "impact": {
+            "missed_revenue_usd": round(float(impact[impact > 0].sum()), 2),
+            "overpayment_risk_usd": round(float(-impact[impact < 0].sum()), 2),
+            "by_rule": _impact_totals(findings, "rule_code"),
+            "by_code": _impact_totals(findings, "hcpcs_code"),
+            "by_severity": _impact_totals(findings, "severity"),
+        },
+        "timings_seconds": timings,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def run_audit(
+    inputs, bundle: Bundle, config: Config, history=None, progress=None
+) -> AuditResult:
+    """Run the whole pipeline over the input files; nothing is written."""
+    started = datetime.now(UTC)
+    watch = _Stopwatch(progress)
+    t0 = time.perf_counter()
+    with watch.stage("ingest"):
+        raws = read_inputs(inputs, config)
+    with watch.stage("validate"):
+        checked = validate_inputs(raws)
+    with watch.stage("enrich"):
+        lines = enrich(checked.lines, bundle, config.rounding)
+        prior = load_history(history, config, bundle)
+    with watch.stage("rules"):
+        ran = run_rules(lines, RuleContext(config=config, bundle=bundle, history=prior))
+    watch.timings["total"] = round(time.perf_counter() - t0, 4)
+    summary = build_summary(raws, checked, lines, ran.findings, ran.not_evaluated, config,
+                            bundle, watch.timings, started)
+    return AuditResult(ran.findings, checked.rejects, lines, summary, watch.timings)

@@ -1,0 +1,164 @@
+"""Vectorised parsers for claim fields: NDC, dates, modifiers, amounts and units.
+
+One place for each idea: every stage that needs an NDC normalised or a modifier list split
+calls these functions. All take and return pandas Series; none loops over rows in Python.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+# -- NDC ---------------------------------------------------------------------------------
+
+_NDC_HYPHENATED = r"^(\d{4,5})-(\d{3,4})-(\d{1,2})$"
+
+
+def normalize_ndc(values: pd.Series) -> pd.Series:
+    """Return NDCs as 11 digits in 5-4-2 form (`00781-3422-92`), or NA when not convertible.
+
+    Accepted: 11 digits without hyphens, or hyphenated 5-4-2, 4-4-2, 5-3-2, 5-4-1 (the short
+    segment is padded with a leading zero). An unhyphenated 10-digit NDC is ambiguous: NA.
+    """
+    text = values.astype("string").str.strip()
+    out = pd.Series(pd.NA, index=values.index, dtype="string")
+
+    plain = text.str.fullmatch(r"\d{11}").fillna(False)
+    p = text[plain]
+    out[plain] = p.str[:5] + "-" + p.str[5:9] + "-" + p.str[9:]
+
+    parts = text.str.extract(_NDC_HYPHENATED)
+    lengths = parts.apply(lambda col: col.str.len()).astype("Int64")  # column-wise, 3 calls
+    total = lengths.sum(axis=1, min_count=3)
+    # exactly one segment short: 4-4-2, 5-3-2 or 5-4-1; or already 5-4-2
+    ok = (total == 10) | ((lengths[0] == 5) & (lengths[1] == 4) & (lengths[2] == 2))
+    ok = ok.fillna(False).astype(bool)
+    seg = parts[ok]
+    out[ok] = seg[0].str.zfill(5) + "-" + seg[1].str.zfill(4) + "-" + seg[2].str.zfill(2)
+    return out
+
+
+# -- dates -------------------------------------------------------------------------------
+
+_DATE_FORMATS = (
+    (r"^\d{4}-\d{2}-\d{2}$", "%Y-%m-%d"),
+    (r"^\d{1,2}/\d{1,2}/\d{4}$", "%m/%d/%Y"),
+    (r"^\d{8}$", "%Y%m%d"),
+)
+
+
+def parse_dates(values: pd.Series) -> pd.Series:
+    """Parse ISO `YYYY-MM-DD`, `MM/DD/YYYY` and `YYYYMMDD`; anything else (or an impossible date) is NaT."""
+    text = values.astype("string").str.strip()
+    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[s]")
+    for pattern, fmt in _DATE_FORMATS:
+        hit = text.str.match(pattern).fillna(False).astype(bool)
+        if hit.any():
+            out[hit] = pd.to_datetime(text[hit], format=fmt, errors="coerce").astype(
+                "datetime64[s]"
+            )
+    return out
+
+
+# -- numbers -----------------------------------------------------------------------------
+
+
+def parse_decimal(values: pd.Series) -> pd.Series:
+    """Parse plain decimals (`12`, `12.5`, `-3`, `.5`); anything else is NaN."""
+    text = values.astype("string").str.strip()
+    ok = text.str.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?").fillna(False).astype(bool)
+    out = pd.Series(np.nan, index=values.index, dtype="float64")
+    out[ok] = text[ok].astype("float64")
+    return out
+
+
+# -- modifiers and code lists ------------------------------------------------------------
+
+MAX_MODIFIERS = 4
+
+
+def split_codes(values: pd.Series, width: int | None = None) -> pd.DataFrame:
+    """Split a list field on space, comma, colon or pipe into upper-case columns 0..n-1 (NA padded)."""
+    text = values.astype("string").str.upper().str.replace(r"[\s,:|;]+", " ", regex=True).str.strip()
+    parts = text.str.split(" ", expand=True)
+    if parts.shape[1] == 0 or (parts.shape[1] == 1 and text.isna().all()):
+        parts = pd.DataFrame(index=values.index, columns=[0], dtype="string")
+    parts = parts.astype("string").replace("", pd.NA)
+    if width is not None:
+        parts = parts.reindex(columns=range(max(width, parts.shape[1])))
+    return parts
+
+
+def normalize_code_list(values: pd.Series) -> pd.Series:
+    """Canonical list text: upper case, single spaces, sorted unique entries (`JW,59` -> `59 JW`)."""
+    parts = split_codes(values)
+    arr = parts.to_numpy(dtype=object, na_value="\uffff")
+    arr.sort(axis=1)  # the NA marker sorts last
+    joined = pd.Series("", index=values.index, dtype="string")
+    for i in range(arr.shape[1]):  # at most a handful of columns, each vectorised
+        col = pd.Series(arr[:, i], index=values.index, dtype="string").replace("\uffff", "")
+        joined = (joined + " " + col).str.strip()
+    return joined.where(joined != "", pd.NA)
+
+
+def has_code(values: pd.Series, code: str) -> pd.Series:
+    """True where the list field contains `code` as a whole entry."""
+    text = " " + values.astype("string").fillna("") + " "
+    return text.str.contains(f" {code} ", regex=False).astype(bool)
+
+
+# -- amounts and units -------------------------------------------------------------------
+
+# administered_unit spellings (upper case) -> canonical unit
+UNIT_SPELLINGS: dict[str, str] = {
+    "MG": "mg", "MCG": "mcg", "UG": "mcg", "G": "g", "GM": "g", "ML": "mL",
+    "UNITS": "units", "UNIT": "units", "U": "units", "IU": "units",
+}
+# canonical unit -> (family, factor to the family's base unit)
+BILLING_UNIT_TO_BASE: dict[str, tuple[str, float]] = {
+    "mg": ("mg", 1.0),
+    "mcg": ("mg", 0.001),
+    "g": ("mg", 1000.0),
+    "units": ("units", 1.0),
+    "mL": ("mL", 1.0),
+}
+
+
+def normalize_unit(values: pd.Series) -> pd.Series:
+    """Canonical administered unit (`mg`, `mcg`, `g`, `units`, `mL`) or NA when unknown."""
+    return values.astype("string").str.strip().str.upper().map(UNIT_SPELLINGS).astype("string")
+
+
+def to_billing_units(
+    amount: pd.Series, unit: pd.Series, billing_amount: pd.Series, billing_unit: pd.Series
+) -> pd.Series:
+    """Amount expressed in (fractional) billing units of the code; NaN where not comparable.
+
+    `unit` and `billing_unit` are canonical (`normalize_unit`). g = 1000 mg, mg = 1000 mcg,
+    IU = units; mL only against mL descriptors; anything else is NaN ("not evaluated").
+    """
+    family = {k: v[0] for k, v in BILLING_UNIT_TO_BASE.items()}
+    factor = {k: v[1] for k, v in BILLING_UNIT_TO_BASE.items()}
+    unit = unit.astype("string")
+    billing_unit = billing_unit.astype("string")
+    same = (unit.map(family) == billing_unit.map(family)).fillna(False).astype(bool)
+    value = (amount.astype("float64") * unit.map(factor).astype("float64")) / (
+        billing_amount.astype("float64") * billing_unit.map(factor).astype("float64")
+    )
+    return value.where(same)
+
+
+ROUNDING_POLICIES = ("up", "nearest", "exact")
+_EPS = 1e-9
+
+
+def round_units(value: pd.Series, policy: str = "up") -> pd.Series:
+    """Whole billable units from fractional ones: `up` = ceil (CMS), `nearest` = half up, `exact` = floor."""
+    v = value.astype("float64")
+    if policy == "up":
+        return np.ceil(v - _EPS)
+    if policy == "nearest":
+        return np.floor(v + 0.5 + _EPS)
+    if policy == "exact":
+        return np.floor(v + _EPS)
+    raise ValueError(f"unknown rounding policy {policy!r}")

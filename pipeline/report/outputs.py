@@ -1,0 +1,63 @@
+"""Write an audit's outputs into the output directory, all or nothing (see `StagedOutput`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.audit import AuditResult
+from pipeline.privacy import mask_id
+from pipeline.report.writers import StagedOutput, write_csv, write_json, write_parquet, write_text
+from schemas.claims import PHI_FIELDS
+
+FORMATS = ("csv", "parquet", "html", "xlsx")
+DEFAULT_FORMATS = ("csv", "parquet", "html")
+
+
+def parse_formats(text: str) -> tuple[str, ...]:
+    """`csv,parquet,html` -> validated tuple; raises ValueError naming an unknown format."""
+    formats = tuple(dict.fromkeys(f.strip().lower() for f in text.split(",") if f.strip()))
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise ValueError(f"unknown format {', '.join(unknown)} (choose from {', '.join(FORMATS)})")
+    return formats
+
+
+def masked_rejects(rejects: pd.DataFrame, show_phi: bool) -> pd.DataFrame:
+    """Rejects as written: PHI values masked unless the user opted in with --show-phi."""
+    if show_phi:
+        return rejects
+    phi = rejects["column"].isin(PHI_FIELDS)
+    out = rejects.copy()
+    out["value"] = out["value"].astype("string").where(~phi, mask_id(out["value"]))
+    return out
+
+
+def write_outputs(
+    result: AuditResult, out_dir: Path, formats=DEFAULT_FORMATS, show_phi: bool = False
+) -> list[Path]:
+    """Write findings, rejects, summary.json and the requested report formats atomically."""
+    written = []
+    with StagedOutput(out_dir) as out:
+        if "csv" in formats:
+            write_csv(result.findings, out.path("findings.csv"))
+            written.append("findings.csv")
+        if "parquet" in formats:
+            write_parquet(result.findings, out.path("findings.parquet"))
+            written.append("findings.parquet")
+        write_csv(masked_rejects(result.rejects, show_phi), out.path("rejects.csv"))
+        written.append("rejects.csv")
+        if "html" in formats:
+            from pipeline.report.html import render_html
+
+            write_text(render_html(result, show_phi=show_phi), out.path("report.html"))
+            written.append("report.html")
+        if "xlsx" in formats:
+            from pipeline.report.xlsx import write_xlsx
+
+            write_xlsx(result, out.path("findings.xlsx"))
+            written.append("findings.xlsx")
+        write_json(result.summary, out.path("summary.json"))
+        written.append("summary.json")
+    return [Path(out_dir) / name for name in written]

@@ -1,0 +1,75 @@
+"""Code rules: is the HCPCS code real, valid on the date of service, and complete if NOC."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from pipeline.rules.common import RuleContext, fmt_date
+from pipeline.rules.registry import Flags, rule
+
+
+@rule("C001", "unknown-code", "code", "error",
+      "CMS HCPCS Level II alpha-numeric file (quarterly); SPEC section 5")
+def unknown_code(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
+    """What it checks: the line's HCPCS Level II code is not in the reference's HCPCS table
+    (anything in `hcpcs_code` that is neither a known Level II code nor a CPT code).
+    Why it matters: a code that does not exist is denied outright; billing guides even cite
+    codes that were never issued.
+    Example: `J2297` is billed for octreotide; the HCPCS file has no J2297 (octreotide is J2354
+    per 25 mcg, or J2353 per 1 mg depot).
+    Fix: look up the drug in the current HCPCS file or the ASP NDC-HCPCS crosswalk and bill the
+    code that describes it.
+    """
+    mask = ~lines["code_known"]
+    return Flags(
+        mask=mask,
+        observed=lines["hcpcs_code"],
+        message=lambda r: "HCPCS code " + r["hcpcs_code"] + " is not in the reference code set",
+    )
+
+
+@rule("C002", "code-not-effective", "code", "error",
+      "CMS HCPCS Level II file: ADD DT and TERM DT fields (record layout)")
+def code_not_effective(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
+    """What it checks: the date of service is before the code's add date or after its
+    termination date in the HCPCS file (the ACT EFF DT column is the latest change, not the start).
+    Why it matters: codes are added and retired every quarter; a line billed with a code that
+    was not valid on the date of service is denied.
+    Example: J1170 (hydromorphone) was terminated 2024-09-30; a line for 2025-02-10 is invalid.
+    Fix: bill the code in effect on the date of service (for J1170, its replacement code).
+    """
+    date = lines["service_date"]
+    before = lines["code_known"] & (date < lines["code_add_date"]).fillna(False)
+    after = lines["code_known"] & (date > lines["code_termination_date"]).fillna(False)
+    mask = before | after
+
+    def message(r: pd.DataFrame) -> pd.Series:
+        head = r["hcpcs_code"] + " billed for service on " + fmt_date(r["service_date"])
+        ended = head + " but terminated " + fmt_date(r["code_termination_date"])
+        early = head + " but not valid until " + fmt_date(r["code_add_date"])
+        return ended.where(r["service_date"] > r["code_termination_date"], early)
+
+    expected = fmt_date(lines["code_add_date"]).fillna("") + ".." + fmt_date(
+        lines["code_termination_date"]
+    ).fillna("")
+    return Flags(mask=mask, observed=fmt_date(date), expected=expected, message=message)
+
+
+@rule("C003", "noc-without-ndc", "code", "error",
+      "CMS HCPCS NOC code list; Medicare Claims Processing Manual Pub. 100-04 Ch. 17 section 20")
+def noc_without_ndc(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
+    """What it checks: a not-otherwise-classified code (J3490, J3590, J9999, ...) is billed
+    without an NDC.
+    Why it matters: a NOC code says nothing about the drug; payers need the NDC (and drug name)
+    to price and pay it, and deny the line without it.
+    Example: J3490 with an empty NDC field.
+    Fix: report the 11-digit NDC of the drug given (and its name in the claim note), or a
+    specific HCPCS code if one exists.
+    """
+    mask = lines["is_noc"] & lines["ndc"].isna()
+    return Flags(
+        mask=mask,
+        expected=pd.Series("NDC", index=lines.index),
+        message=lambda r: "not-otherwise-classified code " + r["hcpcs_code"]
+        + " billed without an NDC",
+    )

@@ -1,0 +1,100 @@
+"""Diagnosis rules: a diagnosis is present, is a valid billable ICD-10-CM code, and supports
+the drug where curated indications exist."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+import pandas as pd
+import simple_icd_10_cm as icd
+
+from pipeline.parsing import split_codes
+from pipeline.rules.common import RuleContext, drug_policy
+from pipeline.rules.registry import Flags, rule
+
+
+def diagnoses_long(lines: pd.DataFrame) -> pd.Series:
+    """One row per (line, diagnosis code), indexed by the line's index."""
+    long = split_codes(lines["diagnosis_codes"]).stack().reset_index(level=1, drop=True)
+    return long[long.notna()].astype("string")
+
+
+@cache
+def is_billable_icd10(code: str) -> bool:
+    """Valid ICD-10-CM code at the billable (leaf) level, per the simple-icd-10-cm tables."""
+    return bool(icd.is_valid_item(code) and icd.is_leaf(code))
+
+
+def billable(codes: pd.Series) -> pd.Series:
+    """Vectorised over the distinct codes (the code set is small); cached across calls."""
+    unique = codes.dropna().unique()
+    verdict = pd.Series([is_billable_icd10(c) for c in unique], index=unique, dtype=bool)
+    return codes.map(verdict).fillna(False).astype(bool)
+
+
+@rule("D001", "diagnosis-missing", "diagnosis", "error",
+      "CMS-1500 item 21 / UB-04 FL 67: ICD-10-CM diagnosis required on every claim line")
+def diagnosis_missing(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
+    """What it checks: the line has no diagnosis code.
+    Why it matters: every drug line needs a diagnosis that shows medical necessity; without one
+    the line is returned unprocessable.
+    Example: J9035 billed with an empty diagnosis_codes field.
+    Fix: report the ICD-10-CM code(s) documented for the administration.
+    """
+    return Flags(
+        mask=lines["diagnosis_codes"].isna(),
+        expected=pd.Series("ICD-10-CM code", index=lines.index),
+        message=lambda r: r["hcpcs_code"] + " line has no diagnosis code",
+    )
+
+
+@rule("D002", "diagnosis-invalid", "diagnosis", "error",
+      "CDC/CMS ICD-10-CM code set (via the simple-icd-10-cm library): billable codes only")
+def diagnosis_invalid(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
+    """What it checks: a diagnosis code that is not a valid, billable ICD-10-CM code (a category
+    header such as E11, or a code that does not exist).
+    Why it matters: claims with invalid or non-billable (truncated) diagnosis codes are rejected.
+    Example: `E11` is a category; a billable code needs more characters (E11.9).
+    Fix: code to the highest specificity documented (a leaf code of the ICD-10-CM tabular list).
+    """
+    long = diagnoses_long(lines)
+    bad = long[~billable(long)]
+    listed = bad.groupby(level=0).agg(" ".join).reindex(lines.index).astype("string")
+    return Flags(
+        mask=listed.notna(),
+        evaluated=lines["diagnosis_codes"].notna(),
+        observed=listed,
+        message=lambda r: "diagnosis " + listed[r.index] + " is not a valid billable ICD-10-CM code",
+    )
+
+
+@rule("D003", "diagnosis-not-supported", "diagnosis", "warning",
+      "Curated indications table (reference/drug_policy.csv), each row citing the FDA label")
+def diagnosis_not_supported(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
+    """What it checks: curated indications (ICD-10-CM prefixes) exist for the code (or its NDC)
+    and none of the line's diagnoses starts with one of them. Without a curated row, or
+    without any diagnosis (D001), the rule does not fire.
+    Why it matters: a drug given for an unlabelled indication is a medical-necessity denial
+    risk; payers' coverage policies list the supporting diagnoses.
+    Example: Prolia (J0897, NDC 55513-0710-01) with only diagnosis I10 (hypertension).
+    Fix: check the record for the indication treated and report its diagnosis code; if the use
+    is off-label, attach the payer's required documentation.
+    """
+    indications = drug_policy(lines, ctx.bundle, "indications").astype("string")
+    evaluable = indications.notna() & lines["diagnosis_codes"].notna()
+    long = diagnoses_long(lines[evaluable])
+    prefixes = split_codes(indications[evaluable]).stack().reset_index(level=1, drop=True)
+    pairs = pd.merge(long.rename("dx"), prefixes.rename("prefix"), left_index=True,
+                     right_index=True)
+    hit = np.char.startswith(pairs["dx"].to_numpy(dtype=str), pairs["prefix"].to_numpy(dtype=str))
+    supported = pd.Series(hit, index=pairs.index).groupby(level=0).any()
+    mask = evaluable & ~supported.reindex(lines.index).fillna(False).astype(bool)
+    return Flags(
+        mask=mask,
+        evaluated=evaluable,
+        observed=lines["diagnosis_codes"],
+        expected=indications,
+        message=lambda r: "no diagnosis of " + r["diagnosis_codes"] + " matches the indications of "
+        + r["hcpcs_code"] + " (" + indications[r.index] + ")",
+    )

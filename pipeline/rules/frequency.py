@@ -1,0 +1,98 @@
+"""Frequency rules: duplicate lines and doses repeated sooner than the curated interval."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from pipeline.rules.common import RuleContext, drug_policy, fmt_date, fmt_num, policy_key
+from pipeline.rules.registry import Flags, rule
+
+DUPLICATE_KEY = ["patient_id", "hcpcs_code", "service_date", "_modifiers", "billed_units"]
+
+
+@rule("F001", "duplicate-line", "frequency", "error",
+      "CMS NCCI Policy Manual ch. 1 (duplicate services); payer duplicate-claim edits")
+def duplicate_line(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
+    """What it checks: same patient, code, date of service, modifiers and units as an earlier
+    line (by claim_id, line_number) of this or another claim. The first occurrence is not
+    flagged.
+    Why it matters: duplicates are denied, or paid twice and recouped; they usually come from a
+    resubmission or a double charge entry.
+    Example: claim C1 line 2 and claim C7 line 1 both bill J9035 40 units for one patient on
+    2026-01-14; C7 line 1 is flagged.
+    Fix: void the duplicate, or, if two administrations really happened, document them and use
+    the modifier the payer requires (e.g. 76/59) with distinct units.
+    """
+    keyed = lines.assign(_modifiers=lines["modifiers"].fillna(""))
+    ordered = keyed.sort_values(["claim_id", "line_number"], kind="stable")
+    ordered = ordered[ordered["in_scope"]]
+    dup = ordered.duplicated(DUPLICATE_KEY, keep="first")
+    first = ordered.groupby(DUPLICATE_KEY, sort=False, observed=True)[
+        ["claim_id", "line_number"]
+    ].transform("first")
+    original = (first["claim_id"] + " line " + first["line_number"].astype("string")).reindex(
+        lines.index
+    )
+    mask = dup.reindex(lines.index).fillna(False).astype(bool)
+    return Flags(
+        mask=mask,
+        observed=original,
+        message=lambda r: r["hcpcs_code"] + " " + fmt_num(r["billed_units"]) + " units on "
+        + fmt_date(r["service_date"]) + " duplicates claim " + original[r.index],
+    )
+
+
+def _dose_events(frame: pd.DataFrame, ctx: RuleContext) -> pd.DataFrame:
+    """Distinct (patient, schedule key, date) doses of drugs with a curated interval."""
+    min_days = drug_policy(frame, ctx.bundle, "min_days_between_doses")
+    keep = frame["in_scope"] & ~frame["has_jw"] & min_days.notna()
+    return pd.DataFrame(
+        {
+            "patient_id": frame["patient_id"].astype("string"),
+            "key": policy_key(frame, ctx.bundle, "min_days_between_doses"),
+            "service_date": frame["service_date"],
+            "min_days": min_days.astype("float64"),
+        }
+    )[keep]
+
+
+@rule("F002", "dose-too-soon", "frequency", "warning",
+      "Curated dosing intervals (reference/drug_policy.csv), each row citing the FDA label")
+def dose_too_soon(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
+    """What it checks: a repeat dose of a drug for the same patient sooner than the curated
+    minimum interval (keyed by code, or by code and NDC where one code covers products with
+    different schedules), looking at this batch and any `--history` claims. Without a curated
+    interval the rule does not fire.
+    Why it matters: frequency limits are coverage limits; a dose too soon is denied, and can be
+    a duplicate or a data-entry error on the date.
+    Example: Prolia (J0897, 55513-0710-01) is given every 6 months; a second dose 60 days after
+    the first is flagged. Xgeva shares J0897 but is given every 4 weeks, so it is keyed by NDC.
+    Fix: check the date of service and the product; if right, document medical necessity.
+    """
+    events = _dose_events(lines, ctx)
+    if ctx.history is not None and len(ctx.history):
+        events = pd.concat([events, _dose_events(ctx.history, ctx)], ignore_index=True)
+    events = events.drop_duplicates(["patient_id", "key", "service_date"]).sort_values(
+        ["patient_id", "key", "service_date"]
+    )
+    events["previous"] = events.groupby(["patient_id", "key"], sort=False)["service_date"].shift()
+    current = _dose_events(lines, ctx)
+    merged = current.reset_index().merge(
+        events[["patient_id", "key", "service_date", "previous"]],
+        on=["patient_id", "key", "service_date"], how="left",
+    ).set_index("index")
+    gap = (merged["service_date"] - merged["previous"]).dt.days
+    too_soon = (gap < merged["min_days"]).fillna(False)
+    mask = too_soon.reindex(lines.index).fillna(False).astype(bool)
+    gap_days = gap.reindex(lines.index)
+    previous = merged["previous"].reindex(lines.index)
+    min_days = merged["min_days"].reindex(lines.index)
+    return Flags(
+        mask=mask,
+        evaluated=pd.Series(lines.index.isin(current.index), index=lines.index),
+        observed=fmt_num(gap_days),
+        expected=fmt_num(min_days),
+        message=lambda r: r["hcpcs_code"] + " given " + fmt_num(gap_days[r.index])
+        + " days after the previous dose on " + fmt_date(previous[r.index])
+        + "; minimum interval " + fmt_num(min_days[r.index]) + " days",
+    )

@@ -1,0 +1,172 @@
+"""Validate: type every canonical column and check it against the pandera schema.
+
+Rows that fail go to rejects with a reason code (V002 empty required value, V003 unparseable,
+V004 out of range / not allowed, V005 duplicate claim line); good rows go on, typed.
+Nothing is dropped without a reject record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import pandera.errors
+
+from pipeline.ingest import REJECT_COLUMNS, RawInput
+from pipeline.parsing import normalize_code_list, normalize_unit, parse_dates, parse_decimal
+from schemas.claims import FIELD_META, FIELDS, SCHEMA
+
+REASONS = {
+    "V001": "required column missing",
+    "V002": "required value is empty",
+    "V003": "value cannot be parsed",
+    "V004": "value out of range or not allowed",
+    "V005": "duplicate (claim_id, line_number)",
+    "V006": "undecodable bytes or malformed CSV record",
+}
+_PRIORITY = {"V006": 0, "V003": 1, "V002": 2, "V004": 3, "V005": 4}
+_PARSERS = {"decimal": parse_decimal, "int": parse_decimal, "date": parse_dates}
+
+
+@dataclass
+class Validated:
+    lines: pd.DataFrame  # ClaimLines columns + source_file, source_row
+    rejects: pd.DataFrame  # REJECT_COLUMNS
+    rows_rejected: dict[str, int]  # per source_file
+
+
+def _reject_records(raw: pd.DataFrame, index: pd.Index, column: str, code: str, why: str):
+    rows = raw.loc[index]
+    value = rows[column].astype("string") if column in rows else pd.Series(pd.NA, index=index)
+    return pd.DataFrame(
+        {
+            "source_file": rows["source_file"].astype("string"),
+            "source_row": rows["source_row"],
+            "column": column,
+            "value": value.fillna("").str.slice(0, 200),
+            "reason_code": code,
+            "message": rows["source_file"].astype("string")
+            + " row "
+            + rows["source_row"].astype("string")
+            + f" column {column}: {why}",
+        },
+        index=index,
+    )
+
+
+def type_columns(raw: pd.DataFrame) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+    """Parse every canonical column to its type; return the typed frame and V003/V004 rejects."""
+    typed = pd.DataFrame(index=raw.index)
+    problems: list[pd.DataFrame] = []
+    for name in FIELDS:
+        meta = FIELD_META[name]
+        values = raw[name] if name in raw else pd.Series(pd.NA, index=raw.index, dtype="string")
+        if meta.get("default") is not None:
+            values = values.fillna(meta["default"])
+        if meta.get("case") == "lower":
+            values = values.str.lower()
+        elif meta.get("case") == "upper":
+            values = values.str.upper()
+        kind = meta["kind"]
+        if kind in _PARSERS:
+            parsed = _PARSERS[kind](values)
+            bad = values.notna() & parsed.isna()
+            what = "not a date (YYYY-MM-DD, MM/DD/YYYY or YYYYMMDD)" if kind == "date" else (
+                "not a number")
+            if kind == "int":
+                fractional = parsed.notna() & (parsed % 1 != 0)
+                bad |= fractional
+                parsed = parsed.where(~fractional)
+                what = "not a whole number"
+            if bad.any():
+                problems.append(_reject_records(raw, bad[bad].index, name, "V003", what))
+            values = parsed
+        elif kind == "unit":
+            parsed = normalize_unit(values)
+            bad = values.notna() & parsed.isna()
+            if bad.any():
+                problems.append(_reject_records(raw, bad[bad].index, name, "V004",
+                                                "unit not one of mg, mcg, g, units, IU, mL"))
+            values = parsed
+        elif kind == "codes":
+            values = normalize_code_list(values)
+            if name == "diagnosis_codes":
+                values = values.str.replace(".", "", regex=False)
+        typed[name] = values
+    typed["line_number"] = typed["line_number"].astype("Int64")
+    typed["service_date"] = typed["service_date"].astype("datetime64[s]")
+    typed["submission_date"] = typed["submission_date"].astype("datetime64[s]")
+    # a documented dose needs its unit
+    no_unit = typed["administered_amount"].notna() & typed["administered_unit"].isna()
+    no_unit &= raw["administered_unit"].isna() if "administered_unit" in raw else True
+    if no_unit.any():
+        problems.append(_reject_records(raw, no_unit[no_unit].index, "administered_unit", "V002",
+                                        "administered_unit is required with administered_amount"))
+    return typed, problems
+
+
+def schema_failures(typed: pd.DataFrame, raw: pd.DataFrame) -> list[pd.DataFrame]:
+    """Run the pandera schema lazily and turn its failure cases into V002/V004 rejects."""
+    try:
+        SCHEMA.validate(typed, lazy=True)
+        return []
+    except pandera.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+    cases = cases[cases["index"].notna() & cases["column"].isin(FIELDS)]
+    cases = cases[~cases["check"].astype(str).str.startswith(("coerce_dtype", "dtype"))]
+    out = []
+    for (column, check), group in cases.groupby(["column", "check"], sort=True):
+        code = "V002" if check == "not_nullable" else "V004"
+        why = REASONS[code] if code == "V002" else f"fails check {check}"
+        index = pd.Index(group["index"].astype("int64").unique())
+        out.append(_reject_records(raw, index, column, code, why))
+    return out
+
+
+def duplicate_lines(typed: pd.DataFrame, raw: pd.DataFrame, bad_index: pd.Index) -> pd.DataFrame:
+    """V005: a later row repeating an earlier (claim_id, line_number) of the batch."""
+    ok = typed.drop(index=bad_index)
+    dup = ok.duplicated(["claim_id", "line_number"], keep="first")
+    return _reject_records(raw, dup[dup].index, "line_number", "V005",
+                           "duplicate (claim_id, line_number) of an earlier row")
+
+
+def validate_inputs(inputs: list[RawInput]) -> Validated:
+    """Validate the batch: typed good lines, and a reject record for every bad row."""
+    frames = []
+    for item in inputs:
+        frame = item.frame.copy()
+        frame["source_file"] = str(item.path)
+        frames.append(frame)
+    raw = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    for name in FIELDS:
+        if name not in raw:
+            raw[name] = pd.Series(pd.NA, index=raw.index, dtype="string")
+    typed, problems = type_columns(raw)
+    problems += schema_failures(typed, raw)
+    rejects = pd.concat(problems) if problems else pd.DataFrame(columns=REJECT_COLUMNS)
+    rejects["_priority"] = rejects["reason_code"].map(_PRIORITY)
+    rejects = (
+        rejects.reset_index(names="_row")
+        .sort_values(["_row", "column", "_priority"], kind="stable")
+        .drop_duplicates(["_row", "column"])
+    )
+    bad_index = pd.Index(rejects["_row"].unique())
+    dups = duplicate_lines(typed, raw, bad_index)
+    rejects = pd.concat([rejects, dups.reset_index(names="_row")], ignore_index=True)
+    bad_index = bad_index.union(dups.index)
+
+    lines = typed.drop(index=bad_index)
+    lines["source_file"] = raw.loc[lines.index, "source_file"].astype("category")
+    lines["source_row"] = raw.loc[lines.index, "source_row"].astype("int64")
+    lines = lines.reset_index(drop=True)
+
+    malformed = [item.rejects for item in inputs if len(item.rejects)]
+    rejects = pd.concat([rejects[REJECT_COLUMNS], *malformed], ignore_index=True)
+    rejects["source_row"] = rejects["source_row"].astype("Int64")
+    rejects = rejects.sort_values(["source_file", "source_row", "column"], kind="stable")
+    rows_rejected = rejects.drop_duplicates(["source_file", "source_row"]).groupby(
+        "source_file"
+    ).size().to_dict()
+    return Validated(lines=lines, rejects=rejects.reset_index(drop=True),
+                     rows_rejected={str(k): int(v) for k, v in rows_rejected.items()})
