@@ -10,7 +10,6 @@ import resource
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pandas as pd
 
@@ -35,11 +34,13 @@ class AuditResult:
 
     def exit_code(self, fail_on: str) -> int:
         """0 when nothing at or above `fail_on` was found, else 1 (`never`: always 0)."""
-        if fail_on == "never" or self.findings.empty:
+        active = self.findings
+        if "status" in active:  # suppressed findings are reported but do not fail the run
+            active = active[active["status"] != "suppressed"]
+        if fail_on == "never" or active.empty:
             return 0
-        threshold = SEVERITY_RANK[fail_on]
-        worst = self.findings["severity"].map(SEVERITY_RANK).max()
-        return 1 if worst >= threshold else 0
+        worst = active["severity"].map(SEVERITY_RANK).max()
+        return 1 if worst >= SEVERITY_RANK[fail_on] else 0
 
 
 class _Stopwatch:
@@ -72,7 +73,10 @@ def validate_files(inputs, config: Config) -> tuple[list[RawInput], Validated]:
 
 
 def load_history(paths, config: Config, bundle: Bundle) -> pd.DataFrame | None:
-    """Prior claims for frequency rules: validated and enriched like the batch (bad rows skipped)."""
+    """Prior claims for frequency rules, validated and enriched like the batch.
+
+    Rows of the history that fail validation are skipped: they are not audited.
+    """
     if not paths:
         return None
     _, checked = validate_files(paths, config)
@@ -112,21 +116,30 @@ def _impact_totals(findings: pd.DataFrame, by: str) -> dict:
 
 
 def build_summary(
-    raws: list[RawInput], checked: Validated, lines: pd.DataFrame, findings: pd.DataFrame,
-    not_evaluated: dict, config: Config, bundle: Bundle, timings: dict, started: datetime,
+    raws: list[RawInput],
+    checked: Validated,
+    lines: pd.DataFrame,
+    findings: pd.DataFrame,
+    not_evaluated: dict,
+    config: Config,
+    bundle: Bundle,
+    timings: dict,
+    started: datetime,
 ) -> dict:
     audited = lines.groupby("source_file", observed=True).size()
     files = []
     for raw in raws:
         name = str(raw.path)
-        files.append({
-            "path": name,
-            "sha256": raw.sha256,
-            "encoding": raw.encoding,
-            "rows_read": raw.rows_read,
-            "rows_audited": int(audited.get(name, 0)),
-            "rows_rejected": int(checked.rows_rejected.get(name, 0)),
-        })
+        files.append(
+            {
+                "path": name,
+                "sha256": raw.sha256,
+                "encoding": raw.encoding,
+                "rows_read": raw.rows_read,
+                "rows_audited": int(audited.get(name, 0)),
+                "rows_rejected": int(checked.rows_rejected.get(name, 0)),
+            }
+        )
     rules = effective_rules(config)
     counts = findings["rule_code"].value_counts()
     impact = findings["impact_usd"]
@@ -144,16 +157,21 @@ def build_summary(
             "lines_in_scope": int(lines["in_scope"].sum()),
             "lines_not_audited_out_of_scope": int((~lines["in_scope"]).sum()),
             "findings": len(findings),
-            "lines_with_findings": int(findings[["claim_id", "line_number"]].drop_duplicates()
-                                       .shape[0]),
+            "lines_with_findings": int(
+                findings[["claim_id", "line_number"]].drop_duplicates().shape[0]
+            ),
         },
         "lines_outside_reference_period": _outside_periods(lines, bundle.manifest),
         "findings_by_severity": {
             s: int((findings["severity"] == s).sum()) for s in ("error", "warning", "info")
         },
         "findings_by_rule": {
-            r.code: {"name": r.name, "severity": r.severity, "category": r.category,
-                     "count": int(counts.get(r.code, 0))}
+            r.code: {
+                "name": r.name,
+                "severity": r.severity,
+                "category": r.category,
+                "count": int(counts.get(r.code, 0)),
+            }
             for r in rules
         },
         "disabled_rules": list(config.disable),
@@ -170,9 +188,7 @@ def build_summary(
     }
 
 
-def run_audit(
-    inputs, bundle: Bundle, config: Config, history=None, progress=None
-) -> AuditResult:
+def run_audit(inputs, bundle: Bundle, config: Config, history=None, progress=None) -> AuditResult:
     """Run the whole pipeline over the input files; nothing is written."""
     started = datetime.now(UTC)
     watch = _Stopwatch(progress)
@@ -187,6 +203,15 @@ def run_audit(
     with watch.stage("rules"):
         ran = run_rules(lines, RuleContext(config=config, bundle=bundle, history=prior))
     watch.timings["total"] = round(time.perf_counter() - t0, 4)
-    summary = build_summary(raws, checked, lines, ran.findings, ran.not_evaluated, config,
-                            bundle, watch.timings, started)
+    summary = build_summary(
+        raws,
+        checked,
+        lines,
+        ran.findings,
+        ran.not_evaluated,
+        config,
+        bundle,
+        watch.timings,
+        started,
+    )
     return AuditResult(ran.findings, checked.rejects, lines, summary, watch.timings)

@@ -63,22 +63,63 @@ def _progress(enabled: bool):
 
 @main.command(epilog=EXAMPLE_RUN)
 @click.argument("inputs", nargs=-1, required=True)
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Output directory (default audit-out/<timestamp>).")
-@click.option("--reference", type=click.Path(path_type=Path),
-              help="Reference bundle directory (default: the starter bundle in reference/).")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output directory (default audit-out/<timestamp>).",
+)
+@click.option(
+    "--reference",
+    type=click.Path(path_type=Path),
+    help="Reference bundle directory (default: the starter bundle in reference/).",
+)
 @click.option("--config", "config_path", type=click.Path(path_type=Path), help="audit.toml")
-@click.option("--engine", type=click.Choice(["pandas", "dask"]), default="pandas", show_default=True)
-@click.option("--format", "formats", default="csv,parquet,html", show_default=True,
-              help="Comma-separated: csv, parquet, html, xlsx.")
+@click.option(
+    "--engine", type=click.Choice(["pandas", "dask"]), default="pandas", show_default=True
+)
+@click.option("--scheduler", help="Dask scheduler address (default: a local cluster).")
+@click.option(
+    "--format",
+    "formats",
+    default="csv,parquet,html",
+    show_default=True,
+    help="Comma-separated: csv, parquet, html, xlsx.",
+)
 @click.option("--history", multiple=True, help="Prior claims for frequency rules (F002).")
-@click.option("--fail-on", type=click.Choice(["error", "warning", "never"]),
-              help="Exit 1 when a finding at or above this severity exists (default: config, "
-              "else error).")
+@click.option(
+    "--baseline",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="A previous run's output directory: mark findings new or persisting.",
+)
+@click.option(
+    "--suppress",
+    "suppress_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="CSV of accepted findings (finding_id, reason, expires) to silence.",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["error", "warning", "never"]),
+    help="Exit 1 when a finding at or above this severity exists (default: config, else error).",
+)
 @click.option("--show-phi", is_flag=True, help="Do not mask patient ids in rejects and reports.")
 @click.option("--quiet", is_flag=True, help="Print nothing but errors.")
-def run(inputs, out_dir, reference, config_path, engine, formats, history, fail_on, show_phi,
-        quiet) -> None:
+def run(
+    inputs,
+    out_dir,
+    reference,
+    config_path,
+    engine,
+    scheduler,
+    formats,
+    history,
+    baseline,
+    suppress_file,
+    fail_on,
+    show_phi,
+    quiet,
+) -> None:
     """Run the whole audit on INPUT files, directories or globs (CSV or Parquet)."""
     from pipeline.audit import run_audit
     from pipeline.report.outputs import parse_formats, write_outputs
@@ -88,10 +129,19 @@ def run(inputs, out_dir, reference, config_path, engine, formats, history, fail_
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--format") from None
     bundle, config = _load(reference, config_path)
+    progress = _progress(sys.stderr.isatty() and not quiet)
     if engine == "dask":
-        raise click.UsageError("--engine dask is not available in this build yet")
-    result = run_audit(inputs, bundle, config, history=history,
-                       progress=_progress(sys.stderr.isatty() and not quiet))
+        from pipeline.engines.dask_engine import run_audit_dask
+
+        result = run_audit_dask(
+            inputs, bundle, config, history=history, scheduler=scheduler, progress=progress
+        )
+    else:
+        result = run_audit(inputs, bundle, config, history=history, progress=progress)
+    if baseline or suppress_file:
+        from pipeline.report.baseline import compare_with_baseline
+
+        compare_with_baseline(result, baseline, suppress_file)
     out_dir = out_dir or Path("audit-out") / datetime.now().strftime("%Y%m%dT%H%M%S")
     write_outputs(result, out_dir, chosen, show_phi=show_phi)
     code = result.exit_code(fail_on or config.fail_on)
@@ -103,8 +153,11 @@ def run(inputs, out_dir, reference, config_path, engine, formats, history, fail_
 def format_summary(summary: dict, out_dir: Path) -> str:
     t, sev, imp = summary["totals"], summary["findings_by_severity"], summary["impact"]
     top = sorted(
-        ((v["count"], code, v["name"]) for code, v in summary["findings_by_rule"].items()
-         if v["count"]),
+        (
+            (v["count"], code, v["name"])
+            for code, v in summary["findings_by_rule"].items()
+            if v["count"]
+        ),
         reverse=True,
     )[:8]
     lines = [
@@ -125,8 +178,12 @@ def format_summary(summary: dict, out_dir: Path) -> str:
 @main.command()
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--config", "config_path", type=click.Path(path_type=Path), help="audit.toml")
-@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the rejects to this CSV file.")
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the rejects to this CSV file.",
+)
 def validate(inputs, config_path, out_file) -> None:
     """Schema check only: count good and rejected rows, no rules. Exit 1 if any row is rejected."""
     from pipeline.audit import validate_files
@@ -138,8 +195,10 @@ def validate(inputs, config_path, out_file) -> None:
     raws, checked = validate_files(inputs, config)
     for raw in raws:
         rejected = checked.rows_rejected.get(str(raw.path), 0)
-        click.echo(f"{raw.path}: {raw.rows_read:,} rows read, {raw.rows_read - rejected:,} valid, "
-                   f"{rejected:,} rejected ({raw.encoding})")
+        click.echo(
+            f"{raw.path}: {raw.rows_read:,} rows read, {raw.rows_read - rejected:,} valid, "
+            f"{rejected:,} rejected ({raw.encoding})"
+        )
     rejects = masked_rejects(checked.rejects, show_phi=False)
     for rec in rejects.head(20).itertuples():
         click.echo(f"  {rec.reason_code} {rec.message}" + (f" [{rec.value}]" if rec.value else ""))
@@ -186,5 +245,11 @@ try:  # the reference builder commands
     from pipeline.cli_reference import reference
 
     main.add_command(reference)
+except ImportError:  # pragma: no cover - during development only
+    pass
+try:  # synthetic claims
+    from pipeline.cli_sample import sample
+
+    main.add_command(sample)
 except ImportError:  # pragma: no cover - during development only
     pass

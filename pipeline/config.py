@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipeline.columns import per_value
 from pipeline.errors import ConfigError
 from pipeline.parsing import ROUNDING_POLICIES
 from schemas.claims import FIELDS, PAYER_TYPES
@@ -74,9 +75,9 @@ class Config:
         by_type = {k: v for k, v in by_type.items() if v is not None}
         by_id = {pid: getattr(s, key) for pid, s in self.payer_id.items()}
         by_id = {k: v for k, v in by_id.items() if v is not None}
-        value = lines["payer_type"].astype("object").map(by_type)
+        value = per_value(lines["payer_type"], lambda t: t.astype("object").map(by_type))
         if by_id and "payer_id" in lines:
-            override = lines["payer_id"].astype("object").map(by_id)
+            override = per_value(lines["payer_id"], lambda p: p.astype("object").map(by_id))
             value = value.where(override.isna(), override)
         return value
 
@@ -112,7 +113,9 @@ def _choice(key: str, value, choices) -> str:
     return value
 
 
-def parse_config(data: dict, source: str | None = None, rule_codes: set[str] | None = None) -> Config:
+def parse_config(
+    data: dict, source: str | None = None, rule_codes: set[str] | None = None
+) -> Config:
     """Build a Config from a parsed TOML document, rejecting unknown keys and wrong types."""
     config = Config(source=source)
     sections = {"policy", "payer", "payer_id", "rules", "columns"}

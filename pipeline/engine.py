@@ -8,14 +8,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
+from pipeline.columns import TEXT, as_text
 from pipeline.rules import effective_rules
-from pipeline.rules.common import RuleContext
+from pipeline.rules.common import RuleContext, fmt_date, fmt_num
 
 FINDING_COLUMNS = [
-    "finding_id", "claim_id", "line_number", "rule_code", "rule_name", "severity", "category",
-    "message", "hcpcs_code", "observed", "expected", "units_delta", "impact_usd", "citation",
+    "finding_id",
+    "claim_id",
+    "line_number",
+    "rule_code",
+    "rule_name",
+    "severity",
+    "category",
+    "message",
+    "hcpcs_code",
+    "observed",
+    "expected",
+    "units_delta",
+    "impact_usd",
+    "citation",
 ]
 SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
 
@@ -27,67 +42,126 @@ class RuleRun:
     evaluated: dict[str, int] = field(default_factory=dict)
 
 
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+_SHIFTS = np.arange(60, -1, -4, dtype=np.uint64)
+
+
 def finding_ids(claim_id: pd.Series, line_number: pd.Series, rule_code: pd.Series) -> pd.Series:
     """Stable 16-hex-digit id from (claim_id, line_number, rule_code), vectorised."""
-    key = claim_id.astype("string") + "\x1f" + line_number.astype("string") + "\x1f" + rule_code
-    hashed = pd.util.hash_pandas_object(key.astype(object), index=False, encoding="utf8",
-                                        hash_key="claims-audit-v1")
-    return hashed.map("{:016x}".format).astype("string")
+    key = pd.DataFrame(
+        {
+            "claim_id": claim_id.astype(object),
+            "line_number": line_number.astype("int64"),
+            "rule_code": rule_code.astype(object),
+        }
+    )
+    hashed = pd.util.hash_pandas_object(key, index=False, hash_key="claims-audit-v01")
+    nibbles = (hashed.to_numpy()[:, None] >> _SHIFTS) & np.uint64(15)
+    digits = _HEX[nibbles.astype(np.uint8)].view("S16").ravel()
+    text = pa.array(digits, type=pa.binary(16)).cast(pa.string())
+    return pd.Series(text, index=claim_id.index, dtype=TEXT)
 
 
-def _column(values: pd.Series | None, index: pd.Index, dtype: str) -> pd.Series:
-    if values is None:
-        return pd.Series(pd.NA, index=index, dtype=dtype)
-    return values.reindex(index).astype(dtype)
+def _bool(values) -> np.ndarray:
+    """A mask as a plain numpy bool array (NA counts as False)."""
+    if isinstance(values, pd.Series):
+        return (
+            values.fillna(False).to_numpy(dtype=bool)
+            if values.hasnans
+            else values.to_numpy(dtype=bool)
+        )
+    return np.asarray(values, dtype=bool)
+
+
+class FlaggedRows:
+    """The flagged rows of the lines, read column by column as text (categoricals and objects
+    converted on first access only): what a rule's message and value callables receive."""
+
+    def __init__(self, lines: pd.DataFrame, positions: np.ndarray):
+        self._lines, self._pos = lines, positions
+        self.index = lines.index[positions]
+        self._cache: dict[str, pd.Series] = {}
+
+    def __getitem__(self, name: str) -> pd.Series:
+        if name not in self._cache:
+            col = self._lines[name]
+            values = pd.Series(col.array.take(self._pos), index=self.index, name=name)
+            if isinstance(values.dtype, pd.CategoricalDtype) or values.dtype == object:
+                values = as_text(values)
+            self._cache[name] = values
+        return self._cache[name]
+
+    def pick(self, values: pd.Series) -> pd.Series:
+        """The flagged rows' entries of a full-length Series computed by the rule."""
+        return pd.Series(values.array.take(self._pos), index=self.index, name=values.name)
+
+    def __len__(self) -> int:
+        return len(self._pos)
+
+
+def _values(spec, rows: FlaggedRows, kind: str) -> pd.Series:
+    """A Flags field for the flagged rows: None, a constant, a callable of the rows, or a
+    full-length Series (numbers are formatted here, on the few flagged rows only)."""
+    if spec is None:
+        return pd.Series(None, index=rows.index, dtype=TEXT if kind == "text" else kind)
+    if isinstance(spec, str):
+        return pd.Series(spec, index=rows.index, dtype=TEXT)
+    values = spec(rows) if callable(spec) else rows.pick(spec)
+    if kind == "float64":
+        return pd.Series(values, index=rows.index).astype("float64")
+    values = pd.Series(values, index=rows.index)
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return fmt_num(values)
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return fmt_date(values)
+    return as_text(values)
 
 
 def run_rules(lines: pd.DataFrame, ctx: RuleContext) -> RuleRun:
     """Evaluate every enabled rule; return sorted findings and per-rule coverage counts."""
-    in_scope = lines["in_scope"]
+    in_scope = lines["in_scope"].to_numpy(dtype=bool)
     frames, not_evaluated, evaluated = [], {}, {}
     for r in effective_rules(ctx.config):
         flags = r.func(lines, ctx)
-        ok = flags.evaluated if flags.evaluated is not None else pd.Series(True, index=lines.index)
-        ok = ok.fillna(False).astype(bool) & in_scope
+        ok = in_scope if flags.evaluated is None else _bool(flags.evaluated) & in_scope
         evaluated[r.code] = int(ok.sum())
         not_evaluated[r.code] = int((in_scope & ~ok).sum())
-        mask = flags.mask.fillna(False).astype(bool) & in_scope
-        if not mask.any():
+        positions = np.flatnonzero(_bool(flags.mask) & in_scope)
+        if not len(positions):
             continue
-        rows = lines[mask]
-        idx = rows.index
+        rows = FlaggedRows(lines, positions)
         frames.append(
             pd.DataFrame(
                 {
-                    "claim_id": rows["claim_id"].astype("string"),
+                    "claim_id": rows["claim_id"].astype(TEXT),
                     "line_number": rows["line_number"].astype("int64"),
                     "rule_code": r.code,
                     "rule_name": r.name,
                     "severity": r.severity,
                     "category": r.category,
-                    "message": flags.message(rows).astype("string"),
-                    "hcpcs_code": rows["hcpcs_code"].astype("string"),
-                    "observed": _column(flags.observed, idx, "string"),
-                    "expected": _column(flags.expected, idx, "string"),
-                    "units_delta": _column(flags.units_delta, idx, "float64").round(3),
-                    "impact_usd": _column(flags.impact_usd, idx, "float64").round(2),
+                    "message": _values(flags.message, rows, "text"),
+                    "hcpcs_code": rows["hcpcs_code"].astype(TEXT),
+                    "observed": _values(flags.observed, rows, "text"),
+                    "expected": _values(flags.expected, rows, "text"),
+                    "units_delta": _values(flags.units_delta, rows, "float64").round(3),
+                    "impact_usd": _values(flags.impact_usd, rows, "float64").round(2),
                     "citation": r.citation,
                 },
-                index=idx,
+                index=rows.index,
             )
         )
     if frames:
         findings = pd.concat(frames, ignore_index=True)
     else:
-        findings = pd.DataFrame({c: pd.Series(dtype="string") for c in FINDING_COLUMNS})
+        findings = pd.DataFrame({c: pd.Series(dtype=TEXT) for c in FINDING_COLUMNS})
         findings["line_number"] = findings["line_number"].astype("int64")
         for c in ("units_delta", "impact_usd"):
             findings[c] = findings[c].astype("float64")
     findings["finding_id"] = finding_ids(
-        findings["claim_id"], findings["line_number"], findings["rule_code"].astype("string")
+        findings["claim_id"], findings["line_number"], findings["rule_code"].astype(TEXT)
     )
     for c in ("rule_code", "rule_name", "severity", "category", "citation"):
-        findings[c] = findings[c].astype("string")
+        findings[c] = findings[c].astype(TEXT)
     findings = findings[FINDING_COLUMNS].sort_values(
         ["claim_id", "line_number", "rule_code"], kind="stable"
     )

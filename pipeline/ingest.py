@@ -1,4 +1,4 @@
-"""Ingest: read claim extracts (CSV or Parquet; a file, a directory or a glob) into canonical columns.
+"""Ingest: read claim extracts (CSV or Parquet; file, directory or glob) into canonical columns.
 
 Every value comes out as a string (or NA); typing is the validator's job. Headers are matched
 case-insensitively after trimming, then through the `[columns]` alias table of the config.
@@ -22,7 +22,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from pipeline.errors import InputError
-from schemas.claims import FIELDS, REQUIRED
+from schemas.claims import FIELDS, IDENTIFIERS, REQUIRED
 
 INPUT_SUFFIXES = {".csv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet"}
 REJECT_COLUMNS = ["source_file", "source_row", "column", "value", "reason_code", "message"]
@@ -70,7 +70,7 @@ def file_sha256(path: Path) -> str:
 
 
 def map_columns(header: list[str], aliases: dict[str, str], source: Path) -> dict[str, str]:
-    """Map file header names to canonical names; raise InputError (V001) for a missing required one."""
+    """Map header names to canonical names; InputError (V001) when a required one is missing."""
     alias_map = {k.strip().lower(): v for k, v in aliases.items()}
     canonical = set(FIELDS)
     mapping: dict[str, str] = {}
@@ -104,8 +104,14 @@ def _read_csv(path: Path, aliases: dict[str, str]) -> tuple[pa.Table, str, list[
     bad_rows: list[dict] = []
 
     def on_invalid(row) -> str:
-        bad_rows.append({"number": row.number, "text": row.text, "expected": row.expected_columns,
-                         "actual": row.actual_columns})
+        bad_rows.append(
+            {
+                "number": row.number,
+                "text": row.text,
+                "expected": row.expected_columns,
+                "actual": row.actual_columns,
+            }
+        )
         return "skip"
 
     for encoding in ("utf-8", "cp1252"):
@@ -148,16 +154,42 @@ def _read_parquet(path: Path, aliases: dict[str, str]) -> pa.Table:
         mapping = map_columns(schema.names, aliases, path)
         table = pq.read_table(path, columns=list(mapping))
     except (pa.ArrowException, OSError) as exc:
-        raise InputError(f"{path}: cannot be read as Parquet ({str(exc).splitlines()[0]})") from None
-    columns = []
-    for name in table.column_names:
-        col = table[name]
-        if pa.types.is_timestamp(col.type) or pa.types.is_date(col.type):
-            col = pc.strftime(col, format="%Y-%m-%d")
-        elif not pa.types.is_string(col.type):
-            col = col.cast(pa.string())
-        columns.append(col)
-    return pa.table(columns, names=[mapping[n] for n in table.column_names])
+        raise InputError(
+            f"{path}: cannot be read as Parquet ({str(exc).splitlines()[0]})"
+        ) from None
+    return table.rename_columns([mapping[n] for n in table.column_names])
+
+
+def _as_canonical(column: pa.ChunkedArray, name: str) -> pa.ChunkedArray:
+    """Trim text, empty -> null; dictionary-encode all but identifiers. Typed numbers and
+    dates (Parquet) stay typed; identifiers and other types become text."""
+    kind = column.type
+    if pa.types.is_dictionary(kind):
+        column = column.cast(kind.value_type)
+        kind = column.type
+    numeric = pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)
+    if (numeric or pa.types.is_temporal(kind)) and name not in IDENTIFIERS:
+        if pa.types.is_decimal(kind) or pa.types.is_integer(kind):
+            column = column.cast(pa.float64())
+        return column
+    if pa.types.is_large_string(kind) or not pa.types.is_string(kind):
+        column = column.cast(pa.string())
+    column = pc.utf8_trim_whitespace(column)
+    column = pc.if_else(pc.equal(column, ""), pa.scalar(None, pa.string()), column)
+    if name in IDENTIFIERS:
+        return column
+    return column.dictionary_encode().unify_dictionaries()
+
+
+def to_frame(table: pa.Table) -> pd.DataFrame:
+    """Arrow table -> pandas: identifiers as Arrow strings, other text as categoricals."""
+    table = pa.table(
+        [_as_canonical(table[name], name) for name in table.column_names],
+        names=table.column_names,
+    )
+    return table.to_pandas(
+        types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get, split_blocks=True
+    )
 
 
 def read_input(path: Path, aliases: dict[str, str] | None = None) -> RawInput:
@@ -169,9 +201,7 @@ def read_input(path: Path, aliases: dict[str, str] | None = None) -> RawInput:
         table, encoding = _read_parquet(path, aliases), "parquet"
     else:
         table, encoding, bad_rows = _read_csv(path, aliases)
-    frame = table.to_pandas()
-    for name in frame.columns:
-        frame[name] = frame[name].astype("string").str.strip().replace("", pd.NA)
+    frame = to_frame(table)
     # source_row: 1-based data record number, skipping the records rejected as malformed
     n_total = len(frame) + len(bad_rows)
     bad_numbers = sorted({b["number"] - 1 for b in bad_rows if b["number"] and b["number"] > 0})
@@ -182,13 +212,16 @@ def read_input(path: Path, aliases: dict[str, str] | None = None) -> RawInput:
     rejects = pd.DataFrame(
         {
             "source_file": str(path),
-            "source_row": [b["number"] - 1 if b["number"] and b["number"] > 0 else None
-                           for b in bad_rows],
+            "source_row": [
+                b["number"] - 1 if b["number"] and b["number"] > 0 else None for b in bad_rows
+            ],
             "column": "",
             "value": [str(b["text"])[:80] for b in bad_rows],
             "reason_code": "V006",
-            "message": [f"malformed CSV record: {b['actual']} fields, expected {b['expected']}"
-                        for b in bad_rows],
+            "message": [
+                f"malformed CSV record: {b['actual']} fields, expected {b['expected']}"
+                for b in bad_rows
+            ],
         },
         columns=REJECT_COLUMNS,
     )

@@ -48,15 +48,16 @@ _DATE_FORMATS = (
 
 
 def parse_dates(values: pd.Series) -> pd.Series:
-    """Parse ISO `YYYY-MM-DD`, `MM/DD/YYYY` and `YYYYMMDD`; anything else (or an impossible date) is NaT."""
+    """Parse ISO `YYYY-MM-DD`, `MM/DD/YYYY` and `YYYYMMDD`; anything else (or an impossible date)
+    is NaT. Values that are already dates (typed Parquet) pass through."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values.astype("datetime64[ns]")
     text = values.astype("string").str.strip()
-    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[s]")
+    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     for pattern, fmt in _DATE_FORMATS:
         hit = text.str.match(pattern).fillna(False).astype(bool)
         if hit.any():
-            out[hit] = pd.to_datetime(text[hit], format=fmt, errors="coerce").astype(
-                "datetime64[s]"
-            )
+            out[hit] = pd.to_datetime(text[hit], format=fmt, errors="coerce")
     return out
 
 
@@ -64,7 +65,9 @@ def parse_dates(values: pd.Series) -> pd.Series:
 
 
 def parse_decimal(values: pd.Series) -> pd.Series:
-    """Parse plain decimals (`12`, `12.5`, `-3`, `.5`); anything else is NaN."""
+    """Parse plain decimals (`12`, `12.5`, `-3`, `.5`); anything else is NaN. Numbers pass."""
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return values.astype("float64")
     text = values.astype("string").str.strip()
     ok = text.str.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?").fillna(False).astype(bool)
     out = pd.Series(np.nan, index=values.index, dtype="float64")
@@ -78,8 +81,10 @@ MAX_MODIFIERS = 4
 
 
 def split_codes(values: pd.Series, width: int | None = None) -> pd.DataFrame:
-    """Split a list field on space, comma, colon or pipe into upper-case columns 0..n-1 (NA padded)."""
-    text = values.astype("string").str.upper().str.replace(r"[\s,:|;]+", " ", regex=True).str.strip()
+    """Split a list field on space, comma, colon or pipe into upper-case columns (NA padded)."""
+    text = (
+        values.astype("string").str.upper().str.replace(r"[\s,:|;]+", " ", regex=True).str.strip()
+    )
     parts = text.str.split(" ", expand=True)
     if parts.shape[1] == 0 or (parts.shape[1] == 1 and text.isna().all()):
         parts = pd.DataFrame(index=values.index, columns=[0], dtype="string")
@@ -90,7 +95,7 @@ def split_codes(values: pd.Series, width: int | None = None) -> pd.DataFrame:
 
 
 def normalize_code_list(values: pd.Series) -> pd.Series:
-    """Canonical list text: upper case, single spaces, sorted unique entries (`JW,59` -> `59 JW`)."""
+    """Canonical list text: upper case, single spaces, sorted entries (`JW,59` -> `59 JW`)."""
     parts = split_codes(values)
     arr = parts.to_numpy(dtype=object, na_value="\uffff")
     arr.sort(axis=1)  # the NA marker sorts last
@@ -111,8 +116,16 @@ def has_code(values: pd.Series, code: str) -> pd.Series:
 
 # administered_unit spellings (upper case) -> canonical unit
 UNIT_SPELLINGS: dict[str, str] = {
-    "MG": "mg", "MCG": "mcg", "UG": "mcg", "G": "g", "GM": "g", "ML": "mL",
-    "UNITS": "units", "UNIT": "units", "U": "units", "IU": "units",
+    "MG": "mg",
+    "MCG": "mcg",
+    "UG": "mcg",
+    "G": "g",
+    "GM": "g",
+    "ML": "mL",
+    "UNITS": "units",
+    "UNIT": "units",
+    "U": "units",
+    "IU": "units",
 }
 # canonical unit -> (family, factor to the family's base unit)
 BILLING_UNIT_TO_BASE: dict[str, tuple[str, float]] = {
@@ -139,9 +152,9 @@ def to_billing_units(
     """
     family = {k: v[0] for k, v in BILLING_UNIT_TO_BASE.items()}
     factor = {k: v[1] for k, v in BILLING_UNIT_TO_BASE.items()}
-    unit = unit.astype("string")
-    billing_unit = billing_unit.astype("string")
-    same = (unit.map(family) == billing_unit.map(family)).fillna(False).astype(bool)
+    fam_a = unit.map(family).astype("object").to_numpy()  # categoricals map per category
+    fam_b = billing_unit.map(family).astype("object").to_numpy()
+    same = pd.notna(fam_a) & (fam_a == fam_b)
     value = (amount.astype("float64") * unit.map(factor).astype("float64")) / (
         billing_amount.astype("float64") * billing_unit.map(factor).astype("float64")
     )
@@ -153,7 +166,7 @@ _EPS = 1e-9
 
 
 def round_units(value: pd.Series, policy: str = "up") -> pd.Series:
-    """Whole billable units from fractional ones: `up` = ceil (CMS), `nearest` = half up, `exact` = floor."""
+    """Whole billable units: `up` = ceil (CMS), `nearest` = half up, `exact` = floor."""
     v = value.astype("float64")
     if policy == "up":
         return np.ceil(v - _EPS)

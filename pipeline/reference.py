@@ -79,8 +79,9 @@ def load_bundle(path: Path | str | None = None) -> Bundle:
             raise BundleError(f"reference table {directory / name}: cannot read ({exc})") from None
         if df is None:
             if name in OPTIONAL_TABLES:
-                df = pd.DataFrame({c: pd.Series(dtype="object") for c in
-                                   TABLE_SCHEMAS[name].to_schema().columns})
+                df = pd.DataFrame(
+                    {c: pd.Series(dtype="object") for c in TABLE_SCHEMAS[name].to_schema().columns}
+                )
             else:
                 raise BundleError(f"reference bundle {directory}: table {name!r} is missing")
         bundle.tables[name] = validate_table(name, df, str(directory / name))

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pandas as pd
 import pandera.errors
 
+from pipeline.columns import as_category, concat_frames, is_categorical, per_value, recode
 from pipeline.ingest import REJECT_COLUMNS, RawInput
 from pipeline.parsing import normalize_code_list, normalize_unit, parse_dates, parse_decimal
 from schemas.claims import FIELD_META, FIELDS, SCHEMA
@@ -25,6 +26,7 @@ REASONS = {
     "V006": "undecodable bytes or malformed CSV record",
 }
 _PRIORITY = {"V006": 0, "V003": 1, "V002": 2, "V004": 3, "V005": 4}
+ARROW_STRING = pd.StringDtype("pyarrow")
 _PARSERS = {"decimal": parse_decimal, "int": parse_decimal, "date": parse_dates}
 
 
@@ -54,54 +56,85 @@ def _reject_records(raw: pd.DataFrame, index: pd.Index, column: str, code: str, 
     )
 
 
+def _fill_default(values: pd.Series, default: str) -> pd.Series:
+    if is_categorical(values) and default not in values.cat.categories:
+        values = values.cat.add_categories([default])
+    return values.fillna(default)
+
+
+def _text_rule(meta: dict):
+    """The per-value normalisation of a text column: case folding, or code-list / unit forms."""
+    kind, case = meta["kind"], meta.get("case")
+    if kind == "unit":
+        return normalize_unit
+    if kind == "codes":
+        return normalize_code_list
+    if case == "lower":
+        return lambda c: c.str.lower()
+    if case == "upper":
+        return lambda c: c.str.upper()
+    return None
+
+
 def type_columns(raw: pd.DataFrame) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
-    """Parse every canonical column to its type; return the typed frame and V003/V004 rejects."""
+    """Parse every canonical column to its type, once per distinct value; return the typed frame
+    and the V003 (unparseable) / V004 (unit not allowed) rejects."""
     typed = pd.DataFrame(index=raw.index)
     problems: list[pd.DataFrame] = []
     for name in FIELDS:
         meta = FIELD_META[name]
-        values = raw[name] if name in raw else pd.Series(pd.NA, index=raw.index, dtype="string")
+        values = raw[name]
         if meta.get("default") is not None:
-            values = values.fillna(meta["default"])
-        if meta.get("case") == "lower":
-            values = values.str.lower()
-        elif meta.get("case") == "upper":
-            values = values.str.upper()
+            values = _fill_default(values, meta["default"])
         kind = meta["kind"]
         if kind in _PARSERS:
-            parsed = _PARSERS[kind](values)
+            parsed = per_value(values, _PARSERS[kind])
             bad = values.notna() & parsed.isna()
-            what = "not a date (YYYY-MM-DD, MM/DD/YYYY or YYYYMMDD)" if kind == "date" else (
-                "not a number")
+            what = (
+                "not a date (YYYY-MM-DD, MM/DD/YYYY or YYYYMMDD)"
+                if kind == "date"
+                else ("not a number")
+            )
             if kind == "int":
                 fractional = parsed.notna() & (parsed % 1 != 0)
                 bad |= fractional
-                parsed = parsed.where(~fractional)
+                parsed = parsed.where(~fractional).astype("Int64")
                 what = "not a whole number"
             if bad.any():
                 problems.append(_reject_records(raw, bad[bad].index, name, "V003", what))
             values = parsed
-        elif kind == "unit":
-            parsed = normalize_unit(values)
-            bad = values.notna() & parsed.isna()
-            if bad.any():
-                problems.append(_reject_records(raw, bad[bad].index, name, "V004",
-                                                "unit not one of mg, mcg, g, units, IU, mL"))
-            values = parsed
-        elif kind == "codes":
-            values = normalize_code_list(values)
+        elif meta.get("identifier"):
+            values = values.astype(ARROW_STRING)
+        else:
+            rule = _text_rule(meta)
+            values = recode(values, rule) if rule else as_category(values)
+            if kind == "unit":
+                bad = raw[name].notna() & values.isna()
+                if bad.any():
+                    problems.append(
+                        _reject_records(
+                            raw,
+                            bad[bad].index,
+                            name,
+                            "V004",
+                            "unit not one of mg, mcg, g, units, IU, mL",
+                        )
+                    )
             if name == "diagnosis_codes":
-                values = values.str.replace(".", "", regex=False)
+                values = recode(values, lambda c: c.str.replace(".", "", regex=False))
         typed[name] = values
-    typed["line_number"] = typed["line_number"].astype("Int64")
-    typed["service_date"] = typed["service_date"].astype("datetime64[s]")
-    typed["submission_date"] = typed["submission_date"].astype("datetime64[s]")
     # a documented dose needs its unit
-    no_unit = typed["administered_amount"].notna() & typed["administered_unit"].isna()
-    no_unit &= raw["administered_unit"].isna() if "administered_unit" in raw else True
+    no_unit = typed["administered_amount"].notna() & raw["administered_unit"].isna()
     if no_unit.any():
-        problems.append(_reject_records(raw, no_unit[no_unit].index, "administered_unit", "V002",
-                                        "administered_unit is required with administered_amount"))
+        problems.append(
+            _reject_records(
+                raw,
+                no_unit[no_unit].index,
+                "administered_unit",
+                "V002",
+                "administered_unit is required with administered_amount",
+            )
+        )
     return typed, problems
 
 
@@ -127,21 +160,23 @@ def duplicate_lines(typed: pd.DataFrame, raw: pd.DataFrame, bad_index: pd.Index)
     """V005: a later row repeating an earlier (claim_id, line_number) of the batch."""
     ok = typed.drop(index=bad_index)
     dup = ok.duplicated(["claim_id", "line_number"], keep="first")
-    return _reject_records(raw, dup[dup].index, "line_number", "V005",
-                           "duplicate (claim_id, line_number) of an earlier row")
+    return _reject_records(
+        raw,
+        dup[dup].index,
+        "line_number",
+        "V005",
+        "duplicate (claim_id, line_number) of an earlier row",
+    )
 
 
 def validate_inputs(inputs: list[RawInput]) -> Validated:
     """Validate the batch: typed good lines, and a reject record for every bad row."""
-    frames = []
-    for item in inputs:
-        frame = item.frame.copy()
-        frame["source_file"] = str(item.path)
-        frames.append(frame)
-    raw = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    for name in FIELDS:
-        if name not in raw:
-            raw[name] = pd.Series(pd.NA, index=raw.index, dtype="string")
+    frames = [item.frame.assign(source_file=str(item.path)) for item in inputs]
+    dtypes = {
+        name: ARROW_STRING if FIELD_META[name].get("identifier") else "category" for name in FIELDS
+    }
+    dtypes.update(source_file="category", source_row="int64")
+    raw = concat_frames(frames, [*FIELDS, "source_file", "source_row"], dtypes)
     typed, problems = type_columns(raw)
     problems += schema_failures(typed, raw)
     rejects = pd.concat(problems) if problems else pd.DataFrame(columns=REJECT_COLUMNS)
@@ -157,6 +192,7 @@ def validate_inputs(inputs: list[RawInput]) -> Validated:
     bad_index = bad_index.union(dups.index)
 
     lines = typed.drop(index=bad_index)
+    lines["line_number"] = lines["line_number"].astype("int64")
     lines["source_file"] = raw.loc[lines.index, "source_file"].astype("category")
     lines["source_row"] = raw.loc[lines.index, "source_row"].astype("int64")
     lines = lines.reset_index(drop=True)
@@ -165,8 +201,14 @@ def validate_inputs(inputs: list[RawInput]) -> Validated:
     rejects = pd.concat([rejects[REJECT_COLUMNS], *malformed], ignore_index=True)
     rejects["source_row"] = rejects["source_row"].astype("Int64")
     rejects = rejects.sort_values(["source_file", "source_row", "column"], kind="stable")
-    rows_rejected = rejects.drop_duplicates(["source_file", "source_row"]).groupby(
-        "source_file"
-    ).size().to_dict()
-    return Validated(lines=lines, rejects=rejects.reset_index(drop=True),
-                     rows_rejected={str(k): int(v) for k, v in rows_rejected.items()})
+    rows_rejected = (
+        rejects.drop_duplicates(["source_file", "source_row"])
+        .groupby("source_file")
+        .size()
+        .to_dict()
+    )
+    return Validated(
+        lines=lines,
+        rejects=rejects.reset_index(drop=True),
+        rows_rejected={str(k): int(v) for k, v in rows_rejected.items()},
+    )

@@ -16,46 +16,66 @@ CLAIM_TYPES = ["professional", "institutional"]
 PAYER_SEQUENCES = ["primary", "secondary", "tertiary"]
 NDC_QUALIFIERS = ["UN", "ML", "GR", "F2", "ME"]
 ADMINISTERED_UNITS = ["mg", "mcg", "g", "units", "mL"]
+ARROW_STRING = {"storage": "pyarrow"}
 
 
-def _meta(kind: str, *, phi: bool = False, default: str | None = None, case: str | None = None):
-    """Metadata for validation: parse `kind`, PHI flag, default for empty cells, case folding."""
-    return {"kind": kind, "phi": phi, "default": default, "case": case}
+def _meta(
+    kind: str,
+    *,
+    phi: bool = False,
+    default: str | None = None,
+    case: str | None = None,
+    identifier: bool = False,
+):
+    """Metadata for validation: parse `kind`, PHI flag, default for empty cells, case folding.
+
+    `identifier` marks high-cardinality text kept as Arrow strings; every other text column is
+    read as a categorical (dictionary-encoded), so its values are parsed once per distinct value.
+    """
+    return {"kind": kind, "phi": phi, "default": default, "case": case, "identifier": identifier}
 
 
 class ClaimLines(pa.DataFrameModel):
     """One validated drug or procedure line of a claim."""
 
-    claim_id: Series[str] = pa.Field(metadata=_meta("text"))
+    claim_id: Series[pd.StringDtype] = pa.Field(
+        dtype_kwargs=ARROW_STRING, metadata=_meta("text", identifier=True)
+    )
     line_number: Series[int] = pa.Field(ge=1, metadata=_meta("int"))
-    patient_id: Series[str] = pa.Field(metadata=_meta("text", phi=True))
-    payer_type: Series[str] = pa.Field(isin=PAYER_TYPES, metadata=_meta("text", case="lower"))
-    payer_id: Series[str] = pa.Field(nullable=True, metadata=_meta("text"))
-    claim_type: Series[str] = pa.Field(
+    patient_id: Series[pd.StringDtype] = pa.Field(
+        dtype_kwargs=ARROW_STRING, metadata=_meta("text", phi=True, identifier=True)
+    )
+    payer_type: Series[pd.CategoricalDtype] = pa.Field(
+        isin=PAYER_TYPES, metadata=_meta("text", case="lower")
+    )
+    payer_id: Series[pd.CategoricalDtype] = pa.Field(nullable=True, metadata=_meta("text"))
+    claim_type: Series[pd.CategoricalDtype] = pa.Field(
         isin=CLAIM_TYPES, metadata=_meta("text", default="professional", case="lower")
     )
-    place_of_service: Series[str] = pa.Field(
+    place_of_service: Series[pd.CategoricalDtype] = pa.Field(
         nullable=True, str_matches=r"^\d{2}$", metadata=_meta("text")
     )
     service_date: Series[pd.Timestamp] = pa.Field(metadata=_meta("date"))
     submission_date: Series[pd.Timestamp] = pa.Field(nullable=True, metadata=_meta("date"))
-    hcpcs_code: Series[str] = pa.Field(metadata=_meta("text", case="upper"))
-    modifiers: Series[str] = pa.Field(nullable=True, metadata=_meta("codes"))
+    hcpcs_code: Series[pd.CategoricalDtype] = pa.Field(metadata=_meta("text", case="upper"))
+    modifiers: Series[pd.CategoricalDtype] = pa.Field(nullable=True, metadata=_meta("codes"))
     billed_units: Series[float] = pa.Field(gt=0, metadata=_meta("decimal"))
     charge_usd: Series[float] = pa.Field(nullable=True, ge=0, metadata=_meta("decimal"))
-    ndc: Series[str] = pa.Field(nullable=True, metadata=_meta("text"))
-    ndc_unit_qualifier: Series[str] = pa.Field(
+    ndc: Series[pd.CategoricalDtype] = pa.Field(nullable=True, metadata=_meta("text"))
+    ndc_unit_qualifier: Series[pd.CategoricalDtype] = pa.Field(
         nullable=True, isin=NDC_QUALIFIERS, metadata=_meta("text", case="upper")
     )
     ndc_quantity: Series[float] = pa.Field(nullable=True, gt=0, metadata=_meta("decimal"))
     administered_amount: Series[float] = pa.Field(nullable=True, ge=0, metadata=_meta("decimal"))
-    administered_unit: Series[str] = pa.Field(
+    administered_unit: Series[pd.CategoricalDtype] = pa.Field(
         nullable=True, isin=ADMINISTERED_UNITS, metadata=_meta("unit")
     )
     wasted_amount: Series[float] = pa.Field(nullable=True, ge=0, metadata=_meta("decimal"))
-    diagnosis_codes: Series[str] = pa.Field(nullable=True, metadata=_meta("codes"))
-    prior_auth_number: Series[str] = pa.Field(nullable=True, metadata=_meta("text"))
-    payer_sequence: Series[str] = pa.Field(
+    diagnosis_codes: Series[pd.CategoricalDtype] = pa.Field(nullable=True, metadata=_meta("codes"))
+    prior_auth_number: Series[pd.StringDtype] = pa.Field(
+        nullable=True, dtype_kwargs=ARROW_STRING, metadata=_meta("text", identifier=True)
+    )
+    payer_sequence: Series[pd.CategoricalDtype] = pa.Field(
         isin=PAYER_SEQUENCES, metadata=_meta("text", default="primary", case="lower")
     )
     other_payer_paid_usd: Series[float] = pa.Field(nullable=True, ge=0, metadata=_meta("decimal"))
@@ -75,3 +95,4 @@ REQUIRED: list[str] = [
     if not col.nullable and FIELD_META[name].get("default") is None
 ]
 PHI_FIELDS: set[str] = {name for name, meta in FIELD_META.items() if meta.get("phi")}
+IDENTIFIERS: set[str] = {name for name, meta in FIELD_META.items() if meta.get("identifier")}

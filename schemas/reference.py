@@ -20,7 +20,9 @@ HCPCS_PATTERN = r"^[A-Z0-9]{5}$"
 
 
 class _Table(pa.DataFrameModel):
-    source: Series[str] = pa.Field(description="CMS file (and quarter) or curated source of the row")
+    source: Series[str] = pa.Field(
+        description="CMS file (and quarter) or curated source of the row"
+    )
 
     class Config:
         coerce = True

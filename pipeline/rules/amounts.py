@@ -8,8 +8,13 @@ from pipeline.rules.common import RuleContext, fmt_num
 from pipeline.rules.registry import Flags, rule
 
 
-@rule("A001", "charge-below-payment-limit", "amount", "warning",
-      "CMS Medicare Part B ASP payment limit file (quarterly)")
+@rule(
+    "A001",
+    "charge-below-payment-limit",
+    "amount",
+    "warning",
+    "CMS Medicare Part B ASP payment limit file (quarterly)",
+)
 def charge_below_payment_limit(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     """What it checks: charge_usd is less than the ASP payment limit x billed_units.
     Why it matters: Medicare pays the lower of the charge and the limit; a charge below the
@@ -22,9 +27,16 @@ def charge_below_payment_limit(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     return Flags(
         mask=evaluable & (lines["charge_usd"] < allowed - 0.005),
         evaluated=evaluable,
-        observed=fmt_num(lines["charge_usd"]),
-        expected=fmt_num(allowed.round(2)),
-        message=lambda r: "charge $" + fmt_num(r["charge_usd"]) + " is below the payment limit $"
-        + fmt_num(r["payment_limit_usd"]) + " x " + fmt_num(r["billed_units"]) + " units = $"
-        + fmt_num(allowed[r.index].round(2)),
+        observed=lines["charge_usd"],
+        expected=allowed.round(2),
+        message=lambda r: (
+            "charge $"
+            + fmt_num(r["charge_usd"])
+            + " is below the payment limit $"
+            + fmt_num(r["payment_limit_usd"])
+            + " x "
+            + fmt_num(r["billed_units"])
+            + " units = $"
+            + fmt_num(r.pick(allowed).round(2))
+        ),
     )

@@ -8,8 +8,13 @@ from pipeline.rules.common import RuleContext, fmt_date
 from pipeline.rules.registry import Flags, rule
 
 
-@rule("C001", "unknown-code", "code", "error",
-      "CMS HCPCS Level II alpha-numeric file (quarterly); SPEC section 5")
+@rule(
+    "C001",
+    "unknown-code",
+    "code",
+    "error",
+    "CMS HCPCS Level II alpha-numeric file (quarterly); SPEC section 5",
+)
 def unknown_code(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     """What it checks: the line's HCPCS Level II code is not in the reference's HCPCS table
     (anything in `hcpcs_code` that is neither a known Level II code nor a CPT code).
@@ -28,8 +33,13 @@ def unknown_code(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     )
 
 
-@rule("C002", "code-not-effective", "code", "error",
-      "CMS HCPCS Level II file: ADD DT and TERM DT fields (record layout)")
+@rule(
+    "C002",
+    "code-not-effective",
+    "code",
+    "error",
+    "CMS HCPCS Level II file: ADD DT and TERM DT fields (record layout)",
+)
 def code_not_effective(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     """What it checks: the date of service is before the code's add date or after its
     termination date in the HCPCS file (the ACT EFF DT column is the latest change, not the start).
@@ -49,14 +59,23 @@ def code_not_effective(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
         early = head + " but not valid until " + fmt_date(r["code_add_date"])
         return ended.where(r["service_date"] > r["code_termination_date"], early)
 
-    expected = fmt_date(lines["code_add_date"]).fillna("") + ".." + fmt_date(
-        lines["code_termination_date"]
-    ).fillna("")
-    return Flags(mask=mask, observed=fmt_date(date), expected=expected, message=message)
+    def expected(r: pd.DataFrame) -> pd.Series:
+        return (
+            fmt_date(r["code_add_date"]).fillna("")
+            + ".."
+            + fmt_date(r["code_termination_date"]).fillna("")
+        )
+
+    return Flags(mask=mask, observed=date, expected=expected, message=message)
 
 
-@rule("C003", "noc-without-ndc", "code", "error",
-      "CMS HCPCS NOC code list; Medicare Claims Processing Manual Pub. 100-04 Ch. 17 section 20")
+@rule(
+    "C003",
+    "noc-without-ndc",
+    "code",
+    "error",
+    "CMS HCPCS NOC code list; Medicare Claims Processing Manual Pub. 100-04 Ch. 17 section 20",
+)
 def noc_without_ndc(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     """What it checks: a not-otherwise-classified code (J3490, J3590, J9999, ...) is billed
     without an NDC.
@@ -69,7 +88,8 @@ def noc_without_ndc(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     mask = lines["is_noc"] & lines["ndc"].isna()
     return Flags(
         mask=mask,
-        expected=pd.Series("NDC", index=lines.index),
-        message=lambda r: "not-otherwise-classified code " + r["hcpcs_code"]
-        + " billed without an NDC",
+        expected="NDC",
+        message=lambda r: (
+            "not-otherwise-classified code " + r["hcpcs_code"] + " billed without an NDC"
+        ),
     )

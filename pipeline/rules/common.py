@@ -6,7 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
+from pipeline.columns import TEXT, as_text, lookup, pair_lookup
 from pipeline.config import Config
 from pipeline.reference import Bundle
 
@@ -25,12 +28,13 @@ class RuleContext:
 def fmt_num(values: pd.Series) -> pd.Series:
     """Numbers as short text: `38`, `37.5`, `0.658` (3 decimals at most); NA stays NA."""
     v = values.astype("float64").round(3)
-    text = v.astype("string").str.replace(r"\.0$", "", regex=True)
-    return text.where(v.notna(), pd.NA)
+    text = pa.array(v.to_numpy(), from_pandas=True).cast(pa.string())
+    return pd.Series(text, index=values.index, dtype=TEXT)
 
 
 def fmt_date(values: pd.Series) -> pd.Series:
-    return values.dt.strftime("%Y-%m-%d").astype("string")
+    dates = pa.array(values.to_numpy(dtype="datetime64[s]"), from_pandas=True)
+    return pd.Series(pc.strftime(dates, format="%Y-%m-%d"), index=values.index, dtype=TEXT)
 
 
 def is_whole(values: pd.Series) -> pd.Series:
@@ -40,24 +44,24 @@ def is_whole(values: pd.Series) -> pd.Series:
 
 def unit_text(rows: pd.DataFrame) -> pd.Series:
     """`10 mg` style description of each row's billing unit."""
-    return fmt_num(rows["billing_unit_amount"]) + " " + rows["billing_unit"].astype("string")
+    return fmt_num(rows["billing_unit_amount"]) + " " + as_text(rows["billing_unit"])
 
 
 def drug_policy(lines: pd.DataFrame, bundle: Bundle, column: str) -> pd.Series:
     """Per-line value of a curated drug-policy column: an NDC-specific row wins over a code row."""
     policy = bundle["drug_policy"].dropna(subset=[column])
     by_ndc = policy.dropna(subset=["ndc11"])
-    by_code = policy[policy["ndc11"].isna()]
-    key_ndc = (lines["hcpcs_code"].astype("string") + "|" + lines["ndc11"]).astype("object")
-    ndc_map = by_ndc.set_index(by_ndc["hcpcs_code"] + "|" + by_ndc["ndc11"])[column]
-    code_map = by_code.drop_duplicates("hcpcs_code").set_index("hcpcs_code")[column]
-    value = key_ndc.map(ndc_map[~ndc_map.index.duplicated()])
-    return value.fillna(lines["hcpcs_code"].astype("object").map(code_map))
+    by_code = policy[policy["ndc11"].isna()].drop_duplicates("hcpcs_code")
+    value = pair_lookup(
+        lines["hcpcs_code"], lines["ndc11"], by_ndc, "hcpcs_code", "ndc11", [column]
+    )[column]
+    return value.fillna(lookup(lines["hcpcs_code"], by_code.set_index("hcpcs_code")[column]))
 
 
 def policy_key(lines: pd.DataFrame, bundle: Bundle, column: str) -> pd.Series:
     """Which curated row applies (`code|ndc` or `code|`), so schedules of one code stay apart."""
-    policy = bundle["drug_policy"].dropna(subset=[column])
-    ndc_keys = set(policy.dropna(subset=["ndc11"]).pipe(lambda p: p["hcpcs_code"] + "|" + p["ndc11"]))
-    key_ndc = (lines["hcpcs_code"].astype("string") + "|" + lines["ndc11"].fillna(""))
-    return key_ndc.where(key_ndc.isin(ndc_keys), lines["hcpcs_code"].astype("string") + "|")
+    policy = bundle["drug_policy"].dropna(subset=[column]).dropna(subset=["ndc11"])
+    code = as_text(lines["hcpcs_code"])
+    ndc = as_text(lines["ndc11"]).fillna("")
+    key = code + "|" + ndc
+    return key.where(key.isin(set(policy["hcpcs_code"] + "|" + policy["ndc11"])), code + "|")

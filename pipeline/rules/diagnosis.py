@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import simple_icd_10_cm as icd
 
+from pipeline.columns import TEXT, per_combination
 from pipeline.parsing import split_codes
 from pipeline.rules.common import RuleContext, drug_policy
 from pipeline.rules.registry import Flags, rule
@@ -17,7 +18,7 @@ from pipeline.rules.registry import Flags, rule
 def diagnoses_long(lines: pd.DataFrame) -> pd.Series:
     """One row per (line, diagnosis code), indexed by the line's index."""
     long = split_codes(lines["diagnosis_codes"]).stack().reset_index(level=1, drop=True)
-    return long[long.notna()].astype("string")
+    return long[long.notna()].astype(TEXT)
 
 
 @cache
@@ -33,8 +34,13 @@ def billable(codes: pd.Series) -> pd.Series:
     return codes.map(verdict).fillna(False).astype(bool)
 
 
-@rule("D001", "diagnosis-missing", "diagnosis", "error",
-      "CMS-1500 item 21 / UB-04 FL 67: ICD-10-CM diagnosis required on every claim line")
+@rule(
+    "D001",
+    "diagnosis-missing",
+    "diagnosis",
+    "error",
+    "CMS-1500 item 21 / UB-04 FL 67: ICD-10-CM diagnosis required on every claim line",
+)
 def diagnosis_missing(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     """What it checks: the line has no diagnosis code.
     Why it matters: every drug line needs a diagnosis that shows medical necessity; without one
@@ -44,13 +50,18 @@ def diagnosis_missing(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     """
     return Flags(
         mask=lines["diagnosis_codes"].isna(),
-        expected=pd.Series("ICD-10-CM code", index=lines.index),
+        expected="ICD-10-CM code",
         message=lambda r: r["hcpcs_code"] + " line has no diagnosis code",
     )
 
 
-@rule("D002", "diagnosis-invalid", "diagnosis", "error",
-      "CDC/CMS ICD-10-CM code set (via the simple-icd-10-cm library): billable codes only")
+@rule(
+    "D002",
+    "diagnosis-invalid",
+    "diagnosis",
+    "error",
+    "CDC/CMS ICD-10-CM code set (via the simple-icd-10-cm library): billable codes only",
+)
 def diagnosis_invalid(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     """What it checks: a diagnosis code that is not a valid, billable ICD-10-CM code (a category
     header such as E11, or a code that does not exist).
@@ -58,19 +69,31 @@ def diagnosis_invalid(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     Example: `E11` is a category; a billable code needs more characters (E11.9).
     Fix: code to the highest specificity documented (a leaf code of the ICD-10-CM tabular list).
     """
-    long = diagnoses_long(lines)
-    bad = long[~billable(long)]
-    listed = bad.groupby(level=0).agg(" ".join).reindex(lines.index).astype("string")
+
+    def invalid(combos: pd.DataFrame) -> pd.Series:
+        long = diagnoses_long(combos)
+        bad = long[~billable(long)]
+        return bad.groupby(level=0).agg(" ".join).reindex(combos.index)
+
+    has_dx = lines["diagnosis_codes"].notna()
+    listed = per_combination(lines[has_dx], ["diagnosis_codes"], invalid).reindex(lines.index)
     return Flags(
         mask=listed.notna(),
         evaluated=lines["diagnosis_codes"].notna(),
         observed=listed,
-        message=lambda r: "diagnosis " + listed[r.index] + " is not a valid billable ICD-10-CM code",
+        message=lambda r: (
+            "diagnosis " + r.pick(listed).astype(TEXT) + " is not a valid billable ICD-10-CM code"
+        ),
     )
 
 
-@rule("D003", "diagnosis-not-supported", "diagnosis", "warning",
-      "Curated indications table (reference/drug_policy.csv), each row citing the FDA label")
+@rule(
+    "D003",
+    "diagnosis-not-supported",
+    "diagnosis",
+    "warning",
+    "Curated indications table (reference/drug_policy.csv), each row citing the FDA label",
+)
 def diagnosis_not_supported(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     """What it checks: curated indications (ICD-10-CM prefixes) exist for the code (or its NDC)
     and none of the line's diagnoses starts with one of them. Without a curated row, or
@@ -81,20 +104,36 @@ def diagnosis_not_supported(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     Fix: check the record for the indication treated and report its diagnosis code; if the use
     is off-label, attach the payer's required documentation.
     """
-    indications = drug_policy(lines, ctx.bundle, "indications").astype("string")
+    indications = drug_policy(lines, ctx.bundle, "indications")
     evaluable = indications.notna() & lines["diagnosis_codes"].notna()
-    long = diagnoses_long(lines[evaluable])
-    prefixes = split_codes(indications[evaluable]).stack().reset_index(level=1, drop=True)
-    pairs = pd.merge(long.rename("dx"), prefixes.rename("prefix"), left_index=True,
-                     right_index=True)
-    hit = np.char.startswith(pairs["dx"].to_numpy(dtype=str), pairs["prefix"].to_numpy(dtype=str))
-    supported = pd.Series(hit, index=pairs.index).groupby(level=0).any()
-    mask = evaluable & ~supported.reindex(lines.index).fillna(False).astype(bool)
+
+    def unsupported(combos: pd.DataFrame) -> pd.Series:
+        long = diagnoses_long(combos)
+        prefixes = split_codes(combos["indications"]).stack().reset_index(level=1, drop=True)
+        pairs = pd.merge(
+            long.rename("dx"), prefixes.rename("prefix"), left_index=True, right_index=True
+        )
+        hit = np.char.startswith(
+            pairs["dx"].to_numpy(dtype=str), pairs["prefix"].to_numpy(dtype=str)
+        )
+        supported = pd.Series(hit, index=pairs.index).groupby(level=0).any()
+        return ~supported.reindex(combos.index, fill_value=False)
+
+    frame = lines.loc[evaluable, ["diagnosis_codes"]].assign(indications=indications[evaluable])
+    verdict = per_combination(frame, ["diagnosis_codes", "indications"], unsupported)
+    mask = verdict.reindex(lines.index, fill_value=False).astype(bool)
     return Flags(
         mask=mask,
         evaluated=evaluable,
         observed=lines["diagnosis_codes"],
-        expected=indications,
-        message=lambda r: "no diagnosis of " + r["diagnosis_codes"] + " matches the indications of "
-        + r["hcpcs_code"] + " (" + indications[r.index] + ")",
+        expected=lambda r: r.pick(indications).astype(TEXT),
+        message=lambda r: (
+            "no diagnosis of "
+            + r["diagnosis_codes"]
+            + " matches the indications of "
+            + r["hcpcs_code"]
+            + " ("
+            + r.pick(indications).astype(TEXT)
+            + ")"
+        ),
     )

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
+from pipeline.columns import TEXT, group_ids
 from pipeline.rules.common import RuleContext, drug_policy, fmt_date, fmt_num, policy_key
 from pipeline.rules.registry import Flags, rule
 
-DUPLICATE_KEY = ["patient_id", "hcpcs_code", "service_date", "_modifiers", "billed_units"]
+DUPLICATE_KEY = ["patient_id", "hcpcs_code", "service_date", "modifiers", "billed_units"]
 
 
-@rule("F001", "duplicate-line", "frequency", "error",
-      "CMS NCCI Policy Manual ch. 1 (duplicate services); payer duplicate-claim edits")
+@rule(
+    "F001",
+    "duplicate-line",
+    "frequency",
+    "error",
+    "CMS NCCI Policy Manual ch. 1 (duplicate services); payer duplicate-claim edits",
+)
 def duplicate_line(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     """What it checks: same patient, code, date of service, modifiers and units as an earlier
     line (by claim_id, line_number) of this or another claim. The first occurrence is not
@@ -23,22 +30,29 @@ def duplicate_line(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     Fix: void the duplicate, or, if two administrations really happened, document them and use
     the modifier the payer requires (e.g. 76/59) with distinct units.
     """
-    keyed = lines.assign(_modifiers=lines["modifiers"].fillna(""))
-    ordered = keyed.sort_values(["claim_id", "line_number"], kind="stable")
-    ordered = ordered[ordered["in_scope"]]
-    dup = ordered.duplicated(DUPLICATE_KEY, keep="first")
-    first = ordered.groupby(DUPLICATE_KEY, sort=False, observed=True)[
-        ["claim_id", "line_number"]
-    ].transform("first")
-    original = (first["claim_id"] + " line " + first["line_number"].astype("string")).reindex(
-        lines.index
-    )
-    mask = dup.reindex(lines.index).fillna(False).astype(bool)
+    key = group_ids(*(lines[c] for c in DUPLICATE_KEY))
+    in_scope = lines["in_scope"].to_numpy(dtype=bool)
+    counts = np.bincount(key, weights=in_scope.astype(np.float64))
+    candidates = in_scope & (counts[key] > 1)  # only lines whose key repeats need ordering
+    ordered = lines.loc[candidates, ["claim_id", "line_number"]].assign(_key=key[candidates])
+    ordered = ordered.sort_values(["claim_id", "line_number"], kind="stable")
+    dup = ordered.duplicated("_key", keep="first")
+    first = ordered.groupby("_key", sort=False)[["claim_id", "line_number"]].transform("first")
+    original = first["claim_id"].astype(TEXT) + " line " + first["line_number"].astype(TEXT)
+    original = original.reindex(lines.index)
+    mask = lines.index.isin(dup[dup].index)
     return Flags(
         mask=mask,
-        observed=original,
-        message=lambda r: r["hcpcs_code"] + " " + fmt_num(r["billed_units"]) + " units on "
-        + fmt_date(r["service_date"]) + " duplicates claim " + original[r.index],
+        observed=lambda r: r.pick(original),
+        message=lambda r: (
+            r["hcpcs_code"]
+            + " "
+            + fmt_num(r["billed_units"])
+            + " units on "
+            + fmt_date(r["service_date"])
+            + " duplicates claim "
+            + r.pick(original)
+        ),
     )
 
 
@@ -48,7 +62,7 @@ def _dose_events(frame: pd.DataFrame, ctx: RuleContext) -> pd.DataFrame:
     keep = frame["in_scope"] & ~frame["has_jw"] & min_days.notna()
     return pd.DataFrame(
         {
-            "patient_id": frame["patient_id"].astype("string"),
+            "patient_id": frame["patient_id"].astype(TEXT),
             "key": policy_key(frame, ctx.bundle, "min_days_between_doses"),
             "service_date": frame["service_date"],
             "min_days": min_days.astype("float64"),
@@ -56,8 +70,13 @@ def _dose_events(frame: pd.DataFrame, ctx: RuleContext) -> pd.DataFrame:
     )[keep]
 
 
-@rule("F002", "dose-too-soon", "frequency", "warning",
-      "Curated dosing intervals (reference/drug_policy.csv), each row citing the FDA label")
+@rule(
+    "F002",
+    "dose-too-soon",
+    "frequency",
+    "warning",
+    "Curated dosing intervals (reference/drug_policy.csv), each row citing the FDA label",
+)
 def dose_too_soon(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     """What it checks: a repeat dose of a drug for the same patient sooner than the curated
     minimum interval (keyed by code, or by code and NDC where one code covers products with
@@ -77,10 +96,15 @@ def dose_too_soon(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     )
     events["previous"] = events.groupby(["patient_id", "key"], sort=False)["service_date"].shift()
     current = _dose_events(lines, ctx)
-    merged = current.reset_index().merge(
-        events[["patient_id", "key", "service_date", "previous"]],
-        on=["patient_id", "key", "service_date"], how="left",
-    ).set_index("index")
+    merged = (
+        current.reset_index()
+        .merge(
+            events[["patient_id", "key", "service_date", "previous"]],
+            on=["patient_id", "key", "service_date"],
+            how="left",
+        )
+        .set_index("index")
+    )
     gap = (merged["service_date"] - merged["previous"]).dt.days
     too_soon = (gap < merged["min_days"]).fillna(False)
     mask = too_soon.reindex(lines.index).fillna(False).astype(bool)
@@ -90,9 +114,16 @@ def dose_too_soon(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     return Flags(
         mask=mask,
         evaluated=pd.Series(lines.index.isin(current.index), index=lines.index),
-        observed=fmt_num(gap_days),
-        expected=fmt_num(min_days),
-        message=lambda r: r["hcpcs_code"] + " given " + fmt_num(gap_days[r.index])
-        + " days after the previous dose on " + fmt_date(previous[r.index])
-        + "; minimum interval " + fmt_num(min_days[r.index]) + " days",
+        observed=gap_days,
+        expected=min_days,
+        message=lambda r: (
+            r["hcpcs_code"]
+            + " given "
+            + fmt_num(r.pick(gap_days))
+            + " days after the previous dose on "
+            + fmt_date(r.pick(previous))
+            + "; minimum interval "
+            + fmt_num(r.pick(min_days))
+            + " days"
+        ),
     )

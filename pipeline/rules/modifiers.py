@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from pipeline.columns import TEXT, per_combination
 from pipeline.parsing import round_units, split_codes
 from pipeline.rules.common import RuleContext, fmt_date, fmt_num
 from pipeline.rules.registry import Flags, rule
@@ -38,13 +39,19 @@ def jw_missing(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     return Flags(
         mask=mask,
         evaluated=documents_waste,
-        observed=pd.Series("0", index=lines.index),
-        expected=fmt_num(waste_units),
+        observed="0",
+        expected=waste_units,
         units_delta=-waste_units,
         impact_usd=waste_units * lines["payment_limit_usd"],
-        message=lambda r: fmt_num(r["wasted_amount"]) + " " + r["administered_unit"]
-        + " of " + r["hcpcs_code"] + " documented as discarded but no JW line; expected a JW line"
-        " of " + fmt_num(waste_units[r.index]) + " units",
+        message=lambda r: (
+            fmt_num(r["wasted_amount"])
+            + " "
+            + r["administered_unit"]
+            + " of "
+            + r["hcpcs_code"]
+            + " documented as discarded but no JW line; expected a JW line"
+            " of " + fmt_num(r.pick(waste_units)) + " units"
+        ),
     )
 
 
@@ -64,16 +71,22 @@ def jz_missing(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     packaged = (lines["claim_type"] == "institutional") & (lines["opps_si"] == "N").fillna(False)
     single = (lines["container"] == "single_dose").fillna(False)
     mask = (
-        require & single & ~packaged & ~lines["group_has_waste"] & ~lines["group_has_jw"]
+        require
+        & single
+        & ~packaged
+        & ~lines["group_has_waste"]
+        & ~lines["group_has_jw"]
         & ~lines["has_jz"]
     )
     return Flags(
         mask=mask,
         evaluated=lines["container"].notna(),
-        observed=lines["modifiers"].fillna(""),
-        expected=pd.Series("JZ", index=lines.index),
-        message=lambda r: r["hcpcs_code"] + " from a single-dose container with no discarded "
-        "drug documented: JZ required for " + r["payer_type"],
+        observed=lines["modifiers"],
+        expected="JZ",
+        message=lambda r: (
+            r["hcpcs_code"] + " from a single-dose container with no discarded "
+            "drug documented: JZ required for " + r["payer_type"]
+        ),
     )
 
 
@@ -94,7 +107,8 @@ def jz_conflicts_with_waste(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
         observed=lines["modifiers"],
         message=lambda r: pd.Series(
             "JZ on " + r["hcpcs_code"] + " but the group documents discarded drug (JW line or "
-            "wasted amount)", index=r.index,
+            "wasted amount)",
+            index=r.index,
         ).where(~(r["has_jw"] & r["has_jz"]), "JW and JZ on the same " + r["hcpcs_code"] + " line"),
     )
 
@@ -115,12 +129,18 @@ def jw_units_mismatch(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     return Flags(
         mask=mask,
         evaluated=evaluable,
-        observed=fmt_num(lines["billed_units"]),
-        expected=fmt_num(expected),
+        observed=lines["billed_units"],
+        expected=expected,
         units_delta=lines["billed_units"] - expected,
         impact_usd=(expected - lines["billed_units"]) * lines["payment_limit_usd"],
-        message=lambda r: "JW line billed " + fmt_num(r["billed_units"]) + " units of "
-        + r["hcpcs_code"] + "; documented waste is worth " + fmt_num(expected[r.index]),
+        message=lambda r: (
+            "JW line billed "
+            + fmt_num(r["billed_units"])
+            + " units of "
+            + r["hcpcs_code"]
+            + "; documented waste is worth "
+            + fmt_num(r.pick(expected))
+        ),
     )
 
 
@@ -139,13 +159,23 @@ def jw_jz_on_multi_dose(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
         mask=mask,
         evaluated=lines["container"].notna(),
         observed=lines["modifiers"],
-        message=lambda r: "JW/JZ on " + r["hcpcs_code"] + " from a multi-dose container (NDC "
-        + r["ndc11"].fillna("?") + ")",
+        message=lambda r: (
+            "JW/JZ on "
+            + r["hcpcs_code"]
+            + " from a multi-dose container (NDC "
+            + r["ndc11"].fillna("?")
+            + ")"
+        ),
     )
 
 
-@rule("M006", "modifier-not-valid", "modifier", "error",
-      "CMS HCPCS Level II file, modifier records (add and termination dates); AMA CPT Appendix A")
+@rule(
+    "M006",
+    "modifier-not-valid",
+    "modifier",
+    "error",
+    "CMS HCPCS Level II file, modifier records (add and termination dates); AMA CPT Appendix A",
+)
 def modifier_not_valid(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     """What it checks: a modifier unknown to the reference, or terminated before the date of
     service.
@@ -154,25 +184,35 @@ def modifier_not_valid(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     Example: JG (340B-acquired drug) was terminated 2024-12-31; a 2026 line with JG is invalid.
     Fix: remove the modifier or use its current replacement (for JG: TB).
     """
-    table = ctx.bundle["modifiers"]
-    parts = split_codes(lines["modifiers"])
-    long = parts.stack().rename("modifier").reset_index(level=1, drop=True)
-    long = long[long.notna()]
-    dates = lines["service_date"].reindex(long.index)
-    term = long.astype("object").map(table.set_index("modifier")["termination_date"])
-    known = long.isin(table["modifier"])
-    bad = ~known | (dates > pd.to_datetime(term)).fillna(False)
-    bad_mods = long[bad]
-    listed = bad_mods.groupby(level=0).agg(" ".join).reindex(lines.index).astype("string")
-    term_text = fmt_date(pd.to_datetime(term[bad])).groupby(level=0).first()
+    table = ctx.bundle["modifiers"].set_index("modifier")
+
+    def invalid(combos: pd.DataFrame) -> pd.Series:
+        """Per (modifier list, service date): the invalid modifiers and why, or NA."""
+        long = split_codes(combos["modifiers"]).stack().reset_index(level=1, drop=True)
+        long = long[long.notna()].astype("object")
+        term = pd.to_datetime(long.map(table["termination_date"]))
+        known = long.isin(table.index)
+        ended = (combos["service_date"].reindex(long.index) > term).fillna(False)
+        why = pd.Series(" (unknown to the reference)", index=long.index).where(
+            ~known, " (terminated " + fmt_date(term).fillna("") + ")"
+        )
+        bad = (long + why)[~known | ended]
+        return bad.groupby(level=0).agg("; ".join).reindex(combos.index)
+
+    has_modifiers = lines["modifiers"].notna()
+    listed = per_combination(lines[has_modifiers], ["modifiers", "service_date"], invalid)
+    listed = listed.reindex(lines.index)
     mask = listed.notna()
     return Flags(
         mask=mask,
         evaluated=lines["modifiers"].notna(),
-        observed=listed,
-        message=lambda r: "modifier " + listed[r.index] + " not valid on "
-        + fmt_date(r["service_date"])
-        + (" (terminated " + term_text.reindex(r.index) + ")").fillna(" (unknown to the reference)"),
+        observed=lambda r: r.pick(listed).str.replace(r" \(.*?\)", "", regex=True),
+        message=lambda r: (
+            "modifier "
+            + r.pick(listed).astype(TEXT)
+            + " not valid on "
+            + fmt_date(r["service_date"])
+        ),
     )
 
 
@@ -190,7 +230,12 @@ def jw_without_documented_waste(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     return Flags(
         mask=mask,
         evaluated=lines["has_jw"],
-        observed=fmt_num(lines["billed_units"]),
-        message=lambda r: "JW line of " + fmt_num(r["billed_units"]) + " units of "
-        + r["hcpcs_code"] + " but no discarded amount is documented",
+        observed=lines["billed_units"],
+        message=lambda r: (
+            "JW line of "
+            + fmt_num(r["billed_units"])
+            + " units of "
+            + r["hcpcs_code"]
+            + " but no discarded amount is documented"
+        ),
     )

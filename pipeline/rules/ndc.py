@@ -10,8 +10,13 @@ from pipeline.rules.registry import Flags, rule
 CITATION_XWALK = "CMS ASP NDC-HCPCS crosswalk (quarterly)"
 
 
-@rule("N001", "ndc-missing", "ndc", "error",
-      "Deficit Reduction Act of 2005 section 6002 (Medicaid NDC reporting); payer config")
+@rule(
+    "N001",
+    "ndc-missing",
+    "ndc",
+    "error",
+    "Deficit Reduction Act of 2005 section 6002 (Medicaid NDC reporting); payer config",
+)
 def ndc_missing(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     """What it checks: a drug line (a J code, or a code in the ASP pricing or crosswalk files)
     has no NDC where the payer requires one: Medicaid always, other payers where the config sets
@@ -26,14 +31,20 @@ def ndc_missing(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     return Flags(
         mask=mask,
         evaluated=lines["is_drug"],
-        expected=pd.Series("NDC", index=lines.index),
-        message=lambda r: r["payer_type"] + " requires an NDC with " + r["hcpcs_code"]
-        + "; none reported",
+        expected="NDC",
+        message=lambda r: (
+            r["payer_type"] + " requires an NDC with " + r["hcpcs_code"] + "; none reported"
+        ),
     )
 
 
-@rule("N002", "ndc-malformed", "ndc", "error",
-      "FDA NDC format; NCPDP/CMS 11-digit 5-4-2 billing format")
+@rule(
+    "N002",
+    "ndc-malformed",
+    "ndc",
+    "error",
+    "FDA NDC format; NCPDP/CMS 11-digit 5-4-2 billing format",
+)
 def ndc_malformed(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     """What it checks: the NDC cannot be normalised to 11 digits in 5-4-2 form. Hyphenated
     4-4-2, 5-3-2 and 5-4-1 are padded; an unhyphenated 10-digit NDC is ambiguous and malformed.
@@ -67,8 +78,9 @@ def ndc_code_mismatch(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
         evaluated=lines["ndc11"].notna(),
         observed=lines["hcpcs_code"],
         expected=lines["xwalk_codes"],
-        message=lambda r: "NDC " + r["ndc11"] + " crosswalks to " + r["xwalk_codes"]
-        + ", not " + r["hcpcs_code"],
+        message=lambda r: (
+            "NDC " + r["ndc11"] + " crosswalks to " + r["xwalk_codes"] + ", not " + r["hcpcs_code"]
+        ),
     )
 
 
@@ -109,10 +121,18 @@ def ndc_quantity_inconsistent(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     return Flags(
         mask=mask,
         evaluated=implied.notna(),
-        observed=fmt_num(lines["billed_units"]),
-        expected=fmt_num(implied),
+        observed=lines["billed_units"],
+        expected=implied,
         units_delta=lines["billed_units"] - implied,
-        message=lambda r: "NDC quantity " + fmt_num(r["ndc_quantity"]) + " "
-        + r["ndc_unit_qualifier"] + " implies " + fmt_num(implied[r.index])
-        + " billing units; " + fmt_num(r["billed_units"]) + " billed",
+        message=lambda r: (
+            "NDC quantity "
+            + fmt_num(r["ndc_quantity"])
+            + " "
+            + r["ndc_unit_qualifier"]
+            + " implies "
+            + fmt_num(r.pick(implied))
+            + " billing units; "
+            + fmt_num(r["billed_units"])
+            + " billed"
+        ),
     )

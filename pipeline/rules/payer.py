@@ -8,26 +8,45 @@ from __future__ import annotations
 
 import pandas as pd
 
+from pipeline.columns import per_combination
 from pipeline.rules.common import RuleContext, drug_policy, fmt_date, fmt_num
 from pipeline.rules.registry import Flags, rule
 
 
 def prior_auth_required(lines: pd.DataFrame, ctx: RuleContext) -> pd.Series:
     """Per line: the payer's configured list names the code, or curated policy names the payer."""
-    lists = ctx.config.payer_setting(lines, "require_prior_auth")
-    pairs = lists.dropna().explode()
-    listed = pd.Series(False, index=lines.index)
-    if len(pairs):
-        hit = pairs == lines["hcpcs_code"].astype("object").reindex(pairs.index)
-        listed = hit.groupby(level=0).any().reindex(lines.index).fillna(False).astype(bool)
-    curated = drug_policy(lines, ctx.bundle, "requires_prior_auth").astype("string")
-    by_policy = (" " + curated + " ").str.contains(" " + lines["payer_type"].astype("string") + " ",
-                                                   regex=False)
-    return listed | by_policy.fillna(False).astype(bool)
+    curated = drug_policy(lines, ctx.bundle, "requires_prior_auth")
+    frame = lines[["payer_type", "payer_id", "hcpcs_code"]].assign(_curated=curated)
+
+    def required(combos: pd.DataFrame) -> pd.Series:
+        lists = ctx.config.payer_setting(combos, "require_prior_auth")
+        listed = pd.Series(
+            [
+                isinstance(codes, list) and code in codes
+                for codes, code in zip(lists, combos["hcpcs_code"], strict=True)
+            ],
+            index=combos.index,
+        )  # one row per distinct (payer, code): a handful, not the lines
+        by_policy = pd.Series(
+            [
+                isinstance(types, str) and payer in types.split()
+                for types, payer in zip(combos["_curated"], combos["payer_type"], strict=True)
+            ],
+            index=combos.index,
+        )
+        return listed | by_policy
+
+    columns = ["payer_type", "payer_id", "hcpcs_code", "_curated"]
+    return per_combination(frame, columns, required).astype(bool)
 
 
-@rule("P001", "prior-auth-missing", "payer", "error",
-      "Payer contract / audit.toml [payer.*] require_prior_auth; curated drug policy")
+@rule(
+    "P001",
+    "prior-auth-missing",
+    "payer",
+    "error",
+    "Payer contract / audit.toml [payer.*] require_prior_auth; curated drug policy",
+)
 def prior_auth_missing(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     """What it checks: the configuration (`require_prior_auth` of the payer type or payer_id) or
     a curated policy row says the payer requires prior authorization for the code, and the
@@ -42,14 +61,23 @@ def prior_auth_missing(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     return Flags(
         mask=required & lines["prior_auth_number"].isna(),
         evaluated=required,
-        expected=pd.Series("prior_auth_number", index=lines.index),
-        message=lambda r: r["payer_type"] + " requires prior authorization for "
-        + r["hcpcs_code"] + "; no authorization number on the line",
+        expected="prior_auth_number",
+        message=lambda r: (
+            r["payer_type"]
+            + " requires prior authorization for "
+            + r["hcpcs_code"]
+            + "; no authorization number on the line"
+        ),
     )
 
 
-@rule("P002", "timely-filing-exceeded", "payer", "error",
-      "42 CFR 424.44 (Medicare: 12 months after the date of service); payer contracts")
+@rule(
+    "P002",
+    "timely-filing-exceeded",
+    "payer",
+    "error",
+    "42 CFR 424.44 (Medicare: 12 months after the date of service); payer contracts",
+)
 def timely_filing_exceeded(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     """What it checks: submission_date - service_date is more than the payer's filing limit
     (Medicare 365 days by default; other payers from `filing_limit_days` in the config). Lines
@@ -64,16 +92,29 @@ def timely_filing_exceeded(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     return Flags(
         mask=evaluable & (days > limit).fillna(False),
         evaluated=evaluable,
-        observed=fmt_num(days),
-        expected=fmt_num(limit),
-        message=lambda r: "submitted " + fmt_date(r["submission_date"]) + ", "
-        + fmt_num(days[r.index]) + " days after service; " + r["payer_type"] + " limit is "
-        + fmt_num(limit[r.index]) + " days",
+        observed=days,
+        expected=limit,
+        message=lambda r: (
+            "submitted "
+            + fmt_date(r["submission_date"])
+            + ", "
+            + fmt_num(r.pick(days))
+            + " days after service; "
+            + r["payer_type"]
+            + " limit is "
+            + fmt_num(r.pick(limit))
+            + " days"
+        ),
     )
 
 
-@rule("P003", "cob-incomplete", "payer", "warning",
-      "CMS-1500 items 11/11d and 837 loop 2320 (other payer paid amount) for secondary claims")
+@rule(
+    "P003",
+    "cob-incomplete",
+    "payer",
+    "warning",
+    "CMS-1500 items 11/11d and 837 loop 2320 (other payer paid amount) for secondary claims",
+)
 def cob_incomplete(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     """What it checks: payer_sequence is secondary or tertiary and other_payer_paid_usd is empty.
     Why it matters: a secondary payer pays after the primary; without the primary's payment it
@@ -85,7 +126,8 @@ def cob_incomplete(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     return Flags(
         mask=secondary & lines["other_payer_paid_usd"].isna(),
         evaluated=secondary,
-        expected=pd.Series("other_payer_paid_usd", index=lines.index),
-        message=lambda r: r["payer_sequence"] + " claim line without the amount paid by the "
-        "other payer",
+        expected="other_payer_paid_usd",
+        message=lambda r: (
+            r["payer_sequence"] + " claim line without the amount paid by the other payer"
+        ),
     )

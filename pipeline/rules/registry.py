@@ -73,8 +73,9 @@ def rule(code: str, name: str, category: str, severity: str, citation: str):
             raise ValueError(f"rule code {code} registered twice")
         if category not in CATEGORIES:
             raise ValueError(f"rule {code}: unknown category {category}")
-        REGISTRY[code] = Rule(code, name, category, severity, citation, func,
-                              parse_explanation(func.__doc__))
+        REGISTRY[code] = Rule(
+            code, name, category, severity, citation, func, parse_explanation(func.__doc__)
+        )
         return func
 
     return register

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from pipeline.columns import group_ids, group_sum
 from pipeline.rules.common import RuleContext, fmt_num, is_whole, unit_text
 from pipeline.rules.registry import Flags, rule
 
@@ -44,9 +45,19 @@ def units_impact(lines: pd.DataFrame) -> pd.Series:
 
 def _dose_message(r: pd.DataFrame, tail: str = "") -> pd.Series:
     return (
-        "billed " + fmt_num(r["billed_units"]) + " units of " + r["hcpcs_code"] + " ("
-        + unit_text(r) + " each) for " + fmt_num(r["administered_amount"]) + " "
-        + r["administered_unit"] + " given; expected " + fmt_num(r["expected_units"]) + tail
+        "billed "
+        + fmt_num(r["billed_units"])
+        + " units of "
+        + r["hcpcs_code"]
+        + " ("
+        + unit_text(r)
+        + " each) for "
+        + fmt_num(r["administered_amount"])
+        + " "
+        + r["administered_unit"]
+        + " given; expected "
+        + fmt_num(r["expected_units"])
+        + tail
     )
 
 
@@ -54,8 +65,8 @@ def _dose_flags(lines: pd.DataFrame, mask: pd.Series, tail: str = "") -> Flags:
     return Flags(
         mask=mask,
         evaluated=dose_evaluable(lines) | lines["has_jw"],
-        observed=fmt_num(lines["billed_units"]),
-        expected=fmt_num(lines["expected_units"]),
+        observed=lines["billed_units"],
+        expected=lines["expected_units"],
         units_delta=lines["billed_units"] - lines["expected_units"],
         impact_usd=units_impact(lines),
         message=lambda r: _dose_message(r, tail),
@@ -86,8 +97,13 @@ def units_under_dose(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     return _dose_flags(lines, ok & (lines["billed_units"] < lines["expected_units"] - 1e-9))
 
 
-@rule("U003", "units-over-mue", "units", "error",
-      "CMS NCCI Medically Unlikely Edits, practitioner and outpatient hospital tables (quarterly)")
+@rule(
+    "U003",
+    "units-over-mue",
+    "units",
+    "error",
+    "CMS NCCI Medically Unlikely Edits, practitioner and outpatient hospital tables (quarterly)",
+)
 def units_over_mue(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     """What it checks: MAI 1: the line's billed_units exceed the code's MUE. MAI 2 or 3: the
     units of the code for the patient on the date of service, all claims and JW lines included,
@@ -99,29 +115,41 @@ def units_over_mue(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     Fix: check the dose and units; if clinically right, document medical necessity for appeal.
     """
     in_scope = lines["in_scope"] & lines["mue_value"].notna()
-    key = [lines["patient_id"], lines["hcpcs_code"], lines["service_date"]]
-    day_total = lines["billed_units"].where(in_scope).groupby(key, observed=True).transform("sum")
-    order = lines.sort_values(["claim_id", "line_number"]).index
-    first = pd.Series(False, index=lines.index)
-    firsts = lines.loc[order].loc[in_scope].drop_duplicates(
-        ["patient_id", "hcpcs_code", "service_date"]
-    ).index
-    first[firsts] = True
+    day = group_ids(lines["patient_id"], lines["hcpcs_code"], lines["service_date"])
+    day_total = group_sum(lines["billed_units"].where(in_scope), day)
     per_line = lines["mai"] == 1
     observed = lines["billed_units"].where(per_line, day_total)
-    mask = in_scope & (observed > lines["mue_value"]).fillna(False) & (per_line.fillna(False) | first)
+    over_day = in_scope & ~per_line & (day_total > lines["mue_value"]).fillna(False)
+    # report a day's excess once: on its first line by (claim_id, line_number)
+    firsts = (
+        lines.loc[over_day, ["claim_id", "line_number"]]
+        .assign(_day=day[over_day])
+        .sort_values(["claim_id", "line_number"])
+        .drop_duplicates("_day")
+        .index
+    )
+    over_line = in_scope & per_line & (lines["billed_units"] > lines["mue_value"]).fillna(False)
+    mask = over_line | lines.index.isin(firsts)
     over = observed - lines["mue_value"]
     return Flags(
         mask=mask,
         evaluated=in_scope,
-        observed=fmt_num(observed),
-        expected=fmt_num(lines["mue_value"]),
+        observed=observed,
+        expected=lines["mue_value"],
         units_delta=over,
         impact_usd=-over * lines["payment_limit_usd"],
-        message=lambda r: r["hcpcs_code"] + ": " + fmt_num(observed[r.index])
-        + " units " + np.where(r["mai"] == 1, "on the line", "for the patient on the day")
-        + " exceed the MUE of " + fmt_num(r["mue_value"]) + " (MAI " + r["mai"].astype("string")
-        + ")",
+        message=lambda r: (
+            r["hcpcs_code"]
+            + ": "
+            + fmt_num(r.pick(observed))
+            + " units "
+            + np.where(r["mai"] == 1, "on the line", "for the patient on the day")
+            + " exceed the MUE of "
+            + fmt_num(r["mue_value"])
+            + " (MAI "
+            + fmt_num(r["mai"])
+            + ")"
+        ),
     )
 
 
@@ -138,8 +166,13 @@ def unit_of_measure_slip(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     return _dose_flags(lines, unit_slip(lines), tail=" (dose billed in the wrong unit of measure)")
 
 
-@rule("U005", "fractional-units", "units", "warning",
-      "Medicare Claims Processing Manual Pub. 100-04 Ch. 17 (units are whole numbers)")
+@rule(
+    "U005",
+    "fractional-units",
+    "units",
+    "warning",
+    "Medicare Claims Processing Manual Pub. 100-04 Ch. 17 (units are whole numbers)",
+)
 def fractional_units(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     """What it checks: billed_units is not a whole number.
     Why it matters: Medicare Part B units are whole numbers; a fractional unit is rejected or
@@ -150,8 +183,13 @@ def fractional_units(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     mask = ~is_whole(lines["billed_units"])
     return Flags(
         mask=mask,
-        observed=fmt_num(lines["billed_units"]),
-        expected=fmt_num(np.ceil(lines["billed_units"])),
-        message=lambda r: "billed " + fmt_num(r["billed_units"]) + " units of " + r["hcpcs_code"]
-        + ": units must be whole numbers",
+        observed=lines["billed_units"],
+        expected=np.ceil(lines["billed_units"]),
+        message=lambda r: (
+            "billed "
+            + fmt_num(r["billed_units"])
+            + " units of "
+            + r["hcpcs_code"]
+            + ": units must be whole numbers"
+        ),
     )

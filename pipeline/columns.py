@@ -1,0 +1,190 @@
+"""Column helpers that keep the pipeline vectorised on millions of lines.
+
+Low-cardinality text columns (codes, modifiers, NDCs, dates as read, payer fields) are pandas
+categoricals: work that needs strings (parsing, normalising, lookups) runs once per distinct
+value and is taken back to the rows by integer code. Groups (drug group, patient-day) are
+integer ids, and their sums and flags come from `numpy.bincount`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+
+def is_categorical(values: pd.Series) -> bool:
+    return isinstance(values.dtype, pd.CategoricalDtype)
+
+
+def per_value(values: pd.Series, fn: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """Apply `fn` once per distinct value of a categorical (NA included) and take the result
+    back to the rows; a plain Series is passed to `fn` as it is."""
+    if not is_categorical(values):
+        return fn(values)
+    categories = values.cat.categories
+    cats = pd.Series(list(categories) + [None], dtype=_category_dtype(categories))
+    mapped = fn(cats)
+    codes = values.cat.codes.to_numpy()
+    idx = np.where(codes < 0, len(categories), codes)
+    return pd.Series(mapped.to_numpy()[idx], index=values.index).astype(mapped.dtype)
+
+
+def _category_dtype(categories: pd.Index):
+    if pd.api.types.is_datetime64_any_dtype(categories):
+        return categories.dtype
+    if pd.api.types.is_numeric_dtype(categories):
+        return "float64"
+    return "string"
+
+
+def recode(values: pd.Series, fn: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """Categorical whose categories are `fn` of the old ones (merged where equal; NA dropped)."""
+    values = as_category(values)
+    cats = pd.Series(values.cat.categories.astype("object"))
+    new = fn(cats.astype("string")).astype("object")
+    new = new.where(pd.notna(new), None)
+    codes, uniques = pd.factorize(new, use_na_sentinel=True)
+    old_codes = values.cat.codes.to_numpy()
+    lut = np.append(codes, -1).astype(np.int64)  # old code -1 (NA) -> index -1 -> -1
+    new_codes = lut[old_codes]
+    return pd.Series(
+        pd.Categorical.from_codes(new_codes, categories=pd.Index(uniques, dtype="object")),
+        index=values.index,
+    )
+
+
+def as_category(values: pd.Series) -> pd.Series:
+    return values if is_categorical(values) else values.astype("category")
+
+
+TEXT = pd.StringDtype("pyarrow")
+
+
+def as_text(values: pd.Series) -> pd.Series:
+    """Arrow-backed text for messages and outputs (use on flagged rows, not on every line)."""
+    return values.astype(TEXT)
+
+
+def lookup(keys: pd.Series, mapping: pd.Series) -> pd.Series:
+    """Vectorised `keys.map(mapping)`, done once per distinct key for categoricals."""
+    mapping = mapping[~mapping.index.duplicated()]
+    return per_value(keys, lambda k: k.astype("object").map(mapping))
+
+
+def codes_of(values: pd.Series) -> np.ndarray:
+    """Integer codes for grouping: categorical codes, datetimes as int64, else factorized."""
+    if is_categorical(values):
+        return values.cat.codes.to_numpy().astype(np.int64)
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values.to_numpy().astype("datetime64[D]").astype(np.int64)
+    return pd.factorize(values, use_na_sentinel=True)[0].astype(np.int64)
+
+
+def group_ids(*columns: pd.Series) -> np.ndarray:
+    """Dense int64 group id per row (in order of first appearance) for the combination of the
+    given columns. Codes are packed into one int64 key; it is re-densified only when the next
+    column would overflow it."""
+    key = np.zeros(len(columns[0]), dtype=np.int64)
+    key_span = 1
+    for col in columns:
+        codes = codes_of(col)
+        if len(codes):
+            codes = codes - codes.min()
+        span = int(codes.max()) + 1 if len(codes) else 1
+        if key_span * span >= 2**62:
+            key = pd.factorize(key)[0].astype(np.int64)
+            key_span = int(key.max()) + 1 if len(key) else 1
+        key = key * span + codes
+        key_span *= span
+    return pd.factorize(key)[0].astype(np.int64)
+
+
+def group_sum(values: pd.Series, groups: np.ndarray) -> pd.Series:
+    """Per-row sum of `values` over its group; NaN where the group has no value at all."""
+    v = values.to_numpy(dtype="float64", na_value=np.nan)
+    present = ~np.isnan(v)
+    total = np.bincount(groups, weights=np.where(present, v, 0.0))
+    count = np.bincount(groups, weights=present.astype(np.float64))
+    out = np.where(count[groups] > 0, total[groups], np.nan)
+    return pd.Series(out, index=values.index)
+
+
+def group_any(mask: pd.Series, groups: np.ndarray) -> pd.Series:
+    hits = np.bincount(groups, weights=mask.to_numpy(dtype=bool).astype(np.float64))
+    return pd.Series(hits[groups] > 0, index=mask.index)
+
+
+def pair_lookup(
+    a: pd.Series, b: pd.Series, table: pd.DataFrame, a_col: str, b_col: str, columns: list[str]
+) -> pd.DataFrame:
+    """Look up `columns` of `table` by the pair (a, b), evaluating each distinct pair once."""
+    ids = group_ids(a, b)
+    first = pd.Series(np.arange(len(ids))).groupby(ids).first().to_numpy()
+    pairs = pd.DataFrame(
+        {a_col: as_text(a.iloc[first]).to_numpy(), b_col: as_text(b.iloc[first]).to_numpy()}
+    )
+    found = pairs.merge(
+        table.drop_duplicates([a_col, b_col])[[a_col, b_col, *columns]],
+        on=[a_col, b_col],
+        how="left",
+    )
+    for c in columns:
+        if found[c].dtype == object:
+            found[c] = found[c].astype("category")
+    out = found[columns].take(ids)
+    out.index = a.index
+    return out
+
+
+def concat_frames(frames: list[pd.DataFrame], columns: list[str], dtypes: dict) -> pd.DataFrame:
+    """Concatenate per-file frames keeping categoricals categorical (categories unified) and
+    adding absent columns as all-NA of their canonical dtype. A column typed differently in
+    two files (e.g. numbers in one Parquet file, text in a CSV) becomes text categories."""
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype=dtypes[c]) for c in columns})
+    frames = [f.copy() for f in frames]
+    for name in columns:
+        for f in frames:
+            if name not in f:
+                f[name] = pd.Series(None, index=f.index, dtype=dtypes[name])
+        if len(frames) == 1:
+            continue
+        kinds = {
+            (str(f[name].cat.categories.dtype) if is_categorical(f[name]) else str(f[name].dtype))
+            for f in frames
+        }
+        categorical = any(is_categorical(f[name]) for f in frames)
+        if len(kinds) > 1 or (categorical and not all(is_categorical(f[name]) for f in frames)):
+            for f in frames:
+                f[name] = f[name].astype("string").astype("category")
+            categorical = True
+        if categorical:
+            union = pd.Index(
+                np.concatenate([f[name].cat.categories.to_numpy(dtype=object) for f in frames])
+            ).unique()
+            for f in frames:
+                f[name] = f[name].cat.set_categories(union)
+    return pd.concat(frames, ignore_index=True)
+
+
+def per_combination(frame: pd.DataFrame, columns: list[str], fn) -> pd.Series:
+    """Evaluate `fn` once per distinct combination of `columns` and take the result to the rows.
+
+    `fn` receives a small frame (one row per combination, text columns as text) and returns a
+    Series aligned to it. This keeps string-heavy checks (diagnoses, modifier lists, policy
+    lists) proportional to the distinct values, not to the number of lines.
+    """
+    if frame.empty:
+        return pd.Series(index=frame.index, dtype="object")
+    ids = group_ids(*(frame[c] for c in columns))
+    first = pd.Series(np.arange(len(ids))).groupby(ids, sort=True).first().to_numpy()
+    small = frame.iloc[first][columns].reset_index(drop=True)
+    for c in columns:
+        if is_categorical(small[c]):
+            small[c] = small[c].astype("string")
+    result = pd.Series(fn(small)).reset_index(drop=True)
+    out = result.take(ids)
+    out.index = frame.index
+    return out

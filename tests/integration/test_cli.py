@@ -1,0 +1,164 @@
+"""The CLI end to end with click's CliRunner: exit codes, outputs, reconciliation."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from pipeline.cli import main
+from tests.conftest import SAMPLE
+
+CLAIMS = SAMPLE / "claims.csv"
+ARGS = ["--config", str(SAMPLE / "audit.toml"), "--history", str(SAMPLE / "history.csv")]
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "out"
+    result = CliRunner().invoke(main, ["run", str(CLAIMS), *ARGS, "--out", str(out)])
+    return result, out
+
+
+def test_run_sample_exit_1_with_errors_found(sample_run):
+    result, out = sample_run
+    assert result.exit_code == 1, result.output
+    assert "rows read" in result.output and "findings:" in result.output
+    for name in ("findings.csv", "findings.parquet", "rejects.csv", "summary.json", "report.html"):
+        assert (out / name).stat().st_size > 0
+
+
+def test_run_sample_summary_reconciles(sample_run):
+    _, out = sample_run
+    summary = json.loads((out / "summary.json").read_text())
+    for f in summary["inputs"]:
+        assert f["rows_read"] == f["rows_audited"] + f["rows_rejected"]
+    csv_rows = len(pd.read_csv(CLAIMS))
+    assert summary["totals"]["rows_read"] == csv_rows
+    findings = pd.read_csv(out / "findings.csv")
+    assert summary["totals"]["findings"] == len(findings)
+    by_rule = findings["rule_code"].value_counts()
+    for code, entry in summary["findings_by_rule"].items():
+        assert entry["count"] == by_rule.get(code, 0)
+    assert summary["totals"]["lines_not_audited_out_of_scope"] > 0  # CPT admin lines
+
+
+def test_run_sample_every_rule_fires(sample_run):
+    _, out = sample_run
+    summary = json.loads((out / "summary.json").read_text())
+    silent = [code for code, entry in summary["findings_by_rule"].items() if entry["count"] == 0]
+    assert silent == []
+
+
+def test_run_sample_matches_expected_findings(sample_run):
+    _, out = sample_run
+    findings = pd.read_csv(out / "findings.csv", dtype=str)
+    expected = pd.read_csv(SAMPLE / "expected_findings.csv", dtype=str)
+    got = set(map(tuple, findings[["claim_id", "line_number", "rule_code"]].values))
+    want = set(map(tuple, expected[["claim_id", "line_number", "rule_code"]].values))
+    assert sorted(got - want) == [] and sorted(want - got) == []
+
+
+def test_run_sample_most_lines_clean(sample_run):
+    _, out = sample_run
+    findings = pd.read_csv(out / "findings.csv", dtype=str)
+    lines = pd.read_csv(CLAIMS, dtype=str)
+    flagged = findings[["claim_id", "line_number"]].drop_duplicates()
+    assert len(flagged) / len(lines) < 0.35
+
+
+def test_run_is_deterministic(tmp_path):
+    outs = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        CliRunner().invoke(main, ["run", str(CLAIMS), *ARGS, "--out", str(out)])
+        outs.append(out)
+    for name in ("findings.csv", "findings.parquet"):
+        assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes()
+
+
+def test_run_parquet_copy_gives_same_findings(sample_run, tmp_path):
+    _, out = sample_run
+    result = CliRunner().invoke(
+        main, ["run", str(SAMPLE / "claims.parquet"), *ARGS, "--out", str(tmp_path / "pq")]
+    )
+    assert result.exit_code == 1
+    a = pd.read_csv(out / "findings.csv").drop(columns=[])
+    b = pd.read_csv(tmp_path / "pq" / "findings.csv")
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_fail_on_never_exits_0_and_warning_exits_1(tmp_path):
+    runner = CliRunner()
+    never = runner.invoke(
+        main, ["run", str(CLAIMS), "--out", str(tmp_path / "n"), "--fail-on", "never"]
+    )
+    assert never.exit_code == 0
+    warn = runner.invoke(
+        main, ["run", str(CLAIMS), "--out", str(tmp_path / "w"), "--fail-on", "warning"]
+    )
+    assert warn.exit_code == 1
+
+
+def test_clean_input_exits_0(tmp_path):
+    lines = pd.read_csv(CLAIMS, dtype=str)
+    findings = pd.read_csv(SAMPLE / "expected_findings.csv", dtype=str)
+    flagged_claims = set(findings["claim_id"])
+    clean = lines[~lines["claim_id"].isin(flagged_claims)]
+    path = tmp_path / "clean.csv"
+    clean.to_csv(path, index=False)
+    result = CliRunner().invoke(main, ["run", str(path), *ARGS, "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    assert pd.read_csv(tmp_path / "o" / "findings.csv").empty
+
+
+def test_bad_rows_rejected_not_lost(tmp_path):
+    bad = SAMPLE / "bad_rows.csv"
+    result = CliRunner().invoke(
+        main, ["run", str(bad), "--out", str(tmp_path / "o"), "--fail-on", "never"]
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    f = summary["inputs"][0]
+    assert f["rows_rejected"] > 0
+    assert f["rows_read"] == f["rows_audited"] + f["rows_rejected"]
+    rejects = pd.read_csv(tmp_path / "o" / "rejects.csv", dtype=str)
+    assert {"V002", "V003", "V004", "V005"} <= set(rejects["reason_code"])
+    assert rejects["source_row"].notna().all()
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["run", "nope.csv"], "no such file"),
+        (["run", "CLAIMS", "--reference", "/nonexistent"], "reference bundle"),
+        (["run", "CLAIMS", "--config", "BADCONFIG"], "config key policy.rounding"),
+        (["run", "MISSINGCOL"], "required column"),
+        (["rules", "explain", "Z999"], "unknown rule code"),
+    ],
+)
+def test_user_errors_exit_2_with_one_line(args, needle, tmp_path):
+    bad_config = tmp_path / "bad.toml"
+    bad_config.write_text('[policy]\nrounding = "sideways"\n')
+    missing = tmp_path / "missing.csv"
+    missing.write_text("claim_id,line_number\nC1,1\n")
+    subst = {"CLAIMS": str(CLAIMS), "BADCONFIG": str(bad_config), "MISSINGCOL": str(missing)}
+    args = [subst.get(a, a) for a in args]
+    result = CliRunner().invoke(
+        main, [*args, "--out", str(tmp_path / "o")] if args[0] == "run" else args
+    )
+    assert result.exit_code == 2
+    assert needle in result.output
+    assert "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_validate_command_counts(tmp_path):
+    result = CliRunner().invoke(main, ["validate", str(SAMPLE / "bad_rows.csv")])
+    assert result.exit_code == 1
+    assert "rejected" in result.output and "V00" in result.output
+    ok = CliRunner().invoke(main, ["validate", str(CLAIMS)])
+    assert ok.exit_code == 0
+    assert "0 rejected" in ok.output
