@@ -5,6 +5,8 @@ BIN    := $(VENV)/bin
 INPUT  ?= sample_data/claims.csv
 OUT    ?= audit-out
 REF_RAW ?= ../shared/reference-raw
+# `make reference OUT=dir` builds into dir; without OUT, into reference-build/
+REF_OUT = $(if $(filter command line,$(origin OUT)),$(OUT),reference-build)
 EXTRAS ?= dev,dask,bench,xlsx,browser
 
 .PHONY: install audit test lint format bench reference report-demo clean
@@ -40,7 +42,7 @@ reference: install
 		--mue-practitioner $(REF_RAW)/MCR_MUE_PractitionerServices_Eff_04-01-2026.csv \
 		--mue-outpatient $(REF_RAW)/MCR_MUE_OutpatientHospitalServices_Eff_04-01-2026.csv \
 		--opps $(REF_RAW)/cms_opps_addendum_b_2025Q4_oct2025_103125.csv \
-		--out $(if $(filter audit-out,$(OUT)),reference-build,$(OUT))
+		--out $(REF_OUT)
 
 clean:
 	rm -rf audit-out reference-build .pytest_cache

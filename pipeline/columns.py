@@ -144,7 +144,7 @@ def concat_frames(frames: list[pd.DataFrame], columns: list[str], dtypes: dict) 
     two files (e.g. numbers in one Parquet file, text in a CSV) becomes text categories."""
     if not frames:
         return pd.DataFrame({c: pd.Series(dtype=dtypes[c]) for c in columns})
-    frames = [f.copy() for f in frames]
+    frames = [f.copy(deep=False) for f in frames]
     for name in columns:
         for f in frames:
             if name not in f:
@@ -166,6 +166,9 @@ def concat_frames(frames: list[pd.DataFrame], columns: list[str], dtypes: dict) 
             ).unique()
             for f in frames:
                 f[name] = f[name].cat.set_categories(union)
+    if len(frames) == 1:
+        return frames[0].reset_index(drop=True) if not isinstance(
+            frames[0].index, pd.RangeIndex) else frames[0]
     return pd.concat(frames, ignore_index=True)
 
 

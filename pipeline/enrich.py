@@ -135,7 +135,7 @@ def attach_groups(lines: pd.DataFrame, rounding: str) -> pd.DataFrame:
 
 def enrich(lines: pd.DataFrame, bundle: Bundle, rounding: str = "up") -> pd.DataFrame:
     """Return the lines with every reference fact and drug-group aggregate the rules read."""
-    lines = lines.copy()
+    lines = lines.copy(deep=False)  # new columns only: the validated frame stays as it was
     lines = attach_codes(lines, bundle)
     lines = attach_ndc(lines, bundle)
     lines = attach_modifiers(lines)

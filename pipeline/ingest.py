@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from pipeline.columns import recode
 from pipeline.errors import InputError
 from schemas.claims import FIELDS, IDENTIFIERS, REQUIRED
 
@@ -132,7 +133,7 @@ def _read_csv(path: Path, aliases: dict[str, str]) -> tuple[pa.Table, str, list[
                     parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
                     convert_options=pacsv.ConvertOptions(
                         include_columns=list(mapping),
-                        column_types={name: pa.string() for name in mapping},
+                        column_types={name: _text_type(mapping[name]) for name in mapping},
                         strings_can_be_null=True,
                     ),
                 )
@@ -152,7 +153,9 @@ def _read_parquet(path: Path, aliases: dict[str, str]) -> pa.Table:
     try:
         schema = pq.read_schema(path)
         mapping = map_columns(schema.names, aliases, path)
-        table = pq.read_table(path, columns=list(mapping))
+        text = [n for n in mapping if pa.types.is_string(schema.field(n).type)
+                and mapping[n] not in IDENTIFIERS]
+        table = pq.read_table(path, columns=list(mapping), read_dictionary=text)
     except (pa.ArrowException, OSError) as exc:
         raise InputError(
             f"{path}: cannot be read as Parquet ({str(exc).splitlines()[0]})"
@@ -160,36 +163,48 @@ def _read_parquet(path: Path, aliases: dict[str, str]) -> pa.Table:
     return table.rename_columns([mapping[n] for n in table.column_names])
 
 
+def _text_type(canonical: str) -> pa.DataType:
+    """Identifiers are read as plain strings, every other text column dictionary-encoded."""
+    return pa.string() if canonical in IDENTIFIERS else pa.dictionary(pa.int32(), pa.string())
+
+
 def _as_canonical(column: pa.ChunkedArray, name: str) -> pa.ChunkedArray:
-    """Trim text, empty -> null; dictionary-encode all but identifiers. Typed numbers and
-    dates (Parquet) stay typed; identifiers and other types become text."""
+    """Identifiers become trimmed strings (empty -> null); other text is dictionary-encoded
+    (trimmed later, once per distinct value); typed numbers and dates (Parquet) stay typed."""
     kind = column.type
-    if pa.types.is_dictionary(kind):
-        column = column.cast(kind.value_type)
-        kind = column.type
-    numeric = pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)
-    if (numeric or pa.types.is_temporal(kind)) and name not in IDENTIFIERS:
-        if pa.types.is_decimal(kind) or pa.types.is_integer(kind):
-            column = column.cast(pa.float64())
-        return column
-    if pa.types.is_large_string(kind) or not pa.types.is_string(kind):
-        column = column.cast(pa.string())
-    column = pc.utf8_trim_whitespace(column)
-    column = pc.if_else(pc.equal(column, ""), pa.scalar(None, pa.string()), column)
     if name in IDENTIFIERS:
+        if pa.types.is_dictionary(kind):
+            column = column.cast(kind.value_type)
+        column = pc.utf8_trim_whitespace(column.cast(pa.string()))
+        return pc.if_else(pc.equal(column, ""), pa.scalar(None, pa.string()), column)
+    if pa.types.is_dictionary(kind):
+        if not pa.types.is_string(kind.value_type):
+            column = column.cast(pa.dictionary(kind.index_type, pa.string()))
+        return column.unify_dictionaries()
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+        return column.cast(pa.float64())
+    if pa.types.is_temporal(kind):
         return column
-    return column.dictionary_encode().unify_dictionaries()
+    return column.cast(pa.string()).dictionary_encode().unify_dictionaries()
+
+
+def _trim(values: pd.Series) -> pd.Series:
+    return values.str.strip().replace("", pd.NA)
 
 
 def to_frame(table: pa.Table) -> pd.DataFrame:
-    """Arrow table -> pandas: identifiers as Arrow strings, other text as categoricals."""
+    """Arrow table -> pandas: identifiers as Arrow strings, other text as trimmed categoricals."""
     table = pa.table(
         [_as_canonical(table[name], name) for name in table.column_names],
         names=table.column_names,
     )
-    return table.to_pandas(
+    frame = table.to_pandas(
         types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get, split_blocks=True
     )
+    for name in frame.columns:
+        if isinstance(frame[name].dtype, pd.CategoricalDtype):
+            frame[name] = recode(frame[name], _trim)
+    return frame
 
 
 def read_input(path: Path, aliases: dict[str, str] | None = None) -> RawInput:

@@ -9,10 +9,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import pandera.errors
 
-from pipeline.columns import as_category, concat_frames, is_categorical, per_value, recode
+from pipeline.columns import (
+    as_category,
+    concat_frames,
+    group_ids,
+    is_categorical,
+    per_value,
+    recode,
+)
 from pipeline.ingest import REJECT_COLUMNS, RawInput
 from pipeline.parsing import normalize_code_list, normalize_unit, parse_dates, parse_decimal
 from schemas.claims import FIELD_META, FIELDS, SCHEMA
@@ -158,20 +166,23 @@ def schema_failures(typed: pd.DataFrame, raw: pd.DataFrame) -> list[pd.DataFrame
 
 def duplicate_lines(typed: pd.DataFrame, raw: pd.DataFrame, bad_index: pd.Index) -> pd.DataFrame:
     """V005: a later row repeating an earlier (claim_id, line_number) of the batch."""
-    ok = typed.drop(index=bad_index)
-    dup = ok.duplicated(["claim_id", "line_number"], keep="first")
-    return _reject_records(
-        raw,
-        dup[dup].index,
-        "line_number",
-        "V005",
-        "duplicate (claim_id, line_number) of an earlier row",
-    )
+    key = group_ids(typed["claim_id"], typed["line_number"])
+    ok = ~typed.index.isin(bad_index)
+    counts = np.bincount(key, weights=ok.astype(np.float64))
+    candidates = ok & (counts[key] > 1)  # only repeated keys need the order check
+    dup = pd.Series(key[candidates], index=typed.index[candidates]).duplicated(keep="first")
+    return _reject_records(raw, dup[dup].index, "line_number", "V005",
+                           "duplicate (claim_id, line_number) of an earlier row")
 
 
 def validate_inputs(inputs: list[RawInput]) -> Validated:
     """Validate the batch: typed good lines, and a reject record for every bad row."""
-    frames = [item.frame.assign(source_file=str(item.path)) for item in inputs]
+    frames = []
+    for item in inputs:
+        frame = item.frame.copy(deep=False)
+        frame["source_file"] = pd.Categorical.from_codes(
+            np.zeros(len(frame), dtype=np.int8), categories=[str(item.path)])
+        frames.append(frame)
     dtypes = {
         name: ARROW_STRING if FIELD_META[name].get("identifier") else "category" for name in FIELDS
     }
@@ -191,11 +202,14 @@ def validate_inputs(inputs: list[RawInput]) -> Validated:
     rejects = pd.concat([rejects, dups.reset_index(names="_row")], ignore_index=True)
     bad_index = bad_index.union(dups.index)
 
-    lines = typed.drop(index=bad_index)
-    lines["line_number"] = lines["line_number"].astype("int64")
-    lines["source_file"] = raw.loc[lines.index, "source_file"].astype("category")
-    lines["source_row"] = raw.loc[lines.index, "source_row"].astype("int64")
-    lines = lines.reset_index(drop=True)
+    keep = ~typed.index.isin(bad_index)
+    lines = typed[keep] if len(bad_index) else typed
+    lines = lines.assign(
+        line_number=lines["line_number"].astype("int64"),
+        source_file=raw["source_file"].array[keep],
+        source_row=raw["source_row"].to_numpy()[keep].astype("int64"),
+    )
+    lines.index = pd.RangeIndex(len(lines))
 
     malformed = [item.rejects for item in inputs if len(item.rejects)]
     rejects = pd.concat([rejects[REJECT_COLUMNS], *malformed], ignore_index=True)

@@ -41,7 +41,7 @@ class ClaimLines(pa.DataFrameModel):
     claim_id: Series[pd.StringDtype] = pa.Field(
         dtype_kwargs=ARROW_STRING, metadata=_meta("text", identifier=True)
     )
-    line_number: Series[int] = pa.Field(ge=1, metadata=_meta("int"))
+    line_number: Series[pd.Int64Dtype] = pa.Field(ge=1, metadata=_meta("int"))
     patient_id: Series[pd.StringDtype] = pa.Field(
         dtype_kwargs=ARROW_STRING, metadata=_meta("text", phi=True, identifier=True)
     )
