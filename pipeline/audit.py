@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import resource
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -43,24 +44,24 @@ class AuditResult:
         return 1 if worst >= SEVERITY_RANK[fail_on] else 0
 
 
-class _Stopwatch:
+class Stages:
+    """Times each pipeline stage (for summary.json) and reports it to an optional progress
+    callback `progress(stage, seconds, rows)`: seconds is None when the stage starts."""
+
     def __init__(self, progress=None):
         self.timings: dict[str, float] = {}
         self.progress = progress
+        self.rows: int | None = None
 
+    @contextmanager
     def stage(self, name: str):
-        watch = self
-
-        class _Stage:
-            def __enter__(self):
-                if watch.progress:
-                    watch.progress(name)
-                self.start = time.perf_counter()
-
-            def __exit__(self, *exc):
-                watch.timings[name] = round(time.perf_counter() - self.start, 4)
-
-        return _Stage()
+        if self.progress:
+            self.progress(name, None, self.rows)
+        start = time.perf_counter()
+        yield self
+        self.timings[name] = round(time.perf_counter() - start, 4)
+        if self.progress:
+            self.progress(name, self.timings[name], self.rows)
 
 
 def read_inputs(inputs, config: Config) -> list[RawInput]:
@@ -191,10 +192,11 @@ def build_summary(
 def run_audit(inputs, bundle: Bundle, config: Config, history=None, progress=None) -> AuditResult:
     """Run the whole pipeline over the input files; nothing is written."""
     started = datetime.now(UTC)
-    watch = _Stopwatch(progress)
+    watch = Stages(progress)
     t0 = time.perf_counter()
     with watch.stage("ingest"):
         raws = read_inputs(inputs, config)
+        watch.rows = sum(raw.rows_read for raw in raws)
     with watch.stage("validate"):
         checked = validate_inputs(raws)
     with watch.stage("enrich"):

@@ -56,9 +56,18 @@ def _load(reference, config_path):
 
 
 def _progress(enabled: bool):
+    """Stage-by-stage progress on stderr, for a person at a terminal (silent in cron/CI logs)."""
     if not enabled:
         return None
-    return lambda stage: click.echo(f"  .. {stage}", err=True)
+
+    def show(stage: str, seconds: float | None, rows: int | None) -> None:
+        count = f" {rows:,} rows" if rows is not None else ""
+        if seconds is None:
+            click.echo(f"\r  {stage}...{count}".ljust(60), err=True, nl=False)
+        else:
+            click.echo(f"\r  {stage}{count} in {seconds:.1f}s".ljust(60), err=True)
+
+    return show
 
 
 @main.command(epilog=EXAMPLE_RUN)

@@ -167,8 +167,11 @@ def concat_frames(frames: list[pd.DataFrame], columns: list[str], dtypes: dict) 
             for f in frames:
                 f[name] = f[name].cat.set_categories(union)
     if len(frames) == 1:
-        return frames[0].reset_index(drop=True) if not isinstance(
-            frames[0].index, pd.RangeIndex) else frames[0]
+        return (
+            frames[0].reset_index(drop=True)
+            if not isinstance(frames[0].index, pd.RangeIndex)
+            else frames[0]
+        )
     return pd.concat(frames, ignore_index=True)
 
 

@@ -31,7 +31,7 @@ def billable(codes: pd.Series) -> pd.Series:
     """Vectorised over the distinct codes (the code set is small); cached across calls."""
     unique = codes.dropna().unique()
     verdict = pd.Series([is_billable_icd10(c) for c in unique], index=unique, dtype=bool)
-    return codes.map(verdict).fillna(False).astype(bool)
+    return codes.map(verdict).eq(True)
 
 
 @rule(

@@ -107,7 +107,7 @@ def dose_too_soon(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     )
     gap = (merged["service_date"] - merged["previous"]).dt.days
     too_soon = (gap < merged["min_days"]).fillna(False)
-    mask = too_soon.reindex(lines.index).fillna(False).astype(bool)
+    mask = too_soon.reindex(lines.index, fill_value=False).astype(bool)
     gap_days = gap.reindex(lines.index)
     previous = merged["previous"].reindex(lines.index)
     min_days = merged["min_days"].reindex(lines.index)

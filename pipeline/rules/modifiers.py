@@ -67,7 +67,7 @@ def jz_missing(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     Example: Prolia J0897, one 60 mg single-dose syringe, 60 units, no modifier, Medicare.
     Fix: append JZ (or, if drug was discarded, document it and bill a JW line).
     """
-    require = ctx.config.payer_setting(lines, "require_jz").fillna(False).astype(bool)
+    require = ctx.config.payer_setting(lines, "require_jz").eq(True)
     packaged = (lines["claim_type"] == "institutional") & (lines["opps_si"] == "N").fillna(False)
     single = (lines["container"] == "single_dose").fillna(False)
     mask = (

@@ -26,7 +26,7 @@ def ndc_missing(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     Example: a Medicaid line for J9035 with an empty NDC field.
     Fix: report the 11-digit NDC (5-4-2) of the package used, with qualifier and quantity.
     """
-    required = ctx.config.payer_setting(lines, "require_ndc").fillna(False).astype(bool)
+    required = ctx.config.payer_setting(lines, "require_ndc").eq(True)
     mask = lines["is_drug"] & required & lines["ndc"].isna()
     return Flags(
         mask=mask,
