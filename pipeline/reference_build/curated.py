@@ -11,8 +11,9 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.errors import BundleError, ReferenceBuildError
+from pipeline.ingest import file_sha256
 from pipeline.reference import read_table_file, validate_table
-from pipeline.reference_build.sources import Source, file_sha256
+from pipeline.reference_build.sources import Source
 
 CURATED_PRODUCT = "curated"
 

@@ -8,7 +8,6 @@ so a file handed to the wrong flag fails with one line naming the file and the m
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import re
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.errors import ReferenceBuildError
+from pipeline.ingest import file_sha256
 from pipeline.parsing import parse_decimal
 from schemas.reference import HCPCS_PATTERN
 
@@ -76,14 +76,6 @@ class Source:
             "sha256": self.sha256,
             "rows": int(rows),
         }
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _quarter_end(start: date) -> date:
