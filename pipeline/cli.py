@@ -14,6 +14,8 @@ from pathlib import Path
 import click
 
 from pipeline import __version__
+from pipeline.cli_reference import reference
+from pipeline.cli_sample import sample
 from pipeline.errors import PipelineError
 
 EXAMPLE_RUN = """
@@ -250,15 +252,5 @@ def explain(code: str) -> None:
     click.echo(found.explain())
 
 
-try:  # the reference builder commands
-    from pipeline.cli_reference import reference
-
-    main.add_command(reference)
-except ImportError:  # pragma: no cover - during development only
-    pass
-try:  # synthetic claims
-    from pipeline.cli_sample import sample
-
-    main.add_command(sample)
-except ImportError:  # pragma: no cover - during development only
-    pass
+main.add_command(reference)
+main.add_command(sample)
