@@ -55,7 +55,10 @@ def drug_policy(lines: pd.DataFrame, bundle: Bundle, column: str) -> pd.Series:
     value = pair_lookup(
         lines["hcpcs_code"], lines["ndc11"], by_ndc, "hcpcs_code", "ndc11", [column]
     )[column]
-    return value.fillna(lookup(lines["hcpcs_code"], by_code.set_index("hcpcs_code")[column]))
+    by_code_value = lookup(lines["hcpcs_code"], by_code.set_index("hcpcs_code")[column])
+    if isinstance(value.dtype, pd.CategoricalDtype):  # text: NDC rows first, then code rows
+        value = value.astype("object")
+    return value.fillna(by_code_value)
 
 
 def policy_key(lines: pd.DataFrame, bundle: Bundle, column: str) -> pd.Series:

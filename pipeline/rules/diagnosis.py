@@ -3,11 +3,13 @@ the drug where curated indications exist."""
 
 from __future__ import annotations
 
+import os
 from functools import cache
+from importlib.metadata import version
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import simple_icd_10_cm as icd
 
 from pipeline.columns import TEXT, per_combination
 from pipeline.parsing import split_codes
@@ -21,17 +23,39 @@ def diagnoses_long(lines: pd.DataFrame) -> pd.Series:
     return long[long.notna()].astype(TEXT)
 
 
+def _cache_file() -> Path:
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return root / "claims-audit" / f"icd10cm-billable-{version('simple-icd-10-cm')}.txt"
+
+
 @cache
-def is_billable_icd10(code: str) -> bool:
-    """Valid ICD-10-CM code at the billable (leaf) level, per the simple-icd-10-cm tables."""
-    return bool(icd.is_valid_item(code) and icd.is_leaf(code))
+def billable_icd10_codes() -> frozenset[str]:
+    """Every billable (leaf) ICD-10-CM code, without dots, from the simple-icd-10-cm tables.
+
+    Loading the library parses its full tabular XML (seconds); the derived code set is cached
+    on disk per library version, so later runs read a small text file instead.
+    """
+    path = _cache_file()
+    try:
+        return frozenset(path.read_text(encoding="ascii").split())
+    except OSError:
+        pass
+    import simple_icd_10_cm as icd  # slow import: only when the cache is cold
+
+    codes = sorted(c for c in icd.get_all_codes(False) if icd.is_leaf(c))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_text("\n".join(codes), encoding="ascii")
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only home only costs the next run the slow path
+    return frozenset(codes)
 
 
 def billable(codes: pd.Series) -> pd.Series:
-    """Vectorised over the distinct codes (the code set is small); cached across calls."""
-    unique = codes.dropna().unique()
-    verdict = pd.Series([is_billable_icd10(c) for c in unique], index=unique, dtype=bool)
-    return codes.map(verdict).eq(True)
+    """True where a code (no dot) is a valid billable ICD-10-CM code."""
+    return codes.isin(billable_icd10_codes())
 
 
 @rule(
