@@ -58,7 +58,7 @@ def drug_policy(lines: pd.DataFrame, bundle: Bundle, column: str) -> pd.Series:
     by_code_value = lookup(lines["hcpcs_code"], by_code.set_index("hcpcs_code")[column])
     if isinstance(value.dtype, pd.CategoricalDtype):  # text: NDC rows first, then code rows
         value = value.astype("object")
-    return value.fillna(by_code_value)
+    return value.where(value.notna(), by_code_value)
 
 
 def policy_key(lines: pd.DataFrame, bundle: Bundle, column: str) -> pd.Series:
