@@ -89,8 +89,9 @@ def attach_ndc(lines: pd.DataFrame, bundle: Bundle) -> pd.DataFrame:
     container = bundle["container"]
     by_ndc = container.dropna(subset=["ndc11"])
     by_code = container[container["ndc11"].isna()].dropna(subset=["hcpcs_code"])
-    kind = lookup(lines["ndc11"], _by(by_ndc, "ndc11", "container"))
-    kind = kind.fillna(lookup(lines["hcpcs_code"], _by(by_code, "hcpcs_code", "container")))
+    kind = lookup(lines["ndc11"], _by(by_ndc, "ndc11", "container")).astype("object")
+    by_code_kind = lookup(lines["hcpcs_code"], _by(by_code, "hcpcs_code", "container"))
+    kind = kind.where(kind.notna(), by_code_kind.astype("object"))
     lines["container"] = kind.astype("category")
     return lines
 

@@ -21,6 +21,9 @@ The expected findings are computed by `expected_findings()`, a plain row-by-row 
 SPEC's rule table that shares no code with the engine. The script checks that every bulk line
 is clean, that every planted line triggers exactly the rules it declares, and that all 29
 rules fire; it stops with an error otherwise.
+
+Claim ids are numbered by submission date, so changing the data renumbers them: the README table
+and `changed/make_changed.py` (the baseline demo) refer to them.
 """
 
 from __future__ import annotations
@@ -98,7 +101,9 @@ class Ref:
         p = _read("payment_limits")
         self.limit = {r.hcpcs_code: float(r.payment_limit_usd) for r in p.itertuples()}
         m = _read("mue")
-        self.mue = {(r.hcpcs_code, r.setting): (int(r.mue_value), int(r.mai)) for r in m.itertuples()}
+        self.mue = {
+            (r.hcpcs_code, r.setting): (int(r.mue_value), int(r.mai)) for r in m.itertuples()
+        }
         o = _read("opps")
         self.si = {r.hcpcs_code: r.status_indicator for r in o.itertuples()}
         c = _read("container")
@@ -236,8 +241,18 @@ def drug(
         if pair and amount:
             total = in_billing_units(code, amount + (waste or 0), unit)
             qty = max(1, math.ceil(total / pair[0] - 1e-9))
-    return Line(code, units, mods, ndc=ndc, qual=qual if ndc else "", qty=qty if ndc else None,
-                amount=amount, unit=unit if amount is not None or waste else "", waste=waste, **kw)  # fmt: skip
+    return Line(
+        code,
+        units,
+        mods,
+        ndc=ndc,
+        qual=qual if ndc else "",
+        qty=qty if ndc else None,
+        amount=amount,
+        unit=unit if amount is not None or waste else "",
+        waste=waste,
+        **kw,
+    )
 
 
 def jw(code: str, ndc: str, waste: float, unit: str, units: float | None = None, **kw) -> Line:
@@ -293,7 +308,11 @@ def weekday_back(d: date) -> date:
 
 
 def lag(payer_type: str, payer_id: str) -> int:
-    return RNG.randint(3, 21) if payer_type in ("medicare", "medicare_advantage") else RNG.randint(5, 40)
+    return (
+        RNG.randint(3, 21)
+        if payer_type in ("medicare", "medicare_advantage")
+        else RNG.randint(5, 40)
+    )
 
 
 def dx_with_comorbid(*primary: str) -> str:
@@ -401,8 +420,20 @@ def bevacizumab_patient(history: list[Claim]) -> list[Claim]:
         first_claim = claims[0]
         before = weekday_back(first_claim.service - timedelta(days=every + 1))
         lines = [cpt("96413")] + vial_group("J9035", dose, AVASTIN, payer_type, document_waste)
-        history.append(Claim(patient, payer_type, payer_id, first_claim.claim_type,
-                             first_claim.pos, before, 10, first_claim.dx, lines, pa=pa))  # fmt: skip
+        history.append(
+            Claim(
+                patient,
+                payer_type,
+                payer_id,
+                first_claim.claim_type,
+                first_claim.pos,
+                before,
+                10,
+                first_claim.dx,
+                lines,
+                pa=pa,
+            )
+        )
     return claims
 
 
@@ -426,9 +457,20 @@ def rituximab_patient() -> list[Claim]:
         lines = [cpt("96413"), cpt("96415", extra_hours)]
         lines += vial_group("J9312", dose, RITUXAN, payer_type, document_waste=True,
                             mods="PO" if payer_type == "medicare" else "")  # fmt: skip
-        claims.append(Claim(patient, payer_type, payer_id, "institutional",
-                            "19" if payer_type == "medicare" else "22", day,
-                            lag(payer_type, payer_id), dx_with_comorbid(*dx), lines, pa=pa))  # fmt: skip
+        claims.append(
+            Claim(
+                patient,
+                payer_type,
+                payer_id,
+                "institutional",
+                "19" if payer_type == "medicare" else "22",
+                day,
+                lag(payer_type, payer_id),
+                dx_with_comorbid(*dx),
+                lines,
+                pa=pa,
+            )
+        )
     for claim in claims:  # PO goes on every line of an off-campus (excepted) department's claim
         if claim.pos == "19":
             for line in claim.lines:
@@ -450,8 +492,20 @@ def prolia_patient(history: list[Claim]) -> list[Claim]:
                   [cpt("96372"), drug("J0897", ndc, 60, "mg", mods=jz)], pa=pa)  # fmt: skip
     if RNG.random() < 0.6:  # the previous dose, six months (and a few days) earlier
         before = weekday(day - timedelta(days=RNG.randint(182, 190)))
-        history.append(Claim(patient, payer_type, payer_id, "professional", "11", before, 9, dx,
-                             [cpt("96372"), drug("J0897", ndc, 60, "mg", mods=jz)], pa=pa))  # fmt: skip
+        history.append(
+            Claim(
+                patient,
+                payer_type,
+                payer_id,
+                "professional",
+                "11",
+                before,
+                9,
+                dx,
+                [cpt("96372"), drug("J0897", ndc, 60, "mg", mods=jz)],
+                pa=pa,
+            )
+        )
     return [claim]
 
 
@@ -465,9 +519,18 @@ def xgeva_patient(history: list[Claim]) -> list[Claim]:
     dates = schedule(first, 28, 3, jitter=2)
 
     def visit(day: date, lag_days: int) -> Claim:
-        return Claim(patient, payer_type, payer_id, "professional", "11", day, lag_days,
-                     dx_with_comorbid(*dx),
-                     [cpt("96372"), drug("J0897", "55513-0730-01", 120, "mg", mods=jz)], pa=pa)  # fmt: skip
+        return Claim(
+            patient,
+            payer_type,
+            payer_id,
+            "professional",
+            "11",
+            day,
+            lag_days,
+            dx_with_comorbid(*dx),
+            [cpt("96372"), drug("J0897", "55513-0730-01", 120, "mg", mods=jz)],
+            pa=pa,
+        )
 
     history.append(visit(weekday_back(dates[0] - timedelta(days=29)), 8))
     return [visit(d, lag(payer_type, payer_id)) for d in dates]
@@ -551,7 +614,9 @@ def dalteparin_patient() -> list[Claim]:
     else:  # 10,000 IU drawn from the 95,000 IU multiple-dose vial: no JW/JZ
         line = drug("J1645", "00069-0232-01", 10000, "units", qual="ML", qty=0.4)
     day = weekday(WINDOW_START + timedelta(days=RNG.randint(0, 85)))
-    dx = dx_with_comorbid(RNG.choice(["I82.411", "I82.4Y1"]), RNG.choice(["C34.90", "C25.9", "C18.9"]))
+    dx = dx_with_comorbid(
+        RNG.choice(["I82.411", "I82.4Y1"]), RNG.choice(["C34.90", "C25.9", "C18.9"])
+    )
     return [Claim(new_patient(), payer_type, payer_id, "professional", "11", day,
                   lag(payer_type, payer_id), dx, [cpt("96372"), line])]  # fmt: skip
 
@@ -566,7 +631,10 @@ def office_injection_patient() -> list[Claim]:
         line, dx = drug("J0696", ndc, 1, "g", mods=jz), RNG.choice(["J18.9", "N39.0", "N30.00"])
     else:
         ndc = RNG.choice(["00409-3795-01", "25021-0701-01"])
-        line, dx = drug("J1885", ndc, 30, "mg", mods=jz), RNG.choice(["M54.50", "G43.909", "M25.561"])
+        line, dx = (
+            drug("J1885", ndc, 30, "mg", mods=jz),
+            RNG.choice(["M54.50", "G43.909", "M25.561"]),
+        )
     day = weekday(WINDOW_START + timedelta(days=RNG.randint(0, 85)))
     lines = [cpt("99214", mods="25"), cpt("96372"), line]
     return [Claim(new_patient(), payer_type, payer_id, "professional", "11", day,
@@ -995,9 +1063,19 @@ def planted_claims(history: list[Claim]) -> list[Claim]:  # noqa: PLR0915 (a lis
                                        expect={"F002": "91 days after the previous Prolia dose "
                                                        "(2025-10-20); every 6 months"})],
                    "M81.0")  # fmt: skip
-    history.append(Claim(prolia.patient, "medicare", "MCR-JH", "professional", "11",
-                         d(2025, 10, 20), 10, "M81.0",
-                         [cpt("96372"), drug("J0897", "55513-0710-01", 60, "mg", mods="JZ")]))  # fmt: skip
+    history.append(
+        Claim(
+            prolia.patient,
+            "medicare",
+            "MCR-JH",
+            "professional",
+            "11",
+            d(2025, 10, 20),
+            10,
+            "M81.0",
+            [cpt("96372"), drug("J0897", "55513-0710-01", 60, "mg", mods="JZ")],
+        )
+    )
     first = claim("Prolia dose (first of two in this batch)", MCR2, "professional", "11",
                   d(2026, 1, 6), [cpt("96372"), drug("J0897", "55513-0710-01", 60, "mg",
                                                      mods="JZ")], "M81.0")  # fmt: skip
@@ -1169,8 +1247,9 @@ def load_config(path: Path) -> Config:
                                   if "filing_limit_days" in v}  # fmt: skip
     return Config(
         filing_limit=limits,
-        filing_limit_by_id={k: v["filing_limit_days"] for k, v in by_id.items()
-                            if "filing_limit_days" in v},  # fmt: skip
+        filing_limit_by_id={
+            k: v["filing_limit_days"] for k, v in by_id.items() if "filing_limit_days" in v
+        },  # fmt: skip
         require_jz={"medicare"} | {k for k, v in payer.items() if v.get("require_jz")},
         require_ndc={"medicaid"} | {k for k, v in payer.items() if v.get("require_ndc")},
         prior_auth={k: v.get("require_prior_auth", []) for k, v in payer.items()},
@@ -1198,8 +1277,11 @@ def parse(rows: list[dict]) -> list[dict]:
         code = r["hcpcs_code"]
         x["admin_bu"] = (in_billing_units(code, x["amount"], r["administered_unit"])
                          if x["amount"] is not None else None)  # fmt: skip
-        x["waste_bu"] = (in_billing_units(code, x["waste"], r["administered_unit"])
-                         if x["waste"] is not None and r["administered_unit"] else None)  # fmt: skip
+        x["waste_bu"] = (
+            in_billing_units(code, x["waste"], r["administered_unit"])
+            if x["waste"] is not None and r["administered_unit"]
+            else None
+        )
         out.append(x)
     return out
 
@@ -1228,7 +1310,9 @@ def expected_findings(rows: list[dict], history_rows: list[dict], cfg: Config) -
         for y in g:
             y["group_jw"], y["group_waste"] = has_jw, has_waste
             y["group_admin_bu"] = sum(admin) if admin else None
-            y["group_waste_bu"] = (sum(waste) if waste and None not in waste else None) if has_waste else 0.0
+            y["group_waste_bu"] = (
+                (sum(waste) if waste and None not in waste else None) if has_waste else 0.0
+            )
 
     for x in lines:
         if not x["in_scope"]:
@@ -1262,8 +1346,10 @@ def expected_findings(rows: list[dict], history_rows: list[dict], cfg: Config) -
         # N: NDC
         if x["ndc"] and x["ndc11"] is None:
             flag(x, "N002")
-        if not x["ndc"] and x["payer_type"] in cfg.require_ndc and (
-            code.startswith("J") or code in REF.drug_codes
+        if (
+            not x["ndc"]
+            and x["payer_type"] in cfg.require_ndc
+            and (code.startswith("J") or code in REF.drug_codes)
         ):
             flag(x, "N001")
         if x["ndc11"]:
@@ -1300,7 +1386,9 @@ def expected_findings(rows: list[dict], history_rows: list[dict], cfg: Config) -
         if container == "multi_dose" and (x["jw"] or x["jz"]):
             flag(x, "M005")
         for mod in x["mods"]:
-            if mod not in REF.modifiers or (REF.modifiers[mod] and x["service"] > REF.modifiers[mod]):
+            if mod not in REF.modifiers or (
+                REF.modifiers[mod] and x["service"] > REF.modifiers[mod]
+            ):
                 flag(x, "M006")
         if x["jw"] and not x["group_waste"]:
             flag(x, "M007")
@@ -1327,9 +1415,9 @@ def expected_findings(rows: list[dict], history_rows: list[dict], cfg: Config) -
         if x["payer_sequence"] in ("secondary", "tertiary") and not x["other_payer_paid_usd"]:
             flag(x, "P003")
         # A: amounts
-        if code in REF.limit and x["charge"] is not None:
-            if x["charge"] < REF.limit[code] * x["billed"] - 0.005:
-                flag(x, "A001")
+        allowed = REF.limit.get(code, math.nan) * x["billed"]
+        if x["charge"] is not None and x["charge"] < allowed - 0.005:
+            flag(x, "A001")
 
     # U003: MUE by claim type; MAI 2/3 add up the patient's units of the code on the day
     days: dict[tuple, list[dict]] = defaultdict(list)
@@ -1340,7 +1428,9 @@ def expected_findings(rows: list[dict], history_rows: list[dict], cfg: Config) -
         total = sum(y["billed"] for y in day_lines)
         over_day = []
         for y in day_lines:
-            setting = "outpatient_hospital" if y["claim_type"] == "institutional" else "practitioner"
+            setting = (
+                "outpatient_hospital" if y["claim_type"] == "institutional" else "practitioner"
+            )
             mue = REF.mue.get((y["hcpcs_code"], setting))
             if mue is None:
                 continue
@@ -1355,7 +1445,9 @@ def expected_findings(rows: list[dict], history_rows: list[dict], cfg: Config) -
 
     # F001: same patient, code, date, modifiers and units as an earlier line
     seen: set[tuple] = set()
-    for x in sorted((x for x in lines if x["in_scope"]), key=lambda y: (y["claim_id"], y["line_number"])):
+    for x in sorted(
+        (x for x in lines if x["in_scope"]), key=lambda y: (y["claim_id"], y["line_number"])
+    ):
         key = (x["patient_id"], x["hcpcs_code"], x["service"], tuple(x["mods"]), x["billed"])
         if key in seen:
             flag(x, "F001")
@@ -1529,8 +1621,10 @@ def check(claims: list[Claim], found: set[tuple]) -> None:
         for n, line in enumerate(c.lines, 1):
             got = by_line.get((c.claim_id, n), set())
             if got != set(line.expect):
-                problems.append(f"{c.claim_id} line {n} {line.code} ({c.planted or 'bulk'}): "
-                                f"expected {sorted(line.expect)}, rules give {sorted(got)}")  # fmt: skip
+                problems.append(
+                    f"{c.claim_id} line {n} {line.code} ({c.planted or 'bulk'}): "
+                    f"expected {sorted(line.expect)}, rules give {sorted(got)}"
+                )
     fired = {rule for _, _, rule in found}
     missing = [r for r in RULES if r not in fired]
     if missing:
@@ -1558,15 +1652,7 @@ byte-identical) from the starter reference bundle in `../reference/`:
 
     .venv/bin/python sample_data/make_sample.py
 
-| file | what it is |
-|---|---|
-| `claims.csv` | the claims extract: {lines} lines, {claims} claims, {patients} patients; every column of SPEC section 3, in order |
-| `claims.parquet` | the same rows, every column a string (pyarrow) |
-| `history.csv` | {history} prior lines of some patients (earlier denosumab and bevacizumab doses), for `--history` (F002) |
-| `audit.toml` | the configuration of SPEC section 7 (Medicare 365 days and JZ, Medicaid NDC, commercial 180 days and prior auth for J0897/J9035, BCBS-TX 95 days) |
-| `expected_findings.csv` | every finding (claim_id, line_number, rule_code) the audit must produce: {findings} findings on {flagged} lines |
-| `bad_rows.csv` | {bad} rows for validation: good rows and one problem per bad row (V002..V006) |
-| `expected_rejects.csv` | the reject each row of `bad_rows.csv` must produce (source_row is the 1-based data row) |
+{file_table}
 
 `make audit` runs:
 
@@ -1578,9 +1664,9 @@ and its `findings.csv` must equal `expected_findings.csv` (claim_id, line_number
 ## What the claims look like
 
 Physician office (professional, place of service 11) and hospital outpatient (institutional: 22
-on campus, 19 off-campus department with PO, 23 emergency department) claims: {q1} of the {lines} lines
-were served in 2026 Q1, the others between {first} and December 2025 (for the defects that need
-an older date). Payers by claim: {payers}. Drug lines sit beside their CPT
+on campus, 19 off-campus department with PO, 23 emergency department) claims: {q1} of the
+{lines} lines were served in 2026 Q1, the others between {first} and December 2025 (for the
+defects that need an older date). Payers by claim: {payers}. Drug lines sit beside their CPT
 administration lines (96413/96415 chemotherapy infusion, 96365 infusion, 96372 injection,
 96374/96375 IV push, 96402, 36593 catheter declotting, office visits 99214-25, colonoscopy 45378);
 CPT lines are out of scope for the rules and never produce findings.
@@ -1650,7 +1736,27 @@ def write_readme(claims, rows, history_rows, found, rejects) -> None:
     rule_table = "| rule | findings |\n|---|---|\n" + "".join(
         f"| {r} | {counts.get(r, 0)} |\n" for r in RULES
     )
+    files = [
+        ("claims.csv", f"the claims extract: {len(rows)} lines, {len(claims)} claims, "
+         f"{len({c.patient for c in claims})} patients; every column of SPEC section 3, in order"),
+        ("claims.parquet", "the same rows, every column a string (pyarrow)"),
+        ("history.csv", f"{len(history_rows)} prior lines of some patients (earlier denosumab "
+         "and bevacizumab doses), for `--history` (F002)"),
+        ("audit.toml", "the configuration of SPEC section 7 (Medicare 365 days and JZ, Medicaid "
+         "NDC, commercial 180 days and prior auth for J0897/J9035, BCBS-TX 95 days)"),
+        ("expected_findings.csv", "every finding (claim_id, line_number, rule_code) the audit "
+         f"must produce: {len(found)} findings on {len(flagged)} lines"),
+        ("bad_rows.csv", f"{len(rejects)} rows for validation: good rows and one problem per "
+         "bad row (V002..V006)"),
+        ("expected_rejects.csv", "the reject each row of `bad_rows.csv` must produce "
+         "(source_row is the 1-based data row)"),
+        ("make_sample.py", "the generator (data, the SPEC reading, the checks)"),
+    ]  # fmt: skip
+    file_table = "| file | what it is |\n|---|---|\n" + "\n".join(
+        f"| `{name}` | {what} |" for name, what in files
+    )
     text = README_HEAD.format(
+        file_table=file_table,
         lines=len(rows), claims=len(claims), patients=len({c.patient for c in claims}),
         history=len(history_rows), findings=len(found), flagged=len(flagged),
         bad=len(rejects), q1=sum(r["service_date"] >= "2026-01-01" for r in rows),

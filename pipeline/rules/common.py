@@ -59,12 +59,3 @@ def drug_policy(lines: pd.DataFrame, bundle: Bundle, column: str) -> pd.Series:
     if isinstance(value.dtype, pd.CategoricalDtype):  # text: NDC rows first, then code rows
         value = value.astype("object")
     return value.where(value.notna(), by_code_value)
-
-
-def policy_key(lines: pd.DataFrame, bundle: Bundle, column: str) -> pd.Series:
-    """Which curated row applies (`code|ndc` or `code|`), so schedules of one code stay apart."""
-    policy = bundle["drug_policy"].dropna(subset=[column]).dropna(subset=["ndc11"])
-    code = as_text(lines["hcpcs_code"])
-    ndc = as_text(lines["ndc11"]).fillna("")
-    key = code + "|" + ndc
-    return key.where(key.isin(set(policy["hcpcs_code"] + "|" + policy["ndc11"])), code + "|")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pipeline.columns import TEXT, group_ids
-from pipeline.rules.common import RuleContext, drug_policy, fmt_date, fmt_num, policy_key
+from pipeline.columns import TEXT, as_text, group_ids
+from pipeline.rules.common import RuleContext, drug_policy, fmt_date, fmt_num
 from pipeline.rules.registry import Flags, rule
 
 DUPLICATE_KEY = ["patient_id", "hcpcs_code", "service_date", "modifiers", "billed_units"]
@@ -63,7 +63,9 @@ def _dose_events(frame: pd.DataFrame, ctx: RuleContext) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "patient_id": frame["patient_id"].astype(TEXT),
-            "key": policy_key(frame, ctx.bundle, "min_days_between_doses"),
+            # the schedule: one code's products with the same interval share it (Prolia's
+            # packages), products with another interval (Xgeva under J0897) keep their own
+            "key": as_text(frame["hcpcs_code"]) + "|" + min_days.astype("float64").astype(TEXT),
             "service_date": frame["service_date"],
             "min_days": min_days.astype("float64"),
         }
@@ -79,13 +81,14 @@ def _dose_events(frame: pd.DataFrame, ctx: RuleContext) -> pd.DataFrame:
 )
 def dose_too_soon(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     """What it checks: a repeat dose of a drug for the same patient sooner than the curated
-    minimum interval (keyed by code, or by code and NDC where one code covers products with
-    different schedules), looking at this batch and any `--history` claims. Without a curated
+    minimum interval, looking at this batch and any `--history` claims. Without a curated
     interval the rule does not fire.
     Why it matters: frequency limits are coverage limits; a dose too soon is denied, and can be
     a duplicate or a data-entry error on the date.
     Example: Prolia (J0897, 55513-0710-01) is given every 6 months; a second dose 60 days after
-    the first is flagged. Xgeva shares J0897 but is given every 4 weeks, so it is keyed by NDC.
+    the first is flagged. Xgeva shares J0897 but is given every 4 weeks: the interval comes
+    from the NDC's curated row, and a schedule is the code with its interval, so Prolia's
+    packages share one and Xgeva keeps its own.
     Fix: check the date of service and the product; if right, document medical necessity.
     """
     events = _dose_events(lines, ctx)
