@@ -18,7 +18,7 @@ from pipeline import __version__
 from pipeline.config import Config
 from pipeline.engine import SEVERITY_RANK, run_rules
 from pipeline.enrich import enrich
-from pipeline.ingest import RawInput, read_input, resolve_inputs
+from pipeline.ingest import MAX_FIELD_BYTES, RawInput, read_input, resolve_inputs
 from pipeline.reference import Bundle
 from pipeline.rules import effective_rules
 from pipeline.rules.common import RuleContext
@@ -64,8 +64,9 @@ class Stages:
             self.progress(name, self.timings[name], self.rows)
 
 
-def read_inputs(inputs, config: Config) -> list[RawInput]:
-    return [read_input(path, config.columns) for path in resolve_inputs(inputs)]
+def read_inputs(inputs, config: Config, max_field_bytes: int | None = None) -> list[RawInput]:
+    limit = max_field_bytes or MAX_FIELD_BYTES
+    return [read_input(path, config.columns, limit) for path in resolve_inputs(inputs)]
 
 
 def validate_files(inputs, config: Config) -> tuple[list[RawInput], Validated]:
@@ -189,13 +190,20 @@ def build_summary(
     }
 
 
-def run_audit(inputs, bundle: Bundle, config: Config, history=None, progress=None) -> AuditResult:
+def run_audit(
+    inputs,
+    bundle: Bundle,
+    config: Config,
+    history=None,
+    progress=None,
+    max_field_bytes: int | None = None,
+) -> AuditResult:
     """Run the whole pipeline over the input files; nothing is written."""
     started = datetime.now(UTC)
     watch = Stages(progress)
     t0 = time.perf_counter()
     with watch.stage("ingest"):
-        raws = read_inputs(inputs, config)
+        raws = read_inputs(inputs, config, max_field_bytes)
         watch.rows = sum(raw.rows_read for raw in raws)
     with watch.stage("validate"):
         checked = validate_inputs(raws)

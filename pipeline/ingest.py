@@ -1,20 +1,31 @@
 """Ingest: read claim extracts (CSV or Parquet; file, directory or glob) into canonical columns.
 
-Every value comes out as a string (or NA); typing is the validator's job. Headers are matched
-case-insensitively after trimming, then through the `[columns]` alias table of the config.
-CSV is read with pyarrow: UTF-8 (with or without BOM), falling back to cp1252; malformed
-records are kept as V006 rejects, never dropped silently.
+Values come out as text (identifiers as Arrow strings, other text as categoricals) or, from a typed
+Parquet file, as numbers and dates where the field is numeric or a date; typing is the validator's
+job. Headers are matched case-insensitively after trimming, then through the `[columns]` alias
+table of the config.
+
+CSV is read with pyarrow, the delimiter sniffed from the header line (`,` `;` tab `|`), quoted
+values may span lines. Encoding: UTF-8 with or without BOM; a file that is not valid UTF-8 falls
+back to cp1252, unless it holds valid UTF-8 text too (a mixed file), when it stays UTF-8. Bytes
+that the chosen encoding cannot decode (invalid UTF-8 in a mixed file; 0x81 0x8D 0x8F 0x90 0x9D in
+cp1252) make their row a V006 reject, as do a NUL byte in a value, a value longer than the field
+size limit and a record with the wrong number of fields. Nothing is dropped without a reject record;
+a reject never carries the raw record text (it may hold PHI).
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import glob
 import hashlib
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -23,10 +34,18 @@ import pyarrow.parquet as pq
 
 from pipeline.columns import recode
 from pipeline.errors import InputError
-from schemas.claims import FIELDS, IDENTIFIERS, REQUIRED
+from schemas.claims import FIELD_META, FIELDS, IDENTIFIERS, REQUIRED
 
 INPUT_SUFFIXES = {".csv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet"}
 REJECT_COLUMNS = ["source_file", "source_row", "column", "value", "reason_code", "message"]
+DELIMITERS = (",", ";", "\t", "|")
+MAX_FIELD_BYTES = 64 * 1024  # default `--max-field-bytes`
+BLOCK_SIZE = 16 << 20  # pyarrow reads CSV in blocks: a record must fit in one
+_MAX_HEADER_BYTES = 1 << 20
+_EXCERPT = 80
+# cells read as empty: SQL, R, pandas and hand-typed markers; not spreadsheet errors (`#N/A`)
+NULL_MARKERS = ["", "NULL", "null", "NA", "N/A", "n/a", "None", "NaN", "nan"]
+_DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 
 
 @dataclass
@@ -42,7 +61,11 @@ class RawInput:
 
 
 def resolve_inputs(inputs: tuple[str, ...] | list[str]) -> list[Path]:
-    """Expand files, directories and globs into a sorted, de-duplicated list of input files."""
+    """Expand files, directories and globs into a sorted, de-duplicated list of input files.
+
+    The list is sorted by path whatever the order of the arguments, so that the order in which
+    files are named never changes the result (which of two repeated claim lines is the "later"
+    one, V005, follows this order)."""
     found: list[Path] = []
     for item in inputs:
         path = Path(item)
@@ -53,13 +76,14 @@ def resolve_inputs(inputs: tuple[str, ...] | list[str]) -> list[Path]:
             found.extend(hits)
         elif path.is_file():
             found.append(path)
+        elif path.exists():
+            raise InputError(f"{item}: not a regular file")
         else:
             hits = [Path(p) for p in sorted(glob.glob(item)) if Path(p).is_file()]
             if not hits:
                 raise InputError(f"{item}: no such file, directory or matching glob")
             found.extend(hits)
-    unique = list(dict.fromkeys(p.resolve() for p in found))
-    return unique
+    return sorted(dict.fromkeys(p.resolve() for p in found), key=str)
 
 
 def file_sha256(path: Path) -> str:
@@ -70,122 +94,394 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def map_columns(header: list[str], aliases: dict[str, str], source: Path) -> dict[str, str]:
-    """Map header names to canonical names; InputError (V001) when a required one is missing."""
+def scan_file(path: Path) -> tuple[str, bool]:
+    """sha256 of the file and whether it is valid UTF-8, in one pass (ASCII chunks, the usual
+    case, are checked at memory speed)."""
+    digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    valid = True
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 24), b""):
+            digest.update(chunk)
+            if valid and not chunk.isascii():
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError:
+                    valid = False
+    if valid:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            valid = False
+    return digest.hexdigest(), valid
+
+
+# -- header ------------------------------------------------------------------------------
+
+
+def _column_positions(header: list[str], aliases: dict[str, str], source: Path) -> dict[int, str]:
+    """Header position -> canonical name (first occurrence wins); InputError (V001) when a
+    required column is missing. The message lists recognised columns only: a header that is
+    really a data row (no header line) must not put patient ids into an error message."""
     alias_map = {k.strip().lower(): v for k, v in aliases.items()}
     canonical = set(FIELDS)
-    mapping: dict[str, str] = {}
-    for name in header:
-        key = name.strip().lower().lstrip("\ufeff")
+    positions: dict[int, str] = {}
+    for i, name in enumerate(header):
+        key = str(name).strip().lstrip("\ufeff").strip().lower()
         target = alias_map.get(key, key)
-        if target in canonical and target not in mapping.values():
-            mapping[name] = target
-    missing = [c for c in REQUIRED if c not in mapping.values()]
+        if target in canonical and target not in positions.values():
+            positions[i] = target
+    missing = [c for c in REQUIRED if c not in positions.values()]
     if missing:
+        found = [positions[i] for i in sorted(positions)]
+        other = len(header) - len(found)
+        looks_like_data = sum(bool(re.search(r"\d", str(h))) for h in header) * 2 > len(header)
+        hint = (
+            "; the first line looks like data: is the header row missing?"
+            if looks_like_data
+            else ""
+        )
         raise InputError(
             f"{source}: required column {', '.join(missing)} is missing (V001); "
-            f"header has: {', '.join(h.strip() for h in header)[:300]}"
+            f"recognised: {', '.join(found) or 'none'}, {other} other column(s){hint}"
         )
-    return mapping
+    return positions
 
 
-def _csv_header(path: Path, encoding: str) -> list[str]:
+def map_columns(header: list[str], aliases: dict[str, str], source: Path) -> dict[str, str]:
+    """Map header names to canonical names; InputError (V001) when a required one is missing.
+
+    A name that appears twice (or two names for one canonical column) keeps the first."""
+    positions = _column_positions(header, aliases, source)
+    return {header[i]: name for i, name in positions.items()}
+
+
+def sniff_delimiter(header_line: str) -> str:
+    """The delimiter of a CSV file from its header line: the most frequent of `,` `;` tab `|`
+    outside quotes (comma on a tie or when none is present)."""
+    unquoted = re.sub(r'"[^"]*"', "", header_line)
+    counts = {d: unquoted.count(d) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: (counts[d], d == ","))
+    return best if counts[best] else ","
+
+
+def _sniff_kind(path: Path, head: bytes) -> str:
+    """csv or parquet from the file's first bytes (the suffix can lie); InputError for formats
+    that are neither (compressed archives, UTF-16/32 text)."""
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    if head.startswith(b"PK\x03\x04"):
+        raise InputError(
+            f"{path}: is a zip archive (an Excel workbook?), not CSV or Parquet: export it as CSV"
+        )
+    if head.startswith(b"\x1f\x8b"):
+        raise InputError(f"{path}: is gzip-compressed: decompress it first")
+    if head.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")):
+        raise InputError(f"{path}: is UTF-16/32 encoded: save it as UTF-8 (or cp1252) CSV")
+    suffix_kind = INPUT_SUFFIXES.get(path.suffix.lower(), "csv")
+    return suffix_kind
+
+
+def _header_line(path: Path) -> tuple[bytes, bool]:
+    """The first line's bytes (no BOM, no line end) and whether anything follows it."""
     with path.open("rb") as fh:
-        head = fh.read(1 << 16)
-    if head.startswith(b"\xef\xbb\xbf"):
-        head = head[3:]
-    text = head.decode(encoding, errors="replace")
-    first = next(csv.reader(io.StringIO(text)), None)
-    if not first:
-        raise InputError(f"{path}: file is empty (no header row)")
-    return first
-
-
-def _read_csv(path: Path, aliases: dict[str, str]) -> tuple[pa.Table, str, list[dict]]:
-    bad_rows: list[dict] = []
-
-    def on_invalid(row) -> str:
-        bad_rows.append(
-            {
-                "number": row.number,
-                "text": row.text,
-                "expected": row.expected_columns,
-                "actual": row.actual_columns,
-            }
+        line = fh.readline(_MAX_HEADER_BYTES)
+        more = bool(fh.read(1))
+    if line.startswith(b"\xef\xbb\xbf"):
+        line = line[3:]
+    if not line.endswith(b"\n") and more:
+        raise InputError(
+            f"{path}: first line is longer than {_MAX_HEADER_BYTES:,} bytes: not a CSV header"
         )
-        return "skip"
+    line = line.rstrip(b"\r\n")
+    if not line.strip():
+        what = "first line is empty" if more else "file is empty"
+        raise InputError(f"{path}: {what} (no header row)")
+    if b"\x00" in line:
+        raise InputError(f"{path}: header holds NUL bytes: a binary or UTF-16 file, not CSV")
+    return line, more
 
-    for encoding in ("utf-8", "cp1252"):
-        header = _csv_header(path, encoding)
-        mapping = map_columns(header, aliases, path)
+
+def _parse_header(line: bytes, encoding: str) -> tuple[list[str], str]:
+    text = line.decode(encoding, errors="replace")
+    delimiter = sniff_delimiter(text)
+    header = next(csv.reader([text], delimiter=delimiter), [])
+    return [h.strip() for h in header], delimiter
+
+
+# -- encoding ----------------------------------------------------------------------------
+
+
+def choose_fallback_encoding(path: Path) -> str:
+    """For a file that is not valid UTF-8: `utf-8` when it also holds valid multi-byte UTF-8
+    text, at least as many characters as there are invalid bytes (a mixed file: decoding it all
+    as cp1252 would garble those rows silently), else `cp1252`. Real cp1252 text almost never
+    forms valid UTF-8 sequences."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    valid = invalid = 0
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 24), b""):
+            text = decoder.decode(chunk)
+            bad = text.count("\ufffd")
+            non_ascii = len(text) - len(text.encode("ascii", errors="ignore"))
+            invalid += bad
+            valid += non_ascii - bad
+    return "utf-8" if valid and valid >= invalid else "cp1252"
+
+
+class _Transcoder(io.RawIOBase):
+    """A binary stream of `path` decoded from `encoding` (undecodable bytes -> U+FFFD) and
+    re-encoded as UTF-8, read by pyarrow in blocks: bounded memory, no temporary file."""
+
+    def __init__(self, path: Path, encoding: str):
+        super().__init__()
+        self._raw = path.open("rb")
+        name = "utf-8-sig" if encoding == "utf-8" else encoding
+        self._decoder = codecs.getincrementaldecoder(name)(errors="replace")
+        self._buffer = bytearray()
+        self._eof = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target) -> int:
+        while len(self._buffer) < len(target) and not self._eof:
+            chunk = self._raw.read(1 << 20)
+            self._eof = not chunk
+            self._buffer += self._decoder.decode(chunk, final=self._eof).encode("utf-8")
+        n = min(len(target), len(self._buffer))
+        target[:n] = self._buffer[:n]
+        del self._buffer[:n]
+        return n
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+# -- CSV ---------------------------------------------------------------------------------
+
+
+def _arrow_reason(exc: Exception) -> str:
+    """pyarrow's message, first line, without any echo of the record text (may hold PHI)."""
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    text = re.sub(r"(got \d+)\s*:.*$", r"\1", text)
+    return text[:160]
+
+
+def _locate_overlong_record(path: Path, encoding: str, delimiter: str, limit: int) -> int | None:
+    """The data row whose field runs past `limit` bytes (python csv, error path only)."""
+    old = csv.field_size_limit()
+    csv.field_size_limit(limit)
+    row = 0
+    try:
+        with path.open(encoding=encoding, errors="replace", newline="") as fh:
+            reader = csv.reader(fh, delimiter=delimiter)
+            next(reader, None)
+            for record in reader:
+                row += bool(record)
+    except csv.Error:
+        return row + 1
+    finally:
+        csv.field_size_limit(old)
+    return None
+
+
+def _read_csv(
+    path: Path, aliases: dict[str, str], max_field_bytes: int, utf8_valid: bool = True
+) -> tuple[pa.Table, str, list[dict], bool]:
+    """CSV -> Arrow table of the mapped columns (canonical names), its encoding, the malformed
+    records (number = 1-based record number counting the header) and whether the text was
+    transcoded with replacement characters (then a U+FFFD marks undecodable bytes)."""
+    line, more = _header_line(path)
+    # pyarrow cannot hand an invalid record holding invalid UTF-8 to the handler (it fails
+    # decoding it), so a file that is not valid UTF-8 goes straight to the transcoding path
+    encodings = ["utf-8"] if utf8_valid else []
+    block_size = max(BLOCK_SIZE, 2 * max_field_bytes)
+    for encoding in [*encodings, None]:
+        if encoding is None:  # not valid UTF-8: transcode, undecodable bytes -> U+FFFD
+            encoding = choose_fallback_encoding(path)
+            transcode = True
+        else:
+            transcode = False
+        header, delimiter = _parse_header(line, encoding)
+        positions = _column_positions(header, aliases, path)
+        names = [f"f{i}" for i in range(len(header))]
+        types = {
+            names[i]: pa.string() if c in IDENTIFIERS else pa.dictionary(pa.int32(), pa.string())
+            for i, c in positions.items()
+        }
+        include = [names[i] for i in sorted(positions)]
+        if not more:  # header only, no data line
+            table = pa.table({n: pa.array([], types[n]) for n in include})
+            return _rename(table, names, positions), encoding, [], False
+        bad_rows: list[dict] = []
+
+        def on_invalid(row, bad_rows=bad_rows) -> str:
+            text = row.text or ""
+            bad_rows.append(
+                {
+                    "number": row.number,
+                    "expected": row.expected_columns,
+                    "actual": row.actual_columns,
+                    "lines": text.count("\n") + 1,
+                }
+            )
+            return "skip"
+
         for use_threads in (True, False):
             bad_rows.clear()
+            source = _Transcoder(path, encoding) if transcode else path
             try:
                 table = pacsv.read_csv(
-                    path,
+                    source,
                     read_options=pacsv.ReadOptions(
-                        encoding=encoding,
-                        block_size=1 << 24,
-                        column_names=header,
+                        encoding="utf8",
+                        block_size=block_size,
+                        column_names=names,
                         skip_rows=1,
                         use_threads=use_threads,
                     ),
-                    parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
+                    parse_options=pacsv.ParseOptions(
+                        delimiter=delimiter,
+                        newlines_in_values=True,  # else a quoted line break desyncs the reader
+                        invalid_row_handler=on_invalid,
+                    ),
                     convert_options=pacsv.ConvertOptions(
-                        include_columns=list(mapping),
-                        column_types={name: _text_type(mapping[name]) for name in mapping},
+                        include_columns=include,
+                        column_types=types,
+                        null_values=NULL_MARKERS,
                         strings_can_be_null=True,
+                        quoted_strings_can_be_null=True,
                     ),
                 )
             except pa.ArrowInvalid as exc:
-                if encoding == "utf-8" and "UTF8" in str(exc).upper().replace("-", ""):
-                    break
-                message = str(exc).splitlines()[0]
-                raise InputError(f"{path}: cannot be read as CSV ({message})") from None
+                reason = str(exc)
+                if not transcode and "UTF8" in reason.upper().replace("-", ""):
+                    break  # not UTF-8 after all: fall back
+                if "straddl" in reason or "block" in reason:
+                    row = _locate_overlong_record(path, encoding, delimiter, max_field_bytes)
+                    where = f"row {row}: " if row else ""
+                    raise InputError(
+                        f"{path}: {where}a value runs past {max_field_bytes:,} bytes and the "
+                        f"record past the {block_size >> 20} MiB read block (an unclosed quote?); "
+                        "the file cannot be parsed"
+                    ) from None
+                raise InputError(f"{path}: cannot be read as CSV ({_arrow_reason(exc)})") from None
+            finally:
+                if transcode:
+                    source.close()
             # the threaded reader cannot number bad records: read again single-threaded
             if all(b["number"] is not None for b in bad_rows):
-                table = table.rename_columns([mapping[n] for n in table.column_names])
-                return table, encoding, bad_rows
-    raise InputError(f"{path}: cannot be decoded as UTF-8 or cp1252")
+                return _rename(table, names, positions), encoding, list(bad_rows), transcode
+    raise InputError(f"{path}: cannot be decoded as UTF-8 or cp1252")  # pragma: no cover
+
+
+def _rename(table: pa.Table, names: list[str], positions: dict[int, str]) -> pa.Table:
+    canonical = {names[i]: c for i, c in positions.items()}
+    return table.rename_columns([canonical[n] for n in table.column_names])
+
+
+# -- Parquet -----------------------------------------------------------------------------
 
 
 def _read_parquet(path: Path, aliases: dict[str, str]) -> pa.Table:
     try:
-        schema = pq.read_schema(path)
-        mapping = map_columns(schema.names, aliases, path)
-        text = [n for n in mapping if pa.types.is_string(schema.field(n).type)
-                and mapping[n] not in IDENTIFIERS]
-        table = pq.read_table(path, columns=list(mapping), read_dictionary=text)
-    except (pa.ArrowException, OSError) as exc:
+        with pq.ParquetFile(path) as source:
+            schema = source.schema_arrow
+            positions = _column_positions(schema.names, aliases, path)
+            wanted = sorted(positions)
+            if len(set(schema.names)) == len(schema.names):
+                text = [
+                    schema.names[i]
+                    for i in wanted
+                    if pa.types.is_string(schema.field(i).type) and positions[i] not in IDENTIFIERS
+                ]
+                table = pq.read_table(
+                    path, columns=[schema.names[i] for i in wanted], read_dictionary=text
+                )
+            else:  # duplicated names cannot be selected by name: read all, pick by position
+                table = source.read()
+                table = pa.table([table.column(i) for i in wanted], names=[f"f{i}" for i in wanted])
+    except (pa.ArrowException, OSError, ValueError, UnicodeError, IndexError, KeyError) as exc:
+        # a corrupted footer can fail anywhere in pyarrow's metadata decoding
+        raise InputError(f"{path}: cannot be read as Parquet ({_arrow_reason(exc)})") from None
+    return table.rename_columns([positions[i] for i in wanted])
+
+
+def _repair_chunk(chunk: pa.Array) -> pa.Array:
+    """Invalid UTF-8 in a string chunk -> U+FFFD (per value, Python: corrupted files only)."""
+    if pa.types.is_dictionary(chunk.type):
+        return pa.DictionaryArray.from_arrays(chunk.indices, _repair_chunk(chunk.dictionary))
+    raw = chunk.cast(pa.binary() if pa.types.is_string(chunk.type) else pa.large_binary())
+    texts = [None if b is None else b.decode("utf-8", errors="replace") for b in raw.to_pylist()]
+    return pa.array(texts, type=chunk.type)
+
+
+def repair_utf8(table: pa.Table) -> tuple[pa.Table, bool]:
+    """Parquet strings are not validated on read: replace invalid UTF-8 by U+FFFD (then the
+    value is a V006 reject) and say whether anything was replaced."""
+    repaired = False
+    columns = []
+    for column in table.columns:
+        kind = column.type
+        value = kind.value_type if pa.types.is_dictionary(kind) else kind
+        if pa.types.is_string(value) or pa.types.is_large_string(value):
+            chunks = []
+            for chunk in column.chunks:
+                try:
+                    chunk.validate(full=True)
+                except pa.ArrowInvalid:
+                    chunk = _repair_chunk(chunk)
+                    repaired = True
+                chunks.append(chunk)
+            column = pa.chunked_array(chunks, type=kind)
+        columns.append(column)
+    return pa.table(columns, names=table.column_names), repaired
+
+
+# -- canonical columns -------------------------------------------------------------------
+
+
+def _is_number(kind: pa.DataType) -> bool:
+    return pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)
+
+
+def _as_string(column: pa.ChunkedArray, name: str) -> pa.ChunkedArray:
+    try:
+        return column.cast(pa.string())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         raise InputError(
-            f"{path}: cannot be read as Parquet ({str(exc).splitlines()[0]})"
+            f"column {name} has type {column.type}, which cannot be read as text"
         ) from None
-    return table.rename_columns([mapping[n] for n in table.column_names])
-
-
-def _text_type(canonical: str) -> pa.DataType:
-    """Identifiers are read as plain strings, every other text column dictionary-encoded."""
-    return pa.string() if canonical in IDENTIFIERS else pa.dictionary(pa.int32(), pa.string())
 
 
 def _as_canonical(column: pa.ChunkedArray, name: str) -> pa.ChunkedArray:
     """Identifiers become trimmed strings (empty -> null); other text is dictionary-encoded
-    (trimmed later, once per distinct value); typed numbers and dates (Parquet) stay typed."""
+    (trimmed later, once per distinct value). Typed values (Parquet) stay typed where the field
+    has that type (numbers for numeric fields, timestamps for dates); anything else is read as
+    its text (an integer service_date 20260105 is the text `20260105`)."""
     kind = column.type
-    if name in IDENTIFIERS:
-        if pa.types.is_dictionary(kind):
-            column = column.cast(kind.value_type)
-        column = pc.utf8_trim_whitespace(column.cast(pa.string()))
-        return pc.if_else(pc.equal(column, ""), pa.scalar(None, pa.string()), column)
+    field_kind = FIELD_META.get(name, {}).get("kind", "text")
     if pa.types.is_dictionary(kind):
-        if not pa.types.is_string(kind.value_type):
-            column = column.cast(pa.dictionary(kind.index_type, pa.string()))
-        return column.unify_dictionaries()
-    if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+        if pa.types.is_string(kind.value_type) or pa.types.is_large_string(kind.value_type):
+            if name in IDENTIFIERS:
+                column = column.cast(kind.value_type)
+            else:
+                return column.cast(pa.dictionary(kind.index_type, pa.string())).unify_dictionaries()
+        else:
+            column = column.cast(kind.value_type)
+        kind = column.type
+    if name in IDENTIFIERS:
+        column = pc.utf8_trim_whitespace(_as_string(column, name))
+        return pc.if_else(pc.equal(column, ""), pa.scalar(None, pa.string()), column)
+    if field_kind in ("int", "decimal") and _is_number(kind):
         return column.cast(pa.float64())
-    if pa.types.is_temporal(kind):
+    if field_kind == "date" and (pa.types.is_timestamp(kind) or pa.types.is_date(kind)):
+        if pa.types.is_date(kind):
+            return column.cast(pa.timestamp("s"))
         return column
-    return column.cast(pa.string()).dictionary_encode().unify_dictionaries()
+    return _as_string(column, name).dictionary_encode().unify_dictionaries()
 
 
 def _trim(values: pd.Series) -> pd.Series:
@@ -207,44 +503,184 @@ def to_frame(table: pa.Table) -> pd.DataFrame:
     return frame
 
 
-def read_input(path: Path, aliases: dict[str, str] | None = None) -> RawInput:
-    """Read one CSV or Parquet file into canonical string columns plus `source_row`."""
-    aliases = aliases or {}
-    kind = INPUT_SUFFIXES.get(path.suffix.lower(), "csv")
-    bad_rows: list[dict] = []
-    if kind == "parquet":
-        table, encoding = _read_parquet(path, aliases), "parquet"
-    else:
-        table, encoding, bad_rows = _read_csv(path, aliases)
-    frame = to_frame(table)
-    # source_row: 1-based data record number, skipping the records rejected as malformed
-    n_total = len(frame) + len(bad_rows)
-    bad_numbers = sorted({b["number"] - 1 for b in bad_rows if b["number"] and b["number"] > 0})
-    good_numbers = pd.Index(range(1, n_total + 1)).difference(pd.Index(bad_numbers))
-    if len(good_numbers) != len(frame):  # line numbers unavailable: fall back to order
-        good_numbers = pd.RangeIndex(1, len(frame) + 1)
-    frame["source_row"] = good_numbers.to_numpy()[: len(frame)]
-    rejects = pd.DataFrame(
+# -- screening values: V006 for undecodable bytes, NUL bytes, oversized values ------------
+
+
+def _flag_chunk(chunk: pa.Array, max_field_bytes: int, undecodable: bool) -> np.ndarray:
+    """Per row of a string or dictionary chunk: 0 fine, 1 undecodable, 2 NUL, 3 too long."""
+    values = chunk.dictionary if pa.types.is_dictionary(chunk.type) else chunk
+    codes = np.zeros(len(values), dtype=np.int8)
+    if len(values):
+        too_long = pc.greater(pc.binary_length(values), max_field_bytes)
+        nul = pc.match_substring(values, "\x00")
+        checks = [(3, too_long), (2, nul)]
+        if undecodable:
+            checks.append((1, pc.match_substring(values, "\ufffd")))
+        for code, mask in checks:  # later checks win: undecodable > NUL > too long
+            if pc.any(mask).as_py():
+                codes[mask.fill_null(False).to_numpy(zero_copy_only=False)] = code
+    if not codes.any():
+        return np.zeros(len(chunk), dtype=np.int8)
+    if pa.types.is_dictionary(chunk.type):
+        indices = chunk.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+        padded = np.append(codes, np.int8(0))  # index -1 (null) -> fine
+        return padded[indices]
+    return codes
+
+
+_WHY = {
+    1: "undecodable bytes (shown as \ufffd)",
+    2: "NUL byte in the value",
+}
+
+
+def screen_values(
+    table: pa.Table, source_rows: np.ndarray, path: Path, max_field_bytes: int, undecodable: bool
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """Rows to keep, and a V006 reject per (row, column) holding undecodable bytes, a NUL byte
+    or a value longer than `max_field_bytes`. Distinct values are checked once (dictionaries)."""
+    keep = np.ones(table.num_rows, dtype=bool)
+    records = []
+    for name in table.column_names:
+        column = table[name]
+        kind = column.type
+        if not (
+            pa.types.is_string(kind)
+            or pa.types.is_large_string(kind)
+            or (pa.types.is_dictionary(kind) and pa.types.is_string(kind.value_type))
+        ):
+            continue
+        flags = [_flag_chunk(chunk, max_field_bytes, undecodable) for chunk in column.chunks]
+        flag = np.concatenate(flags) if flags else np.zeros(0, dtype=np.int8)
+        hit = np.flatnonzero(flag)
+        if not len(hit):
+            continue
+        keep[hit] = False
+        values = column.take(pa.array(hit)).cast(pa.string()).to_pandas().astype("string")
+        lengths = values.str.encode("utf-8").str.len()
+        why = pd.Series(flag[hit]).map(_WHY).astype("string")
+        long = flag[hit] == 3
+        why[long] = (
+            "value is "
+            + lengths[long].map("{:,}".format).astype("string")
+            + f" bytes, over the {max_field_bytes:,}-byte limit (--max-field-bytes)"
+        )
+        shown = values.str.replace("\x00", "\\x00", regex=False).str.slice(0, _EXCERPT)
+        rows = source_rows[hit]
+        records.append(
+            pd.DataFrame(
+                {
+                    "source_file": str(path),
+                    "source_row": rows,
+                    "column": name,
+                    "value": shown.where(~long, "").to_numpy(),
+                    "reason_code": "V006",
+                    "message": (
+                        f"{path} row "
+                        + pd.Series(rows).astype("string")
+                        + f" column {name}: "
+                        + why.to_numpy()
+                    ).to_numpy(),
+                }
+            )
+        )
+    rejects = (
+        pd.concat(records, ignore_index=True) if records else pd.DataFrame(columns=REJECT_COLUMNS)
+    )
+    return keep, rejects
+
+
+def _malformed_rejects(path: Path, bad_rows: list[dict], rows: np.ndarray) -> pd.DataFrame:
+    """V006 for records with the wrong number of fields; never the record text (PHI)."""
+    messages = []
+    for bad, row in zip(bad_rows, rows, strict=True):
+        spans = f", spans {bad['lines']} lines (an unclosed quote?)" if bad["lines"] > 1 else ""
+        messages.append(
+            f"{path} row {row}: malformed CSV record: {bad['actual']} fields, "
+            f"expected {bad['expected']}{spans}"
+        )
+    return pd.DataFrame(
         {
             "source_file": str(path),
-            "source_row": [
-                b["number"] - 1 if b["number"] and b["number"] > 0 else None for b in bad_rows
-            ],
+            "source_row": rows,
             "column": "",
-            "value": [str(b["text"])[:80] for b in bad_rows],
+            "value": "",
             "reason_code": "V006",
-            "message": [
-                f"malformed CSV record: {b['actual']} fields, expected {b['expected']}"
-                for b in bad_rows
-            ],
+            "message": messages,
         },
         columns=REJECT_COLUMNS,
     )
+
+
+def _source_rows(n_good: int, bad_rows: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+    """1-based data record numbers of the good rows and of the malformed ones (disjoint)."""
+    n_total = n_good + len(bad_rows)
+    if not bad_rows:
+        return np.arange(1, n_total + 1, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    bad = np.array([(b["number"] or 0) - 1 for b in bad_rows], dtype=np.int64)
+    if bad.min() < 1 or bad.max() > n_total or len(np.unique(bad)) != len(bad):
+        # numbers unavailable: good rows first, then the malformed ones, never overlapping
+        return np.arange(1, n_good + 1), np.arange(n_good + 1, n_total + 1)
+    is_good = np.ones(n_total + 1, dtype=bool)
+    is_good[0] = False
+    is_good[bad] = False
+    return np.flatnonzero(is_good).astype(np.int64), bad
+
+
+def read_input(
+    path: Path, aliases: dict[str, str] | None = None, max_field_bytes: int = MAX_FIELD_BYTES
+) -> RawInput:
+    """Read one CSV or Parquet file into canonical columns plus `source_row` (1-based data row).
+
+    Malformed records and values that cannot be trusted (undecodable bytes, NUL bytes, longer
+    than `max_field_bytes`) are V006 rejects; every record read is in the frame or the rejects.
+    """
+    aliases = aliases or {}
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(8)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
+    kind = _sniff_kind(path, head)
+    sha256, utf8_valid = scan_file(path)
+    bad_rows: list[dict] = []
+    undecodable = False
+    if kind == "parquet":
+        table, undecodable = repair_utf8(_read_parquet(path, aliases))
+        encoding = "parquet"
+    else:
+        table, encoding, bad_rows, undecodable = _read_csv(
+            path, aliases, max_field_bytes, utf8_valid
+        )
+    rows_read = table.num_rows + len(bad_rows)
+    good_rows, bad_numbers = _source_rows(table.num_rows, bad_rows)
+    keep, screened = screen_values(table, good_rows, path, max_field_bytes, undecodable)
+    if not keep.all():
+        table = table.filter(pa.array(keep))
+        good_rows = good_rows[keep]
+    try:
+        frame = to_frame(table)
+    except InputError as exc:
+        raise InputError(f"{path}: {exc}") from None
+    except pa.ArrowException as exc:  # corrupted Parquet data that survived the read
+        raise InputError(f"{path}: cannot be read ({_arrow_reason(exc)})") from None
+    if not keep.all():  # values only the rejected rows held are no categories of the rest
+        for name in frame.columns:
+            if isinstance(frame[name].dtype, pd.CategoricalDtype):
+                frame[name] = frame[name].cat.remove_unused_categories()
+    frame["source_row"] = good_rows.astype(np.int64)
+    rejects = pd.concat(
+        [r for r in (_malformed_rejects(path, bad_rows, bad_numbers), screened) if len(r)]
+        or [pd.DataFrame(columns=REJECT_COLUMNS)],
+        ignore_index=True,
+    )
+    rejects = rejects.sort_values(["source_row", "column"], kind="stable", ignore_index=True)
     return RawInput(
         path=path,
         frame=frame,
         encoding=encoding,
-        sha256=file_sha256(path),
-        rows_read=len(frame) + len(bad_rows),
+        sha256=sha256,
+        rows_read=rows_read,
         rejects=rejects,
     )

@@ -49,9 +49,13 @@ _DATE_FORMATS = (
 
 def parse_dates(values: pd.Series) -> pd.Series:
     """Parse ISO `YYYY-MM-DD`, `MM/DD/YYYY` and `YYYYMMDD`; anything else (or an impossible date)
-    is NaT. Values that are already dates (typed Parquet) pass through."""
+    is NaT. Values that are already dates (typed Parquet) keep their calendar date (time of day
+    and time zone dropped); dates outside pandas' range (years 1678-2261) are NaT."""
     if pd.api.types.is_datetime64_any_dtype(values):
-        return values.astype("datetime64[ns]")
+        if getattr(values.dt, "tz", None) is not None:
+            values = values.dt.tz_localize(None)  # the wall-clock date where it was recorded
+        inside = (values >= pd.Timestamp.min) & (values <= pd.Timestamp.max)
+        return values.where(inside).astype("datetime64[ns]").dt.normalize()
     text = values.astype("string").str.strip()
     out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     for pattern, fmt in _DATE_FORMATS:
@@ -78,13 +82,24 @@ def parse_decimal(values: pd.Series) -> pd.Series:
 # -- modifiers and code lists ------------------------------------------------------------
 
 MAX_MODIFIERS = 4
+# longest list split: an institutional claim carries at most 25 diagnosis codes. A longer list
+# (a 64 KiB field of `A,A,A...`) would make a frame as wide as the list: it is NA instead, and
+# validation rejects it (V004)
+MAX_LIST_ENTRIES = 25
+_SEPARATORS = r"[\s,:|;]+"
+
+
+def count_codes(values: pd.Series) -> pd.Series:
+    """Number of entries of a list field (0 when empty)."""
+    text = values.astype("string").str.replace(_SEPARATORS, " ", regex=True).str.strip()
+    return (text.str.count(" ") + 1).where(text.fillna("") != "", 0).fillna(0).astype("int64")
 
 
 def split_codes(values: pd.Series, width: int | None = None) -> pd.DataFrame:
-    """Split a list field on space, comma, colon or pipe into upper-case columns (NA padded)."""
-    text = (
-        values.astype("string").str.upper().str.replace(r"[\s,:|;]+", " ", regex=True).str.strip()
-    )
+    """Split a list field on space, comma, colon or pipe into upper-case columns (NA padded).
+    A list of more than MAX_LIST_ENTRIES entries is NA."""
+    text = values.astype("string").str.upper().str.replace(_SEPARATORS, " ", regex=True).str.strip()
+    text = text.where(text.str.count(" ").fillna(0) < MAX_LIST_ENTRIES)
     parts = text.str.split(" ", expand=True)
     if parts.shape[1] == 0 or (parts.shape[1] == 1 and text.isna().all()):
         parts = pd.DataFrame(index=values.index, columns=[0], dtype="string")
@@ -104,6 +119,12 @@ def normalize_code_list(values: pd.Series) -> pd.Series:
         col = pd.Series(arr[:, i], index=values.index, dtype="string").replace("\uffff", "")
         joined = (joined + " " + col).str.strip()
     return joined.where(joined != "", pd.NA)
+
+
+def normalize_diagnosis_codes(values: pd.Series) -> pd.Series:
+    """ICD-10-CM code list in canonical form: dots removed (`C34.11` = `C3411`), then as
+    `normalize_code_list` (upper case, sorted entries, single spaces)."""
+    return normalize_code_list(values.astype("string").str.replace(".", "", regex=False))
 
 
 def has_code(values: pd.Series, code: str) -> pd.Series:

@@ -22,7 +22,15 @@ from pipeline.columns import (
     recode,
 )
 from pipeline.ingest import REJECT_COLUMNS, RawInput
-from pipeline.parsing import normalize_code_list, normalize_unit, parse_dates, parse_decimal
+from pipeline.parsing import (
+    MAX_LIST_ENTRIES,
+    count_codes,
+    normalize_code_list,
+    normalize_diagnosis_codes,
+    normalize_unit,
+    parse_dates,
+    parse_decimal,
+)
 from schemas.claims import FIELD_META, FIELDS, SCHEMA
 
 REASONS = {
@@ -36,6 +44,7 @@ REASONS = {
 _PRIORITY = {"V006": 0, "V003": 1, "V002": 2, "V004": 3, "V005": 4}
 ARROW_STRING = pd.StringDtype("pyarrow")
 _PARSERS = {"decimal": parse_decimal, "int": parse_decimal, "date": parse_dates}
+_MAX_INT = 2.0**53  # whole numbers beyond this are not exact as float64
 
 
 @dataclass
@@ -97,6 +106,8 @@ def type_columns(raw: pd.DataFrame) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
         kind = meta["kind"]
         if kind in _PARSERS:
             parsed = per_value(values, _PARSERS[kind])
+            if kind != "date":  # `1e400` parses to infinity: not a usable number
+                parsed = parsed.where(np.isfinite(parsed))
             bad = values.notna() & parsed.isna()
             what = (
                 "not a date (YYYY-MM-DD, MM/DD/YYYY or YYYYMMDD)"
@@ -105,17 +116,36 @@ def type_columns(raw: pd.DataFrame) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
             )
             if kind == "int":
                 fractional = parsed.notna() & (parsed % 1 != 0)
+                too_big = parsed.notna() & (parsed.abs() >= _MAX_INT)
                 bad |= fractional
-                parsed = parsed.where(~fractional).astype("Int64")
+                parsed = parsed.where(~fractional & ~too_big).astype("Int64")
                 what = "not a whole number"
+                if too_big.any():
+                    problems.append(
+                        _reject_records(
+                            raw, too_big[too_big].index, name, "V004", "whole number out of range"
+                        )
+                    )
             if bad.any():
                 problems.append(_reject_records(raw, bad[bad].index, name, "V003", what))
             values = parsed
         elif meta.get("identifier"):
             values = values.astype(ARROW_STRING)
         else:
-            rule = _text_rule(meta)
+            rule = normalize_diagnosis_codes if name == "diagnosis_codes" else _text_rule(meta)
             values = recode(values, rule) if rule else as_category(values)
+            if kind == "codes":
+                too_many = per_value(raw[name], count_codes) > MAX_LIST_ENTRIES
+                if too_many.any():
+                    problems.append(
+                        _reject_records(
+                            raw,
+                            too_many[too_many].index,
+                            name,
+                            "V004",
+                            f"more than {MAX_LIST_ENTRIES} codes in the list",
+                        )
+                    )
             if kind == "unit":
                 bad = raw[name].notna() & values.isna()
                 if bad.any():
@@ -128,8 +158,6 @@ def type_columns(raw: pd.DataFrame) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
                             "unit not one of mg, mcg, g, units, IU, mL",
                         )
                     )
-            if name == "diagnosis_codes":
-                values = recode(values, lambda c: c.str.replace(".", "", regex=False))
         typed[name] = values
     # a documented dose needs its unit
     no_unit = typed["administered_amount"].notna() & raw["administered_unit"].isna()
@@ -160,7 +188,10 @@ def schema_failures(typed: pd.DataFrame, raw: pd.DataFrame) -> list[pd.DataFrame
         code = "V002" if check == "not_nullable" else "V004"
         why = REASONS[code] if code == "V002" else f"fails check {check}"
         index = pd.Index(group["index"].astype("int64").unique())
-        out.append(_reject_records(raw, index, column, code, why))
+        if code == "V002":  # a value that is there but did not parse is V003/V004, not V002
+            index = index[raw[column].isna().to_numpy()[index]]
+        if len(index):
+            out.append(_reject_records(raw, index, column, code, why))
     return out
 
 
@@ -171,8 +202,13 @@ def duplicate_lines(typed: pd.DataFrame, raw: pd.DataFrame, bad_index: pd.Index)
     counts = np.bincount(key, weights=ok.astype(np.float64))
     candidates = ok & (counts[key] > 1)  # only repeated keys need the order check
     dup = pd.Series(key[candidates], index=typed.index[candidates]).duplicated(keep="first")
-    return _reject_records(raw, dup[dup].index, "line_number", "V005",
-                           "duplicate (claim_id, line_number) of an earlier row")
+    return _reject_records(
+        raw,
+        dup[dup].index,
+        "line_number",
+        "V005",
+        "duplicate (claim_id, line_number) of an earlier row",
+    )
 
 
 def validate_inputs(inputs: list[RawInput]) -> Validated:
@@ -181,7 +217,8 @@ def validate_inputs(inputs: list[RawInput]) -> Validated:
     for item in inputs:
         frame = item.frame.copy(deep=False)
         frame["source_file"] = pd.Categorical.from_codes(
-            np.zeros(len(frame), dtype=np.int8), categories=[str(item.path)])
+            np.zeros(len(frame), dtype=np.int8), categories=[str(item.path)]
+        )
         frames.append(frame)
     dtypes = {
         name: ARROW_STRING if FIELD_META[name].get("identifier") else "category" for name in FIELDS
@@ -199,7 +236,9 @@ def validate_inputs(inputs: list[RawInput]) -> Validated:
     )
     bad_index = pd.Index(rejects["_row"].unique())
     dups = duplicate_lines(typed, raw, bad_index)
-    rejects = pd.concat([rejects, dups.reset_index(names="_row")], ignore_index=True)
+    if len(dups):
+        found = dups.reset_index(names="_row")
+        rejects = pd.concat([rejects, found], ignore_index=True) if len(rejects) else found
     bad_index = bad_index.union(dups.index)
 
     keep = ~typed.index.isin(bad_index)
@@ -211,8 +250,9 @@ def validate_inputs(inputs: list[RawInput]) -> Validated:
     )
     lines.index = pd.RangeIndex(len(lines))
 
-    malformed = [item.rejects for item in inputs if len(item.rejects)]
-    rejects = pd.concat([rejects[REJECT_COLUMNS], *malformed], ignore_index=True)
+    parts = [rejects[REJECT_COLUMNS]] if len(rejects) else []
+    parts += [item.rejects[REJECT_COLUMNS] for item in inputs if len(item.rejects)]
+    rejects = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=REJECT_COLUMNS)
     rejects["source_row"] = rejects["source_row"].astype("Int64")
     rejects = rejects.sort_values(["source_file", "source_row", "column"], kind="stable")
     rows_rejected = (
