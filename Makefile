@@ -7,11 +7,11 @@ OUT    ?= audit-out
 REF_RAW ?= ../shared/reference-raw
 # `make reference OUT=dir` builds into dir; without OUT, into reference-build/
 REF_OUT = $(if $(filter command line,$(origin OUT)),$(OUT),reference-build)
-EXTRAS ?= dev,dask,bench,xlsx,browser
+EXTRAS ?= dev,dask,bench,xlsx,browser,report
 
 .PHONY: install audit test lint format bench reference report-demo clean
 
-install: $(BIN)/claims-audit
+install: $(BIN)/claims-audit browser
 
 $(BIN)/claims-audit: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,31 @@ reference: install
 		--mue-outpatient $(REF_RAW)/MCR_MUE_OutpatientHospitalServices_Eff_04-01-2026.csv \
 		--opps $(REF_RAW)/cms_opps_addendum_b_2025Q4_oct2025_103125.csv \
 		--out $(REF_OUT)
+
+# benchmarks (not tests): 1M/10M lines pandas vs DuckDB vs a naive loop, dask at 10M/50M lines.
+# CI smoke run: make bench BENCH_ARGS="--sizes 20000 --dask-sizes 20000"
+BENCH_ARGS ?=
+bench: install
+	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+
+# Chromium for the report's browser test (Debian's package; needs root and apt). A machine
+# without it still installs: the browser test then skips and says why.
+.PHONY: browser
+browser:
+	@[ -x /usr/bin/chromium ] || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; } || \
+		echo "make browser: chromium not installed (apt-get install chromium as root)"
+
+# the analyst's report, twice: the sample, then a changed extract compared with it (--baseline)
+report-demo: install
+	$(BIN)/python sample_data/changed/make_changed.py
+	$(BIN)/claims-audit run sample_data/claims.csv --config sample_data/audit.toml \
+		--history sample_data/history.csv --out $(OUT)/demo-1 --format csv,parquet,html,xlsx \
+		--fail-on never
+	$(BIN)/claims-audit run sample_data/changed/claims.csv --config sample_data/audit.toml \
+		--history sample_data/history.csv --out $(OUT)/demo-2 --format csv,parquet,html,xlsx \
+		--baseline $(OUT)/demo-1 --suppress sample_data/changed/suppress.csv --fail-on never
+	@echo "report: $(abspath $(OUT)/demo-2/report.html) (baseline: $(abspath $(OUT)/demo-1/report.html))"
 
 clean:
 	rm -rf audit-out reference-build .pytest_cache

@@ -1,1 +1,1 @@
-"""Report: the audit's outputs (findings, rejects, summary.json, report.html), written atomically."""
+"""Report: the audit's outputs (findings, rejects, summary.json, report.html), atomically."""

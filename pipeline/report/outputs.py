@@ -24,13 +24,22 @@ def parse_formats(text: str) -> tuple[str, ...]:
     return formats
 
 
+RECORD_WITHHELD = "(record withheld: may hold PHI; --show-phi shows it)"
+
+
 def masked_rejects(rejects: pd.DataFrame, show_phi: bool) -> pd.DataFrame:
-    """Rejects as written: PHI values masked unless the user opted in with --show-phi."""
+    """Rejects as written: PHI values masked unless the user opted in with --show-phi.
+
+    A whole-record reject (V006, no column) carries the raw record text, patient id included,
+    so its text is withheld too.
+    """
     if show_phi:
         return rejects
     phi = rejects["column"].isin(PHI_FIELDS)
+    value = rejects["value"].astype("string")
+    whole_record = rejects["column"].fillna("").astype(str).eq("") & value.fillna("").ne("")
     out = rejects.copy()
-    out["value"] = out["value"].astype("string").where(~phi, mask_id(out["value"]))
+    out["value"] = value.where(~phi, mask_id(value)).where(~whole_record, RECORD_WITHHELD)
     return out
 
 
@@ -48,6 +57,10 @@ def write_outputs(
             written.append("findings.parquet")
         write_csv(masked_rejects(result.rejects, show_phi), out.path("rejects.csv"))
         written.append("rejects.csv")
+        resolved = getattr(result, "resolved", None)  # set by compare_with_baseline
+        if resolved is not None:
+            write_csv(resolved, out.path("resolved.csv"))
+            written.append("resolved.csv")
         if "html" in formats:
             from pipeline.report.html import render_html
 
@@ -56,7 +69,7 @@ def write_outputs(
         if "xlsx" in formats:
             from pipeline.report.xlsx import write_xlsx
 
-            write_xlsx(result, out.path("findings.xlsx"))
+            write_xlsx(result, out.path("findings.xlsx"), show_phi=show_phi)
             written.append("findings.xlsx")
         write_json(result.summary, out.path("summary.json"))
         written.append("summary.json")

@@ -1,0 +1,84 @@
+"""sample_data/changed/: the demo's second extract, and what comparing it with the sample shows."""
+
+from __future__ import annotations
+
+import importlib.util
+from datetime import date
+
+import pytest
+
+from pipeline.audit import run_audit
+from pipeline.report.baseline import compare_with_baseline
+from pipeline.report.outputs import write_outputs
+from tests.conftest import SAMPLE
+from tests.report.conftest import HISTORY
+
+CHANGED = SAMPLE / "changed"
+
+
+def _make_changed():
+    spec = importlib.util.spec_from_file_location("make_changed", CHANGED / "make_changed.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_make_changed_reproduces_committed_files(tmp_path):
+    claims, suppress = _make_changed().write_changed(tmp_path)
+    assert claims.read_bytes() == (CHANGED / "claims.csv").read_bytes()
+    assert suppress.read_bytes() == (CHANGED / "suppress.csv").read_bytes()
+    original = (SAMPLE / "claims.csv").read_text().splitlines()
+    changed = claims.read_text().splitlines()
+    assert len(changed) == len(original)
+    assert sum(a != b for a, b in zip(original, changed, strict=True)) == 9
+
+
+@pytest.fixture(scope="module")
+def demo(sample_result, starter_bundle, sample_config, tmp_path_factory):
+    baseline = tmp_path_factory.mktemp("demo-1")
+    write_outputs(sample_result, baseline, ("parquet",))
+    result = run_audit([CHANGED / "claims.csv"], starter_bundle, sample_config, history=[HISTORY])
+    compare_with_baseline(result, baseline, CHANGED / "suppress.csv", today=date(2026, 6, 1))
+    return result
+
+
+def _keys(frame, status=None):
+    if status:
+        frame = frame[frame["status"] == status]
+    return sorted(zip(frame["claim_id"], frame["rule_code"], strict=True))
+
+
+def test_changed_sample_new_findings_are_the_planted_defects(demo):
+    assert _keys(demo.findings, "new") == [
+        ("CLM000003", "A001"),
+        ("CLM000003", "N005"),
+        ("CLM000003", "U003"),
+        ("CLM000003", "U004"),
+        ("CLM000006", "M002"),
+        ("CLM000091", "D001"),
+        ("CLM000108", "P002"),
+    ]
+
+
+def test_changed_sample_resolved_findings_are_the_fixes(demo):
+    assert _keys(demo.resolved) == [
+        ("CLM000010", "D001"),
+        ("CLM000013", "M002"),
+        ("CLM000015", "C001"),
+        ("CLM000022", "U001"),
+        ("CLM000034", "P001"),
+        ("CLM000038", "F001"),
+    ]
+
+
+def test_changed_sample_suppression_counts(demo):
+    assert _keys(demo.findings, "suppressed") == [("CLM000024", "A001")]
+    counts = {k: v for k, v in demo.summary["baseline"].items() if isinstance(v, int)}
+    assert counts == {
+        "new": 7,
+        "persisting": 66,
+        "resolved": 6,
+        "suppressed": 1,
+        "expired_suppressions": 1,
+        "unmatched_suppressions": 0,
+    }
