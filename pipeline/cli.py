@@ -115,6 +115,16 @@ def _progress(enabled: bool):
     help="Exit 1 when a finding at or above this severity exists (default: config, else error).",
 )
 @click.option("--show-phi", is_flag=True, help="Do not mask patient ids in rejects and reports.")
+@click.option(
+    "--max-reject-rate",
+    type=click.FloatRange(0, 1),
+    help="Exit 1 when rows rejected / rows read exceeds this (0..1); outputs are still written.",
+)
+@click.option(
+    "--max-field-bytes",
+    type=click.IntRange(1024, 1 << 30),
+    help="A value longer than this many bytes is rejected (V006); default 65536.",
+)
 @click.option("--quiet", is_flag=True, help="Print nothing but errors.")
 def run(
     inputs,
@@ -129,6 +139,8 @@ def run(
     suppress_file,
     fail_on,
     show_phi,
+    max_reject_rate,
+    max_field_bytes,
     quiet,
 ) -> None:
     """Run the whole audit on INPUT files, directories or globs (CSV or Parquet)."""
@@ -148,7 +160,15 @@ def run(
             inputs, bundle, config, history=history, scheduler=scheduler, progress=progress
         )
     else:
-        result = run_audit(inputs, bundle, config, history=history, progress=progress)
+        result = run_audit(
+            inputs,
+            bundle,
+            config,
+            history=history,
+            progress=progress,
+            max_field_bytes=max_field_bytes,
+        )
+    too_many_rejects = reject_rate_exceeded(result.summary, max_reject_rate)
     if baseline or suppress_file:
         from pipeline.report.baseline import compare_with_baseline
 
@@ -158,7 +178,26 @@ def run(
     code = result.exit_code(fail_on or config.fail_on)
     if not quiet:
         click.echo(format_summary(result.summary, out_dir))
+    if too_many_rejects:
+        click.echo(f"claims-audit: {too_many_rejects}", err=True)
+        code = max(code, 1)
     sys.exit(code)
+
+
+def reject_rate_exceeded(summary: dict, max_rate: float | None) -> str | None:
+    """Record the reject rate in the summary; the one-line reason when it exceeds `max_rate`."""
+    if max_rate is None:
+        return None
+    read, rejected = summary["totals"]["rows_read"], summary["totals"]["rows_rejected"]
+    rate = rejected / read if read else 0.0
+    exceeded = rate > max_rate
+    summary["reject_rate"] = {"rate": round(rate, 6), "max": max_rate, "exceeded": exceeded}
+    if not exceeded:
+        return None
+    return (
+        f"reject rate {rate:.2%} ({rejected:,} of {read:,} rows) exceeds "
+        f"--max-reject-rate {max_rate:g}; outputs written, exit 1"
+    )
 
 
 def format_summary(summary: dict, out_dir: Path) -> str:

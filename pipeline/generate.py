@@ -30,7 +30,7 @@ from pipeline.enrich import CPT_PATTERN
 from pipeline.errors import PipelineError
 from pipeline.parsing import round_units, to_billing_units
 from pipeline.reference import Bundle
-from pipeline.rules.diagnosis import is_billable_icd10
+from pipeline.rules.diagnosis import billable_icd10_codes
 from pipeline.rules.units import SLIP_RATIOS
 
 OUTPUT_COLUMNS = [
@@ -58,40 +58,40 @@ OUTPUT_COLUMNS = [
     "payer_sequence",
     "other_payer_paid_usd",
 ]
-LABEL_COLUMNS = ["claim_id", "line_number", "rule_code"]
-
-# every rule the generator can plant, each on its own claim (see `_plant`)
-PLANTABLE = (
-    "A001",
-    "C001",
-    "C002",
-    "C003",
-    "D001",
-    "D002",
-    "D003",
-    "F001",
-    "F002",
-    "M001",
-    "M002",
-    "M003",
-    "M004",
-    "M005",
-    "M006",
-    "M007",
-    "N001",
-    "N002",
-    "N003",
-    "N004",
-    "N005",
-    "P001",
-    "P002",
-    "P003",
-    "U001",
-    "U002",
-    "U003",
-    "U004",
-    "U005",
-)
+# How each defect is planted, on a claim of its own (one defect per claim; where the bundle
+# lacks what a defect needs, e.g. a NOC code with crosswalked NDCs, it is not planted).
+PLANTED_AS = {
+    "A001": "charge 40-90% of payment limit x units",
+    "C001": "a code that does not exist (J + 4 digits, or a 6-character typo); NDC dropped",
+    "C002": "an extra claim billing a terminated or not-yet-added code of the bundle",
+    "C003": "NDC dropped from a NOC code's line (not Medicaid)",
+    "D001": "diagnosis codes dropped",
+    "D002": "a category header or non-code appended to the diagnoses (E11, C50, ...)",
+    "D003": "diagnoses replaced by billable codes outside the curated indications",
+    "F001": "the administration line resubmitted on an extra claim (same day, units, mods)",
+    "F002": "an extra visit sooner than the curated interval after the patient's last one",
+    "M001": "the JW line of a group with documented waste left out",
+    "M002": "JZ left off a Medicare single-dose line with no waste",
+    "M003": "JZ added to the administration line of a group with waste and a JW line",
+    "M004": "JW line units one more (or less) than units(given + wasted) - units(given)",
+    "M005": "JZ on a multi-dose container line",
+    "M006": "an unknown or terminated modifier added",
+    "M007": "the wasted amount left out of a group that has a JW line",
+    "N001": "NDC dropped on a Medicaid line",
+    "N002": "NDC as 10 digits without hyphens, or with a 3-digit package segment",
+    "N003": "NDC of another code (same container type, same curated policy)",
+    "N004": "a well-formed NDC that no reference table lists",
+    "N005": "UN quantity worth half the billed units",
+    "P001": "prior auth number dropped where curated policy requires one",
+    "P002": "Medicare claim submitted 366-450 days after service",
+    "P003": "secondary claim without the other payer's paid amount",
+    "U001": "billed units of the dose + 1",
+    "U002": "billed units of the dose - 1",
+    "U003": "a dose of MUE + 1..3 units (billed correctly)",
+    "U004": "units x 10, / 10, or the amount in its own unit (descriptor not 1)",
+    "U005": "half a unit added, on a line without documented dose",
+}
+PLANTABLE = tuple(sorted(PLANTED_AS))
 DEFAULT_DEFECT_RATE = 0.004  # per rule, as a fraction of claims: ~11% of claims carry a defect
 DEFAULT_CHUNK_ROWS = 500_000
 DEFAULT_START, DEFAULT_END = date(2025, 7, 1), date(2026, 3, 31)
@@ -135,6 +135,7 @@ COMORBID_DX = ["I10", "E119", "E785", "J449", "N183", "F17210", "E669", "K219", 
 INVALID_DX = ["E11", "C50", "M81", "Z51", "R69X"]  # categories (not billable) / not codes
 BAD_MODIFIERS = ["ZX", "Q9", "YY", "K7"]
 MAX_DX_CANDIDATES = 8
+CURATED_WEIGHT = 50.0  # a product with curated facts is this much likelier than one without
 EPS = 1e-9
 
 
@@ -143,10 +144,12 @@ EPS = 1e-9
 
 @cache
 def _icd_leaves() -> np.ndarray:
-    import simple_icd_10_cm as icd
+    """Billable ICD-10-CM codes (no dot), sorted: the set the diagnosis rules accept."""
+    return np.array(sorted(billable_icd10_codes()))
 
-    leaves = [c for c in icd.get_all_codes(False) if icd.is_leaf(c)]
-    return np.array(sorted(leaves))
+
+def is_billable_icd10(code: str) -> bool:
+    return code in billable_icd10_codes()
 
 
 def billable_under(prefix: str, limit: int = MAX_DX_CANDIDATES) -> list[str]:
@@ -154,7 +157,7 @@ def billable_under(prefix: str, limit: int = MAX_DX_CANDIDATES) -> list[str]:
     leaves = _icd_leaves()
     lo = np.searchsorted(leaves, prefix, side="left")
     hi = np.searchsorted(leaves, prefix + "\uffff", side="left")
-    return [c for c in leaves[lo:hi][: limit * 4] if is_billable_icd10(c)][:limit]
+    return [str(c) for c in leaves[lo:hi][:limit]]
 
 
 def _checked(codes: list[str]) -> list[str]:
@@ -291,6 +294,9 @@ def build_catalog(bundle: Bundle, start: date = DEFAULT_START, end: date = DEFAU
         prod.loc[clean_idx, "hcpcs_code"].value_counts()
     )
     weights = 1.0 / per_code.to_numpy(dtype="float64")
+    # drugs with curated facts (container type, policy) are the interesting ones: favour them
+    curated = (prod["cls"].to_numpy() > 0) | prod["indications"].notna().to_numpy()
+    weights = weights * np.where(curated[clean_idx], CURATED_WEIGHT, 1.0)
 
     # not effective: terminated before the window's end, or added after its start
     term_lo = np.maximum(prod["term_day"].to_numpy() + 1, s_day)
@@ -513,7 +519,8 @@ def _make_block(
     g_claim = np.repeat(np.arange(n_regular), n_reg[c_patient])
     g_first = np.concatenate([[0], np.cumsum(n_reg[c_patient])[:-1]])
     g_within = np.arange(len(g_claim)) - np.repeat(g_first, n_reg[c_patient])
-    g_prod = reg_prod[reg_start[c_patient[g_claim]] + g_within]
+    g_reg = reg_start[c_patient[g_claim]] + g_within  # regimen entry of each group
+    g_prod = reg_prod[g_reg]
 
     # F002: a repeat dose sooner than the curated interval, after the patient's last visit
     n_f2 = int(round(rate.get("F002", 0) * n_regular))
@@ -609,6 +616,7 @@ def _make_block(
     ndc_policy = P["ndc_policy"].to_numpy()[gp]
     has_ndc = P["ndc11"].notna().to_numpy()[gp]
     ndc_droppable = (cls_no_ndc == cls) & ~ndc_policy & has_ndc
+    is_noc = P["is_noc"].to_numpy()[gp]  # dropping a NOC code's NDC is C003 as well
 
     # -- candidate values of the unit defects --------------------------------------------------
     u1_b = exp_admin + 1
@@ -630,7 +638,7 @@ def _make_block(
     eligible = {
         "A001": np.nan_to_num(pay_limit * billed) >= 1.0,
         "C001": ~has_waste & (G_payer != MEDICAID),
-        "C003": P["is_noc"].to_numpy()[gp] & ndc_droppable & (G_payer != MEDICAID),
+        "C003": is_noc & ndc_droppable & (G_payer != MEDICAID),
         "D001": np.ones(n_group, dtype=bool),
         "D002": np.full(n_group, len(cat.invalid_dx) > 0),
         "D003": P["indications"].notna().to_numpy()[gp] & (cat.dx_bad_count[gp] > 0),
@@ -642,7 +650,7 @@ def _make_block(
         "M005": (cls == 2) & ~has_waste,
         "M006": np.full(n_group, len(cat.bad_modifiers) > 0),
         "M007": has_waste,
-        "N001": (G_payer == MEDICAID) & ndc_droppable,
+        "N001": (G_payer == MEDICAID) & ndc_droppable & ~is_noc,
         "N002": ndc_droppable,
         "N003": ~ndc_policy & has_ndc,
         "N004": ndc_droppable,
@@ -780,9 +788,13 @@ def _make_block(
     u_line = rng.random((4, n_line))
 
     # diagnoses: the drug's indication (or a generic reason), sometimes a comorbidity
-    primary = _pick(rng, cat.dx_cand, g_prod, cat.dx_count[g_prod])
-    with_second = u[6] < 0.4
-    second = cat.comorbid[(u[7] * len(cat.comorbid)).astype("int64")]
+    # a patient keeps the same diagnosis for a drug from visit to visit
+    reg_dx = _pick(rng, cat.dx_cand, reg_prod, cat.dx_count[reg_prod])
+    extra_dx = _pick(rng, cat.dx_cand, g_prod[len(g_reg) :], cat.dx_count[g_prod[len(g_reg) :]])
+    primary = np.concatenate([reg_dx[g_reg], extra_dx])
+    comorbid = rng.random(n_patients) * 2.5  # below 1: the patient has a comorbidity coded
+    with_second = comorbid[c_patient[g_claim]] < 1
+    second = cat.comorbid[(comorbid[c_patient[g_claim]] % 1 * len(cat.comorbid)).astype("int64")]
     g_dx = np.where(with_second, primary + "|" + second, primary).astype(object)
     claim_first_group = np.full(n_claim, -1)
     claim_first_group[g_claim[::-1]] = np.arange(n_group)[::-1]
@@ -1228,7 +1240,7 @@ def generate_claims(
             writer = pacsv.CSVWriter(
                 tmp,
                 SCHEMA,
-                write_options=pacsv.WriteOptions(include_header=True, quoting_style="needed"),
+                write_options=pacsv.WriteOptions(include_header=True, quoting_style="none"),
             )
         while written < rows:
             size = min(chunk_rows, rows - written)

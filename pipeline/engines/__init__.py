@@ -1,0 +1,1 @@
+"""Alternative execution engines for the same pipeline functions (`--engine dask`)."""

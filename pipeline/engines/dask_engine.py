@@ -1,0 +1,632 @@
+"""`--engine dask`: the pandas pipeline's own functions over partitions of the batch, on a Dask
+cluster (a local one by default), in bounded memory.
+
+1. partition: each input is cut into pieces (Parquet row groups; CSV byte ranges at line ends,
+   the header repeated). A task reads a piece exactly as `ingest` reads a file (`to_frame`,
+   `read_input`), hashes every row's patient_id into one of N buckets and writes the piece, rows
+   ordered by bucket, to an Arrow file in a scratch directory.
+2. audit: a task per bucket maps its rows from every piece, restores file order, and runs
+   `validate_inputs`, `enrich` and `run_rules` on them: every line of a patient is in one bucket,
+   so drug groups, MUE per day, duplicates and frequency rules see all of them.
+3. collect: the client concatenates findings and rejects and sorts them as the pandas engine
+   does, so the findings files are byte-identical.
+
+Claims are normally one patient's; a claim_id that carries several patient_ids (a data error)
+would be split across buckets, breaking its drug groups and the duplicate-line (V005) check.
+The partition step reports every (claim, patient) pair, and the patients linked by such claims
+are moved into one bucket before the audit, so even then the result is the pandas engine's.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipeline.audit import AuditResult, Stages, _outside_periods, build_summary
+from pipeline.config import Config
+from pipeline.errors import InputError, PipelineError
+from pipeline.ingest import (
+    INPUT_SUFFIXES,
+    REJECT_COLUMNS,
+    RawInput,
+    file_sha256,
+    map_columns,
+    read_input,
+    resolve_inputs,
+    to_frame,
+)
+from pipeline.reference import Bundle
+
+DEFAULT_PARTITION_ROWS = 250_000  # lines audited per task (memory per worker ~ 1-2 GB)
+DEFAULT_PIECE_ROWS = 500_000  # lines read per partition task
+DEFAULT_WORKERS = 2
+_HELPERS = ["_file", "_piece", "_phash"]
+# identifiers come back as the Arrow-backed strings `ingest` makes (pandas writes them as
+# large_string): never as Python objects
+_TEXT_TYPES = {pa.string(): pd.StringDtype("pyarrow"), pa.large_string(): pd.StringDtype("pyarrow")}
+
+
+def _require_dask():
+    try:
+        import dask  # noqa: F401
+        import distributed
+    except ImportError:
+        raise PipelineError(
+            "--engine dask needs the optional dependencies dask and distributed: "
+            'pip install "claims-audit[dask]"'
+        ) from None
+    return distributed
+
+
+# -- planning: pieces of the inputs ---------------------------------------------------------
+
+
+@dataclass
+class Piece:
+    index: int
+    file_index: int
+    kind: str  # parquet | csv
+    path: str  # the input file (parquet) or the piece's own CSV file
+    row_groups: list[int] = field(default_factory=list)
+    rows: int = 0  # known (parquet) or estimated (csv)
+
+
+@dataclass
+class PieceInfo:
+    index: int
+    rows_read: int
+    encoding: str
+    rejects: pd.DataFrame  # V006 records of a CSV piece (source_row relative to the piece)
+    pairs: np.ndarray  # distinct (claim hash, patient hash) of the piece, uint64 (n, 2)
+    bucket_offsets: np.ndarray  # rows of bucket b are [offsets[b], offsets[b + 1])
+    arrow_path: str
+    seconds: float
+
+
+def _parquet_pieces(path: Path, file_index: int, start: int, piece_rows: int) -> list[Piece]:
+    try:
+        meta = pq.ParquetFile(path).metadata
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(
+            f"{path}: cannot be read as Parquet ({str(exc).splitlines()[0]})"
+        ) from None
+    pieces, group, rows = [], [], 0
+    for rg in range(meta.num_row_groups):
+        group.append(rg)
+        rows += meta.row_group(rg).num_rows
+        if rows >= piece_rows:
+            pieces.append(Piece(start + len(pieces), file_index, "parquet", str(path), group, rows))
+            group, rows = [], 0
+    if group or not pieces:
+        pieces.append(Piece(start + len(pieces), file_index, "parquet", str(path), group, rows))
+    return pieces
+
+
+def _csv_pieces(
+    path: Path, file_index: int, start: int, piece_rows: int, scratch: Path
+) -> list[Piece]:
+    """Cut a CSV file at line ends into files of about `piece_rows` records, each starting
+    with the header line (the byte-order mark, if any, stays on the first piece only)."""
+    with path.open("rb") as fh:
+        header = fh.readline()
+        sample = fh.read(1 << 20)
+    bare_header = header[3:] if header.startswith(b"\xef\xbb\xbf") else header
+    if not header.endswith(b"\n"):
+        header += b"\n"
+        bare_header += b"\n" if not bare_header.endswith(b"\n") else b""
+    per_row = max(len(sample) / max(sample.count(b"\n"), 1), 1.0)
+    target = int(per_row * piece_rows)
+    pieces: list[Piece] = []
+    with path.open("rb") as fh:
+        fh.readline()
+        while True:
+            block = fh.read(target)
+            if not block:
+                break
+            if not block.endswith(b"\n"):
+                block += fh.readline()
+            index = start + len(pieces)
+            piece_path = scratch / f"piece-{index:06d}.csv"
+            with piece_path.open("wb") as out:
+                out.write(header if not pieces else bare_header)
+                out.write(block)
+            rows = int(len(block) / per_row)
+            pieces.append(Piece(index, file_index, "csv", str(piece_path), rows=rows))
+    if not pieces:
+        piece_path = scratch / f"piece-{start:06d}.csv"
+        piece_path.write_bytes(header)
+        pieces.append(Piece(start, file_index, "csv", str(piece_path)))
+    return pieces
+
+
+# -- step 1: read a piece and bucket its rows by patient ------------------------------------
+
+
+def _hash(values: pd.Series) -> np.ndarray:
+    """A stable 64-bit hash per row (0 for NA), computed once per distinct value."""
+    codes, uniques = pd.factorize(values)
+    hashed = pd.util.hash_pandas_object(pd.Series(uniques), index=False).to_numpy()
+    return np.where(codes >= 0, hashed[np.maximum(codes, 0)], np.uint64(0)).astype(np.uint64)
+
+
+def partition_piece(
+    piece: Piece, n_buckets: int, scratch: str, aliases: dict[str, str]
+) -> PieceInfo:
+    """Read one piece as `ingest` reads a file; write its rows ordered by patient bucket."""
+    started = time.perf_counter()
+    rejects = pd.DataFrame(columns=REJECT_COLUMNS)
+    if piece.kind == "parquet":
+        source = pq.ParquetFile(piece.path)
+        mapping = map_columns(source.schema_arrow.names, aliases, Path(piece.path))
+        table = source.read_row_groups(piece.row_groups, columns=list(mapping))
+        frame = to_frame(table.rename_columns([mapping[n] for n in table.column_names]))
+        frame["source_row"] = np.arange(1, len(frame) + 1, dtype="int64")
+        rows_read, encoding = len(frame), "parquet"
+    else:
+        raw = read_input(Path(piece.path), aliases)
+        frame, rows_read, encoding, rejects = raw.frame, raw.rows_read, raw.encoding, raw.rejects
+    frame["_file"] = np.int32(piece.file_index)
+    frame["_piece"] = np.int32(piece.index)
+    claim = _hash(frame["claim_id"]) if "claim_id" in frame else np.zeros(len(frame), np.uint64)
+    patient = _hash(frame["patient_id"])
+    frame["_phash"] = patient
+    known = (frame["patient_id"].notna() & frame["claim_id"].notna()).to_numpy()
+    pairs = pd.DataFrame({"c": claim[known], "p": patient[known]}).drop_duplicates().to_numpy()
+    bucket = (patient % np.uint64(n_buckets)).astype(np.int64)
+    order = np.argsort(bucket, kind="stable")
+    offsets = np.searchsorted(bucket[order], np.arange(n_buckets + 1))
+    table = pa.Table.from_pandas(frame.take(order), preserve_index=False)
+    table = _decode_wide_dictionaries(table)
+    arrow_path = os.path.join(scratch, f"rows-{piece.index:06d}.arrow")
+    table = table.combine_chunks()  # one dictionary per column: the file format needs that
+    with pa.OSFile(arrow_path, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        for b in range(n_buckets):  # record batch b holds bucket b (read alone, memory-mapped)
+            part = table.slice(offsets[b], offsets[b + 1] - offsets[b])
+            writer.write_batch(
+                pa.RecordBatch.from_arrays(
+                    [
+                        col.chunk(0) if col.num_chunks else pa.array([], col.type)
+                        for col in part.columns
+                    ],
+                    schema=table.schema,
+                )
+            )
+    return PieceInfo(
+        piece.index,
+        rows_read,
+        encoding,
+        rejects,
+        pairs,
+        offsets,
+        arrow_path,
+        time.perf_counter() - started,
+    )
+
+
+# -- step 2: audit one bucket ----------------------------------------------------------------
+
+
+@dataclass
+class Slice:
+    arrow_path: str
+    bucket: int  # the record batch of the piece's file that holds the bucket
+    start: int
+    stop: int
+    patients: np.ndarray | None = None  # only these patient hashes (moved into this bucket)
+
+
+@dataclass
+class BucketResult:
+    findings: pd.DataFrame
+    rejects: pd.DataFrame
+    audited: dict[str, int]
+    in_scope: int
+    out_of_scope: int
+    outside_periods: dict[str, int]
+    not_evaluated: dict[str, int]
+    seconds: dict[str, float]
+
+
+def _read_slices(slices: list[Slice], moved_out: np.ndarray) -> pd.DataFrame | None:
+    tables = []
+    for s in slices:
+        if s.stop <= s.start:
+            continue
+        with pa.memory_map(s.arrow_path) as source:
+            table = pa.Table.from_batches([pa.ipc.open_file(source).get_batch(s.bucket)])
+        phash = table["_phash"].to_numpy()
+        keep = np.isin(phash, s.patients) if s.patients is not None else ~np.isin(phash, moved_out)
+        if not keep.all():
+            table = table.filter(pa.array(keep))
+        if table.num_rows:
+            tables.append(table)
+    if not tables:
+        return None
+    table = pa.concat_tables(tables, promote_options="permissive")
+    frame = table.to_pandas(types_mapper=_TEXT_TYPES.get)
+    for name in json.loads((table.schema.metadata or {}).get(b"decoded", b"[]")):
+        values = frame[name].to_numpy(dtype=object, na_value=None)
+        frame[name] = pd.Categorical(values)  # categorical again, as `ingest` makes it
+    return frame
+
+
+def _decode_wide_dictionaries(table: pa.Table) -> pa.Table:
+    """Store near-unique text columns (charges, amounts, auth numbers) as plain strings.
+
+    Every record batch of an Arrow file shares one dictionary per column: a bucket would
+    otherwise carry the whole piece's dictionary, and a bucket made of a hundred pieces would
+    unify a hundred of them. The reader makes them categorical again.
+    """
+    decoded = []
+    for i, column in enumerate(table.schema):
+        if pa.types.is_dictionary(column.type):
+            size = sum(len(chunk.dictionary) for chunk in table.column(i).chunks)
+            if size > max(1000, table.num_rows // 100):
+                decoded.append(column.name)
+                table = table.set_column(i, column.name, table.column(i).cast(pa.string()))
+    metadata = dict(table.schema.metadata or {})
+    metadata[b"decoded"] = json.dumps(decoded).encode()
+    return table.replace_schema_metadata(metadata)
+
+
+def audit_bucket(
+    slices: list[Slice],
+    moved_out: np.ndarray,
+    row_offsets: dict[int, int],
+    files: list[str],
+    bundle: Bundle,
+    config: Config,
+    history: pd.DataFrame | None,
+) -> BucketResult:
+    """validate + enrich + rules on every line of the bucket's patients (file order kept)."""
+    from pipeline.engine import run_rules
+    from pipeline.enrich import enrich
+    from pipeline.rules.common import RuleContext
+    from pipeline.validate import validate_inputs
+
+    seconds: dict[str, float] = {}
+    t = time.perf_counter()
+    frame = _read_slices(slices, moved_out)
+    empty = BucketResult(
+        pd.DataFrame(), pd.DataFrame(columns=REJECT_COLUMNS), {}, 0, 0, {}, {}, seconds
+    )
+    if frame is None:
+        return empty
+    offsets = pd.Series(row_offsets)
+    frame["source_row"] = (
+        frame["source_row"].to_numpy() + offsets.reindex(frame["_piece"].to_numpy()).to_numpy()
+    )
+    frame = frame.sort_values(["_file", "source_row"], kind="stable")
+    raws = []
+    for file_index, part in frame.groupby("_file", sort=True):
+        part = part.drop(columns=_HELPERS).reset_index(drop=True)
+        raws.append(RawInput(Path(files[int(file_index)]), part, "", "", len(part)))
+    seconds["read"] = time.perf_counter() - t
+    t = time.perf_counter()
+    checked = validate_inputs(raws)
+    seconds["validate"] = time.perf_counter() - t
+    t = time.perf_counter()
+    lines = enrich(checked.lines, bundle, config.rounding)
+    seconds["enrich"] = time.perf_counter() - t
+    t = time.perf_counter()
+    ran = run_rules(lines, RuleContext(config=config, bundle=bundle, history=history))
+    seconds["rules"] = time.perf_counter() - t
+    audited = lines.groupby("source_file", observed=True).size()
+    in_scope = int(lines["in_scope"].sum())
+    return BucketResult(
+        ran.findings,
+        checked.rejects,
+        {str(k): int(v) for k, v in audited.items()},
+        in_scope,
+        len(lines) - in_scope,
+        _outside_periods(lines, bundle.manifest),
+        ran.not_evaluated,
+        seconds,
+    )
+
+
+# -- claims that carry several patients -------------------------------------------------------
+
+
+def _linked_patients(pairs: np.ndarray) -> list[np.ndarray]:
+    """Groups of patient hashes linked by claims that carry more than one patient."""
+    if not len(pairs):
+        return []
+    frame = pd.DataFrame(pairs, columns=["claim", "patient"]).drop_duplicates()
+    frame = frame[frame["claim"].duplicated(keep=False)]  # claims with several patients
+    if frame.empty:
+        return []
+    pairs = frame.sort_values(["claim", "patient"]).to_numpy()
+    multi = np.flatnonzero(pairs[1:, 0] == pairs[:-1, 0])  # pair i+1 shares pair i's claim
+    parent: dict[int, int] = {}
+
+    def find(x: int) -> int:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for i in multi:  # a handful in practice: claims with several patient_ids are data errors
+        a, b = find(int(pairs[i, 1])), find(int(pairs[i + 1, 1]))
+        if a != b:
+            parent[max(a, b)] = min(a, b)
+    groups: dict[int, list[int]] = {}
+    for member in list(parent):
+        groups.setdefault(find(member), []).append(member)
+    return [np.array(sorted(g), dtype=np.uint64) for g in groups.values() if len(g) > 1]
+
+
+# -- the engine ---------------------------------------------------------------------------------
+
+
+def _client(distributed, scheduler: str | None, n_workers: int):
+    if scheduler:
+        try:
+            return distributed.Client(scheduler, timeout="30s"), None
+        except OSError as exc:
+            raise PipelineError(
+                f"cannot connect to the Dask scheduler {scheduler}: {exc}"
+            ) from None
+    cluster = distributed.LocalCluster(
+        n_workers=n_workers,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        silence_logs=40,
+    )
+    return distributed.Client(cluster), cluster
+
+
+def run_audit_dask(
+    inputs,
+    bundle: Bundle,
+    config: Config,
+    history=None,
+    scheduler: str | None = None,
+    progress=None,
+    partition_rows: int = DEFAULT_PARTITION_ROWS,
+    piece_rows: int = DEFAULT_PIECE_ROWS,
+    n_workers: int = DEFAULT_WORKERS,
+    scratch_dir: str | Path | None = None,
+    client=None,
+) -> AuditResult:
+    """The audit of `run_audit`, on a Dask cluster: same findings and rejects, bounded memory.
+
+    `scheduler`: address of an existing cluster (its workers must see the input files and the
+    scratch directory); default a local cluster of `n_workers` processes. `client`: an already
+    connected `distributed.Client` (tests).
+    """
+    distributed = _require_dask()
+    started = datetime.now(UTC)
+    watch = Stages(progress)
+    t0 = time.perf_counter()
+    paths = resolve_inputs(inputs)
+    scratch = Path(tempfile.mkdtemp(prefix="claims-audit-dask-", dir=scratch_dir))
+    own_client = cluster = None
+    try:
+        with watch.stage("plan"):
+            pieces: list[Piece] = []
+            for i, path in enumerate(paths):
+                kind = INPUT_SUFFIXES.get(path.suffix.lower(), "csv")
+                if kind == "parquet":
+                    map_columns(pq.read_schema(path).names, config.columns, path)  # V001 early
+                    pieces += _parquet_pieces(path, i, len(pieces), piece_rows)
+                else:
+                    pieces += _csv_pieces(path, i, len(pieces), piece_rows, scratch)
+            total_rows = sum(p.rows for p in pieces)
+            n_buckets = max(1, math.ceil(total_rows / partition_rows))
+            if client is None:
+                own_client, cluster = _client(distributed, scheduler, n_workers)
+                client = own_client
+        with watch.stage("partition"):
+            watch.rows = None
+            futures = client.map(
+                partition_piece,
+                pieces,
+                n_buckets=n_buckets,
+                scratch=str(scratch),
+                aliases=config.columns,
+                pure=False,
+            )
+            infos: list[PieceInfo] = sorted(client.gather(futures), key=lambda x: x.index)
+            del futures
+            watch.rows = sum(i.rows_read for i in infos)
+        with watch.stage("audit"):
+            result = _audit(client, paths, pieces, infos, n_buckets, bundle, config, history)
+        findings, rejects, raws, summary_parts = result
+        workers_rss = sorted(client.run(_peak_rss_mb).values())
+        watch.timings["total"] = round(time.perf_counter() - t0, 4)
+    finally:
+        if own_client is not None:
+            own_client.close()
+        if cluster is not None:
+            cluster.close()
+        shutil.rmtree(scratch, ignore_errors=True)
+    result = _result(findings, rejects, raws, summary_parts, config, bundle, watch, started)
+    result.summary["peak_rss_mb_workers"] = workers_rss
+    return result
+
+
+def _peak_rss_mb() -> float:
+    import resource
+
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def _audit(client, paths, pieces, infos, n_buckets, bundle, config, history):
+    """Schedule one audit task per bucket; gather and merge their results."""
+    from pipeline.audit import load_history
+
+    files = [str(p) for p in paths]
+    # rows of a piece are numbered after those of the file's earlier pieces
+    row_offsets, seen = {}, {}
+    for piece, info in zip(pieces, infos, strict=True):
+        row_offsets[piece.index] = seen.get(piece.file_index, 0)
+        seen[piece.file_index] = row_offsets[piece.index] + info.rows_read
+    # patients linked by a claim that carries several of them go to one bucket
+    pairs = np.concatenate([i.pairs for i in infos]) if infos else np.zeros((0, 2), np.uint64)
+    moves: dict[int, np.ndarray] = {}  # target bucket -> patient hashes moved into it
+    moved_out: dict[int, list[np.ndarray]] = {}
+    for group in _linked_patients(pairs):
+        buckets = (group % np.uint64(n_buckets)).astype(np.int64)
+        if len(set(buckets.tolist())) == 1:
+            continue
+        target = int(buckets.min())
+        moves[target] = np.concatenate([moves.get(target, np.zeros(0, np.uint64)), group])
+        for b in set(buckets.tolist()) - {target}:
+            moved_out.setdefault(b, []).append(group[buckets == b])
+    del pairs
+    prior = load_history(history, config, bundle)
+    shared = client.scatter([bundle, config, prior], broadcast=True)
+    tasks = []
+    for b in range(n_buckets):
+        slices = [
+            Slice(i.arrow_path, b, int(i.bucket_offsets[b]), int(i.bucket_offsets[b + 1]))
+            for i in infos
+        ]
+        if b in moves:
+            sources = {int(x) for x in (moves[b] % np.uint64(n_buckets))} - {b}
+            slices += [
+                Slice(
+                    i.arrow_path,
+                    s,
+                    int(i.bucket_offsets[s]),
+                    int(i.bucket_offsets[s + 1]),
+                    moves[b],
+                )
+                for s in sorted(sources)
+                for i in infos
+            ]
+        out = np.concatenate(moved_out[b]) if b in moved_out else np.zeros(0, np.uint64)
+        tasks.append(
+            client.submit(audit_bucket, slices, out, row_offsets, files, *shared, pure=False)
+        )
+    parts: list[BucketResult] = []
+    for future in distributed_as_completed(tasks):
+        parts.append(future.result())
+        future.release()
+    frames = [p.findings for p in parts]
+    for p in parts:  # the client holds one copy of the findings, not two
+        p.findings = None
+    findings = _sorted_findings(frames)
+    del frames
+    malformed = []
+    for piece, info in zip(pieces, infos, strict=True):
+        if len(info.rejects):
+            rej = info.rejects.copy()
+            rej["source_file"] = files[piece.file_index]
+            rows = pd.to_numeric(rej["source_row"], errors="coerce")
+            rej["source_row"] = rows + row_offsets[piece.index]
+            malformed.append(rej)
+    rejects = (
+        pd.concat([p.rejects for p in parts if len(p.rejects)] + malformed, ignore_index=True)
+        if any(len(p.rejects) for p in parts) or malformed
+        else pd.DataFrame(columns=REJECT_COLUMNS)
+    )
+    rejects = rejects[REJECT_COLUMNS]
+    rejects["source_row"] = rejects["source_row"].astype("Int64")
+    rejects = rejects.sort_values(["source_file", "source_row", "column"], kind="stable")
+    rejects = rejects.reset_index(drop=True)
+    raws = []
+    for i, path in enumerate(paths):
+        mine = [info for piece, info in zip(pieces, infos, strict=True) if piece.file_index == i]
+        encodings = {info.encoding for info in mine}
+        encoding = "cp1252" if "cp1252" in encodings else encodings.pop() if encodings else "utf-8"
+        raws.append(
+            RawInput(
+                path,
+                pd.DataFrame(),
+                encoding,
+                file_sha256(path),
+                sum(info.rows_read for info in mine),
+            )
+        )
+    return findings, rejects, raws, parts
+
+
+def distributed_as_completed(futures):
+    from distributed import as_completed
+
+    return as_completed(futures)
+
+
+def _sorted_findings(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    from pipeline.engine import FINDING_COLUMNS
+
+    frames = [f for f in frames if len(f.columns)]
+    if not frames:
+        from pipeline.columns import TEXT
+
+        out = pd.DataFrame({c: pd.Series(dtype=TEXT) for c in FINDING_COLUMNS})
+        out["line_number"] = out["line_number"].astype("int64")
+        for c in ("units_delta", "impact_usd"):
+            out[c] = out[c].astype("float64")
+        return out
+    findings = pd.concat(frames, ignore_index=True)
+    frames.clear()
+    findings = findings[FINDING_COLUMNS].sort_values(
+        ["claim_id", "line_number", "rule_code"], kind="stable"
+    )
+    return findings.reset_index(drop=True)
+
+
+def _result(findings, rejects, raws, parts, config, bundle, watch, started) -> AuditResult:
+    """The summary as the pandas engine writes it, from the buckets' counts."""
+    from pipeline.validate import Validated
+
+    rows_rejected = (
+        rejects.drop_duplicates(["source_file", "source_row"]).groupby("source_file").size()
+    )
+    checked = Validated(pd.DataFrame(), rejects, {str(k): int(v) for k, v in rows_rejected.items()})
+    audited: dict[str, int] = {}
+    not_evaluated: dict[str, int] = {}
+    outside: dict[str, int] = {}
+    in_scope = out_of_scope = 0
+    worker: dict[str, float] = {}
+    for p in parts:
+        for k, v in p.audited.items():
+            audited[k] = audited.get(k, 0) + v
+        for k, v in p.not_evaluated.items():
+            not_evaluated[k] = not_evaluated.get(k, 0) + v
+        for k, v in p.outside_periods.items():
+            outside[k] = outside.get(k, 0) + v
+        for k, v in p.seconds.items():
+            worker[k] = worker.get(k, 0.0) + v
+        in_scope += p.in_scope
+        out_of_scope += p.out_of_scope
+    empty_lines = pd.DataFrame(
+        {
+            "source_file": pd.Series(dtype="category"),
+            "in_scope": pd.Series(dtype=bool),
+            "service_date": pd.Series(dtype="datetime64[s]"),
+        }
+    )
+    timings = dict(watch.timings)
+    timings["worker_seconds"] = {k: round(v, 4) for k, v in worker.items()}
+    summary = build_summary(
+        raws, checked, empty_lines, findings, not_evaluated, config, bundle, timings, started
+    )
+    for entry in summary["inputs"]:
+        entry["rows_audited"] = audited.get(entry["path"], 0)
+    totals = summary["totals"]
+    totals["rows_audited"] = sum(f["rows_audited"] for f in summary["inputs"])
+    totals["lines_in_scope"] = in_scope
+    totals["lines_not_audited_out_of_scope"] = out_of_scope
+    summary["lines_outside_reference_period"] = {
+        k: outside.get(k, 0) for k in summary["lines_outside_reference_period"]
+    }
+    summary["engine"] = "dask"
+    empty = pd.DataFrame(columns=list(empty_lines.columns))
+    return AuditResult(findings, rejects, empty, summary, timings)

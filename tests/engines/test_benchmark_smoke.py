@@ -1,0 +1,34 @@
+"""Benchmark smoke test: the DuckDB and naive-loop yardsticks find what the engine finds."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from pipeline.audit import run_audit
+from pipeline.generate import generate_claims
+
+pytest.importorskip("duckdb")
+from benchmarks.duckdb_rules import CORE_RULES, duckdb_findings  # noqa: E402
+from benchmarks.naive_loop import naive_findings  # noqa: E402
+
+
+def _core(frame: pd.DataFrame) -> set[tuple[str, int, str]]:
+    frame = frame[frame["rule_code"].isin(CORE_RULES)]
+    return set(
+        zip(
+            frame["claim_id"].astype(str),
+            frame["line_number"].astype(int),
+            frame["rule_code"].astype(str),
+            strict=True,
+        )
+    )
+
+
+def test_duckdb_and_naive_loop_match_the_engine(tmp_path, starter_bundle, default_config):
+    path = tmp_path / "claims.parquet"
+    generate_claims(starter_bundle, 6_000, path, seed=31, defect_rate=0.01)
+    engine = _core(run_audit([str(path)], starter_bundle, default_config).findings)
+    assert len({code for _, _, code in engine}) >= 7
+    assert _core(duckdb_findings(path, starter_bundle.path)) == engine
+    assert _core(naive_findings(path, starter_bundle.path)) == engine
