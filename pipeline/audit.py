@@ -32,6 +32,8 @@ class AuditResult:
     lines: pd.DataFrame
     summary: dict
     timings: dict[str, float] = field(default_factory=dict)
+    # baseline findings gone in this run (set by report.baseline.compare_with_baseline)
+    resolved: pd.DataFrame | None = None
 
     def exit_code(self, fail_on: str) -> int:
         """0 when nothing at or above `fail_on` was found, else 1 (`never`: always 0)."""

@@ -219,6 +219,12 @@ def format_summary(summary: dict, out_dir: Path) -> str:
         f"impact: missed revenue ${imp['missed_revenue_usd']:,.2f}, "
         f"overpayment risk ${imp['overpayment_risk_usd']:,.2f}",
     ]
+    base = summary.get("baseline")
+    if base:
+        lines.append(
+            f"since the baseline: {base['new']:,} new, {base['persisting']:,} persisting, "
+            f"{base['resolved']:,} resolved; {base['suppressed']:,} suppressed"
+        )
     if top:
         lines.append("top rules: " + ", ".join(f"{c} {n} ({k})" for k, c, n in top))
     lines.append(f"outputs: {out_dir}/ (took {summary['timings_seconds']['total']:.2f}s)")

@@ -57,9 +57,8 @@ def write_outputs(
             written.append("findings.parquet")
         write_csv(masked_rejects(result.rejects, show_phi), out.path("rejects.csv"))
         written.append("rejects.csv")
-        resolved = getattr(result, "resolved", None)  # set by compare_with_baseline
-        if resolved is not None:
-            write_csv(resolved, out.path("resolved.csv"))
+        if result.resolved is not None:
+            write_csv(result.resolved, out.path("resolved.csv"))
             written.append("resolved.csv")
         if "html" in formats:
             from pipeline.report.html import render_html
