@@ -32,7 +32,6 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from pipeline.columns import recode
 from pipeline.errors import InputError
 from schemas.claims import FIELD_META, FIELDS, IDENTIFIERS, REQUIRED
 
@@ -468,7 +467,8 @@ def _as_canonical(column: pa.ChunkedArray, name: str) -> pa.ChunkedArray:
             if name in IDENTIFIERS:
                 column = column.cast(kind.value_type)
             else:
-                return column.cast(pa.dictionary(kind.index_type, pa.string())).unify_dictionaries()
+                column = column.cast(pa.dictionary(kind.index_type, pa.string()))
+                return _trimmed_dictionary(column.unify_dictionaries())
         else:
             column = column.cast(kind.value_type)
         kind = column.type
@@ -481,11 +481,25 @@ def _as_canonical(column: pa.ChunkedArray, name: str) -> pa.ChunkedArray:
         if pa.types.is_date(kind):
             return column.cast(pa.timestamp("s"))
         return column
-    return _as_string(column, name).dictionary_encode().unify_dictionaries()
+    return _trimmed_dictionary(_as_string(column, name).dictionary_encode().unify_dictionaries())
 
 
-def _trim(values: pd.Series) -> pd.Series:
-    return values.str.strip().replace("", pd.NA)
+def _trimmed_dictionary(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Dictionary-encoded text with every distinct value trimmed once (empty -> null) and the
+    values that became equal merged, so the pandas categories are unique. The chunks share one
+    dictionary (`unify_dictionaries`)."""
+    if column.num_chunks == 0:
+        return column
+    values = pc.utf8_trim_whitespace(column.chunk(0).dictionary)
+    values = pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values)
+    merged = pc.dictionary_encode(values)
+    chunks = [
+        pa.DictionaryArray.from_arrays(
+            pc.take(merged.indices, chunk.indices).cast(chunk.indices.type), merged.dictionary
+        )
+        for chunk in column.chunks
+    ]
+    return pa.chunked_array(chunks, type=pa.dictionary(column.type.index_type, pa.string()))
 
 
 def to_frame(table: pa.Table) -> pd.DataFrame:
@@ -494,13 +508,9 @@ def to_frame(table: pa.Table) -> pd.DataFrame:
         [_as_canonical(table[name], name) for name in table.column_names],
         names=table.column_names,
     )
-    frame = table.to_pandas(
+    return table.to_pandas(
         types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get, split_blocks=True
     )
-    for name in frame.columns:
-        if isinstance(frame[name].dtype, pd.CategoricalDtype):
-            frame[name] = recode(frame[name], _trim)
-    return frame
 
 
 # -- screening values: V006 for undecodable bytes, NUL bytes, oversized values ------------
