@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipeline.columns import TEXT, per_combination
 from pipeline.parsing import split_codes
@@ -53,9 +55,15 @@ def billable_icd10_codes() -> frozenset[str]:
     return frozenset(codes)
 
 
+@cache
+def _billable_value_set() -> pa.Array:
+    return pa.array(sorted(billable_icd10_codes()), pa.string())
+
+
 def billable(codes: pd.Series) -> pd.Series:
     """True where a code (no dot) is a valid billable ICD-10-CM code."""
-    return codes.isin(billable_icd10_codes())
+    found = pc.is_in(pa.array(codes.astype(TEXT)), value_set=_billable_value_set())
+    return pd.Series(found.to_numpy(zero_copy_only=False), index=codes.index)
 
 
 @rule(

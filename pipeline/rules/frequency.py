@@ -60,16 +60,17 @@ def _dose_events(frame: pd.DataFrame, ctx: RuleContext) -> pd.DataFrame:
     """Distinct (patient, schedule key, date) doses of drugs with a curated interval."""
     min_days = drug_policy(frame, ctx.bundle, "min_days_between_doses")
     keep = frame["in_scope"] & ~frame["has_jw"] & min_days.notna()
+    doses, min_days = frame[keep], min_days[keep].astype("float64")
     return pd.DataFrame(
         {
-            "patient_id": frame["patient_id"].astype(TEXT),
+            "patient_id": doses["patient_id"].astype(TEXT),
             # the schedule: one code's products with the same interval share it (Prolia's
             # packages), products with another interval (Xgeva under J0897) keep their own
-            "key": as_text(frame["hcpcs_code"]) + "|" + min_days.astype("float64").astype(TEXT),
-            "service_date": frame["service_date"],
-            "min_days": min_days.astype("float64"),
+            "key": as_text(doses["hcpcs_code"]) + "|" + min_days.astype(TEXT),
+            "service_date": doses["service_date"],
+            "min_days": min_days,
         }
-    )[keep]
+    )
 
 
 @rule(
