@@ -16,21 +16,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipeline.parsing import UNIT_SPELLINGS
 from pipeline.reference import load_bundle
 
 PAYER_TYPES = {"medicare", "medicare_advantage", "medicaid", "commercial", "other"}
-UNITS = {
-    "MG": "mg",
-    "MCG": "mcg",
-    "UG": "mcg",
-    "G": "g",
-    "GM": "g",
-    "ML": "mL",
-    "UNITS": "units",
-    "UNIT": "units",
-    "U": "units",
-    "IU": "units",
-}
 FAMILY = {
     "mg": ("mg", 1.0),
     "mcg": ("mg", 0.001),
@@ -149,7 +138,7 @@ def _valid(r) -> dict | None:
         "ndc": _text(r.get("ndc")),
         "amount": _num(r.get("administered_amount")),
         "wasted": _num(r.get("wasted_amount")),
-        "unit": UNITS.get((_text(r.get("administered_unit")) or "").upper()),
+        "unit": UNIT_SPELLINGS.get((_text(r.get("administered_unit")) or "").upper()),
     }
     mods = _text(r.get("modifiers"))
     line["mods"] = set(re.split(r"[\s,:|;]+", mods.upper())) if mods else set()

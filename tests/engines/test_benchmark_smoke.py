@@ -11,18 +11,11 @@ from pipeline.generate import generate_claims
 pytest.importorskip("duckdb")
 from benchmarks.duckdb_rules import CORE_RULES, duckdb_findings  # noqa: E402
 from benchmarks.naive_loop import naive_findings  # noqa: E402
+from tests.helpers import finding_keys  # noqa: E402
 
 
 def _core(frame: pd.DataFrame) -> set[tuple[str, int, str]]:
-    frame = frame[frame["rule_code"].isin(CORE_RULES)]
-    return set(
-        zip(
-            frame["claim_id"].astype(str),
-            frame["line_number"].astype(int),
-            frame["rule_code"].astype(str),
-            strict=True,
-        )
-    )
+    return finding_keys(frame[frame["rule_code"].isin(CORE_RULES)])
 
 
 def test_duckdb_and_naive_loop_match_the_engine(tmp_path, starter_bundle, default_config):

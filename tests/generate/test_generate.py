@@ -9,20 +9,10 @@ from click.testing import CliRunner
 from pipeline.audit import run_audit
 from pipeline.cli import main
 from pipeline.generate import generate_claims, labels_path_for
+from tests.helpers import finding_keys
 
 ROWS = 20_000
 CORE = ("C001", "C002", "U001", "U002", "U003", "U004", "N002", "N003", "M001", "M002", "M004")
-
-
-def _keys(frame: pd.DataFrame) -> set[tuple[str, int, str]]:
-    return set(
-        zip(
-            frame["claim_id"].astype(str),
-            frame["line_number"].astype(int),
-            frame["rule_code"].astype(str),
-            strict=True,
-        )
-    )
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +34,7 @@ def test_generate_writes_exact_rows_and_labels(generated):
     assert list(labels.columns) == ["claim_id", "line_number", "rule_code"]
     assert not frame.duplicated(["claim_id", "line_number"]).any()
     lines = set(zip(frame["claim_id"], frame["line_number"].astype(int), strict=True))
-    assert {(c, n) for c, n, _ in _keys(labels)} <= lines
+    assert {(c, n) for c, n, _ in finding_keys(labels)} <= lines
     assert frame["patient_id"].nunique() == generated.patients
     assert frame["claim_id"].nunique() == generated.claims
 
@@ -53,7 +43,7 @@ def test_generated_findings_equal_planted_labels(generated, audited):
     """Every planted defect is found, and nothing else fires anywhere (all 29 rules)."""
     assert audited.rejects.empty, audited.rejects.head().to_dict("records")
     labels = pd.read_parquet(generated.labels_path)
-    found, planted = _keys(audited.findings), _keys(labels)
+    found, planted = finding_keys(audited.findings), finding_keys(labels)
     unexpected = sorted(found - planted)[:10]
     missing = sorted(planted - found)[:10]
     assert found == planted, f"unexpected findings {unexpected}; planted but not found {missing}"
@@ -112,7 +102,7 @@ def test_generate_chunks_keep_ids_unique_and_findings_exact(
     assert len(frame) == 12_345
     assert not frame.duplicated(["claim_id", "line_number"]).any()
     audit = run_audit([str(out)], starter_bundle, default_config)
-    assert _keys(audit.findings) == _keys(pd.read_parquet(result.labels_path))
+    assert finding_keys(audit.findings) == finding_keys(pd.read_parquet(result.labels_path))
 
 
 def test_generate_csv_and_parquet_hold_the_same_lines(tmp_path, starter_bundle):

@@ -24,32 +24,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from schemas.claims import FIELDS
+
 HERE = Path(__file__).resolve().parent
-HEADER = [
-    "claim_id",
-    "line_number",
-    "patient_id",
-    "payer_type",
-    "payer_id",
-    "claim_type",
-    "place_of_service",
-    "service_date",
-    "submission_date",
-    "hcpcs_code",
-    "modifiers",
-    "billed_units",
-    "charge_usd",
-    "ndc",
-    "ndc_unit_qualifier",
-    "ndc_quantity",
-    "administered_amount",
-    "administered_unit",
-    "wasted_amount",
-    "diagnosis_codes",
-    "prior_auth_number",
-    "payer_sequence",
-    "other_payer_paid_usd",
-]
+HEADER = list(FIELDS)  # the canonical columns, in order
 # Prolia 60 mg, Medicare office, JZ, NDC crosswalked to J0897: a clean drug line.
 GOOD = dict(
     claim_id="CLMB0001",
