@@ -12,17 +12,33 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from pipeline import __version__
+from pipeline.columns import codes_of
 from pipeline.config import Config
-from pipeline.engine import SEVERITY_RANK, run_rules
+from pipeline.engine import SEVERITY_RANK, RuleRun, run_rules, sort_findings
 from pipeline.enrich import enrich
 from pipeline.ingest import MAX_FIELD_BYTES, RawInput, read_input, resolve_inputs
 from pipeline.reference import Bundle
 from pipeline.rules import effective_rules
 from pipeline.rules.common import RuleContext
 from pipeline.validate import Validated, validate_inputs
+
+# lines enriched and checked at a time: memory stays bounded on large batches, and each batch
+# holds every line of its patients and of their claims, so every rule sees what it needs
+BATCH_LINES = 1_000_000
+# the columns of the audited lines kept for the summary and the report (in batch order)
+KEPT_LINE_COLUMNS = [
+    "source_file",
+    "claim_id",
+    "line_number",
+    "payer_type",
+    "service_date",
+    "in_scope",
+]
 
 
 @dataclass
@@ -61,9 +77,10 @@ class Stages:
             self.progress(name, None, self.rows)
         start = time.perf_counter()
         yield self
-        self.timings[name] = round(time.perf_counter() - start, 4)
+        elapsed = time.perf_counter() - start  # a stage run batch by batch adds up
+        self.timings[name] = round(self.timings.get(name, 0.0) + elapsed, 4)
         if self.progress:
-            self.progress(name, self.timings[name], self.rows)
+            self.progress(name, elapsed, self.rows)
 
 
 def read_inputs(inputs, config: Config, max_field_bytes: int | None = None) -> list[RawInput]:
@@ -192,6 +209,26 @@ def build_summary(
     }
 
 
+def patient_batches(lines: pd.DataFrame, batch_lines: int) -> list[np.ndarray]:
+    """Row positions of `lines` in batches of about `batch_lines` lines (in file order within
+    a batch). A batch holds every line of its patients and of their claims: patients linked by
+    a claim that carries several patient ids (a data error) go together."""
+    n_batches = -(-len(lines) // batch_lines)
+    if n_batches <= 1:
+        return [np.arange(len(lines))]
+    patient, claim = codes_of(lines["patient_id"]), codes_of(lines["claim_id"])
+    label = patient  # the smallest patient code of each line's linked group
+    while True:
+        by_claim = pd.Series(label).groupby(claim, sort=False).transform("min").to_numpy()
+        by_patient = pd.Series(by_claim).groupby(patient, sort=False).transform("min").to_numpy()
+        if np.array_equal(by_patient, label):
+            break
+        label = by_patient
+    batch = label % n_batches
+    order = np.argsort(batch, kind="stable")
+    return np.split(order, np.cumsum(np.bincount(batch, minlength=n_batches))[:-1])
+
+
 def run_audit(
     inputs,
     bundle: Bundle,
@@ -200,7 +237,8 @@ def run_audit(
     progress=None,
     max_field_bytes: int | None = None,
 ) -> AuditResult:
-    """Run the whole pipeline over the input files; nothing is written."""
+    """Run the whole pipeline over the input files; nothing is written. Lines are enriched and
+    checked in batches of patients (`BATCH_LINES`); the result does not depend on the batches."""
     started = datetime.now(UTC)
     watch = Stages(progress)
     t0 = time.perf_counter()
@@ -209,11 +247,32 @@ def run_audit(
         watch.rows = sum(raw.rows_read for raw in raws)
     with watch.stage("validate"):
         checked = validate_inputs(raws)
+        for raw in raws:  # the typed lines replace the raw text: keep only the counts
+            raw.frame = raw.frame.iloc[:0]
+        pa.default_memory_pool().release_unused()
     with watch.stage("enrich"):
-        lines = enrich(checked.lines, bundle, config.rounding)
         prior = load_history(history, config, bundle)
-    with watch.stage("rules"):
-        ran = run_rules(lines, RuleContext(config=config, bundle=bundle, history=prior))
+    findings, kept, not_evaluated = [], [], {}
+    batches = patient_batches(checked.lines, BATCH_LINES)
+    for positions in batches:
+        with watch.stage("enrich"):
+            batch = checked.lines if len(batches) == 1 else checked.lines.iloc[positions]
+            lines = enrich(batch, bundle, config.rounding)
+        with watch.stage("rules"):
+            ran = run_rules(lines, RuleContext(config=config, bundle=bundle, history=prior))
+        findings.append(ran.findings)
+        kept.append(lines[KEPT_LINE_COLUMNS])
+        for code, count in ran.not_evaluated.items():
+            not_evaluated[code] = not_evaluated.get(code, 0) + count
+        del batch, lines
+    # the kept columns of the audited lines, batch after batch (the summary and the report
+    # only count and join them)
+    lines = pd.concat(kept, ignore_index=True) if len(kept) > 1 else kept[0]
+    del kept
+    ran = RuleRun(
+        sort_findings(pd.concat(findings, ignore_index=True)) if len(findings) > 1 else findings[0],
+        not_evaluated,
+    )
     watch.timings["total"] = round(time.perf_counter() - t0, 4)
     summary = build_summary(
         raws,

@@ -162,7 +162,10 @@ def run_rules(lines: pd.DataFrame, ctx: RuleContext) -> RuleRun:
     )
     for c in ("rule_code", "rule_name", "severity", "category", "citation"):
         findings[c] = findings[c].astype(TEXT)
-    findings = findings[FINDING_COLUMNS].sort_values(
-        ["claim_id", "line_number", "rule_code"], kind="stable"
-    )
-    return RuleRun(findings.reset_index(drop=True), not_evaluated, evaluated)
+    return RuleRun(sort_findings(findings[FINDING_COLUMNS]), not_evaluated, evaluated)
+
+
+def sort_findings(findings: pd.DataFrame) -> pd.DataFrame:
+    """The findings in report order: by claim, line and rule (one finding per rule and line)."""
+    ordered = findings.sort_values(["claim_id", "line_number", "rule_code"], kind="stable")
+    return ordered.reset_index(drop=True)

@@ -484,6 +484,15 @@ def _as_canonical(column: pa.ChunkedArray, name: str) -> pa.ChunkedArray:
     return _trimmed_dictionary(_as_string(column, name).dictionary_encode().unify_dictionaries())
 
 
+def _index_type(n_values: int) -> pa.DataType:
+    """The smallest dictionary index type for `n_values` values: pandas keeps it as the
+    categorical codes (int8 for a handful of payer types instead of int32)."""
+    for kind, limit in ((pa.int8(), 127), (pa.int16(), 32_767)):
+        if n_values <= limit:
+            return kind
+    return pa.int32()
+
+
 def _trimmed_dictionary(column: pa.ChunkedArray) -> pa.ChunkedArray:
     """Dictionary-encoded text with every distinct value trimmed once (empty -> null) and the
     values that became equal merged, so the pandas categories are unique. The chunks share one
@@ -493,24 +502,34 @@ def _trimmed_dictionary(column: pa.ChunkedArray) -> pa.ChunkedArray:
     values = pc.utf8_trim_whitespace(column.chunk(0).dictionary)
     values = pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values)
     merged = pc.dictionary_encode(values)
+    index_type = _index_type(len(merged.dictionary))
+    lut = merged.indices.cast(index_type)
     chunks = [
-        pa.DictionaryArray.from_arrays(
-            pc.take(merged.indices, chunk.indices).cast(chunk.indices.type), merged.dictionary
-        )
+        pa.DictionaryArray.from_arrays(pc.take(lut, chunk.indices), merged.dictionary)
         for chunk in column.chunks
     ]
-    return pa.chunked_array(chunks, type=pa.dictionary(column.type.index_type, pa.string()))
+    return pa.chunked_array(chunks, type=pa.dictionary(index_type, pa.string()))
+
+
+def _to_pandas(column: pa.ChunkedArray, name: str) -> pd.Series:
+    """One column in its canonical pandas form (see `_as_canonical`)."""
+    one = pa.table([_as_canonical(column, name)], names=[name])
+    return one.to_pandas(
+        types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get, self_destruct=True
+    )[name]
+
+
+def _frame(columns: dict[str, pd.Series], rows: int) -> pd.DataFrame:
+    frame = pd.DataFrame(columns, index=pd.RangeIndex(rows), copy=False)
+    pa.default_memory_pool().release_unused()  # hand the conversion's scratch back to the OS
+    return frame
 
 
 def to_frame(table: pa.Table) -> pd.DataFrame:
-    """Arrow table -> pandas: identifiers as Arrow strings, other text as trimmed categoricals."""
-    table = pa.table(
-        [_as_canonical(table[name], name) for name in table.column_names],
-        names=table.column_names,
-    )
-    return table.to_pandas(
-        types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get, split_blocks=True
-    )
+    """Arrow table -> pandas: identifiers as Arrow strings, other text as trimmed categoricals.
+    Column by column, so only one column is ever converted at a time."""
+    columns = {name: _to_pandas(table[name], name) for name in table.column_names}
+    return _frame(columns, table.num_rows)
 
 
 # -- screening values: V006 for undecodable bytes, NUL bytes, oversized values ------------
@@ -670,7 +689,13 @@ def read_input(
         table = table.filter(pa.array(keep))
         good_rows = good_rows[keep]
     try:
-        frame = to_frame(table)
+        # to_frame, letting go of each Arrow column once converted (this is the only
+        # reference to the table): the file is never held twice
+        rows, columns = table.num_rows, {}
+        while table.num_columns:
+            columns[table.column_names[0]] = _to_pandas(table.column(0), table.column_names[0])
+            table = table.remove_column(0)
+        frame = _frame(columns, rows)
     except InputError as exc:
         raise InputError(f"{path}: {exc}") from None
     except pa.ArrowException as exc:  # corrupted Parquet data that survived the read

@@ -174,13 +174,20 @@ def type_columns(raw: pd.DataFrame) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
     return typed, problems
 
 
+SCHEMA_CHUNK_ROWS = 1_000_000
+
+
 def schema_failures(typed: pd.DataFrame, raw: pd.DataFrame) -> list[pd.DataFrame]:
     """Run the pandera schema lazily and turn its failure cases into V002/V004 rejects."""
-    try:
-        SCHEMA.validate(typed, lazy=True)
+    found = []
+    for start in range(0, len(typed), SCHEMA_CHUNK_ROWS):  # bounded memory on large batches
+        try:
+            SCHEMA.validate(typed.iloc[start : start + SCHEMA_CHUNK_ROWS], lazy=True)
+        except pandera.errors.SchemaErrors as exc:
+            found.append(exc.failure_cases)
+    if not found:
         return []
-    except pandera.errors.SchemaErrors as exc:
-        cases = exc.failure_cases
+    cases = pd.concat(found, ignore_index=True)
     cases = cases[cases["index"].notna() & cases["column"].isin(FIELDS)]
     cases = cases[~cases["check"].astype(str).str.startswith(("coerce_dtype", "dtype"))]
     out = []
@@ -242,13 +249,11 @@ def validate_inputs(inputs: list[RawInput]) -> Validated:
     bad_index = bad_index.union(dups.index)
 
     keep = ~typed.index.isin(bad_index)
-    lines = typed[keep] if len(bad_index) else typed
-    lines = lines.assign(
-        line_number=lines["line_number"].astype("int64"),
-        source_file=raw["source_file"].array[keep],
-        source_row=raw["source_row"].to_numpy()[keep].astype("int64"),
-    )
+    lines = typed.take(np.flatnonzero(keep)) if len(bad_index) else typed  # no copy if all good
     lines.index = pd.RangeIndex(len(lines))
+    lines["line_number"] = lines["line_number"].to_numpy(dtype="int64")
+    lines["source_file"] = raw["source_file"].array[keep]
+    lines["source_row"] = raw["source_row"].to_numpy()[keep].astype("int64")
 
     parts = [rejects[REJECT_COLUMNS]] if len(rejects) else []
     parts += [item.rejects[REJECT_COLUMNS] for item in inputs if len(item.rejects)]

@@ -1,0 +1,60 @@
+"""Large inputs are enriched and checked in batches of patients: the result must not depend on
+the batch size, and a claim that carries several patient ids keeps its lines together."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import pipeline.audit as audit
+from pipeline.audit import patient_batches, run_audit
+from pipeline.config import load_config
+from pipeline.report.writers import write_csv
+from tests.conftest import SAMPLE
+
+CLAIMS = SAMPLE / "claims.csv"
+
+
+def _run(bundle, batch_lines, monkeypatch, inputs=(CLAIMS,)):
+    monkeypatch.setattr(audit, "BATCH_LINES", batch_lines)
+    config = load_config(SAMPLE / "audit.toml")
+    return run_audit(list(inputs), bundle, config, history=[SAMPLE / "history.csv"])
+
+
+@pytest.mark.parametrize("batch_lines", [7, 50, 120])
+def test_findings_bytes_do_not_depend_on_batches(
+    starter_bundle, monkeypatch, tmp_path, batch_lines
+):
+    whole = _run(starter_bundle, 10_000_000, monkeypatch)
+    batched = _run(starter_bundle, batch_lines, monkeypatch)
+    write_csv(whole.findings, tmp_path / "whole.csv")
+    write_csv(batched.findings, tmp_path / "batched.csv")
+    assert (tmp_path / "whole.csv").read_bytes() == (tmp_path / "batched.csv").read_bytes()
+    assert len(whole.findings) == 73
+    for key in ("inputs", "totals", "findings_by_rule", "not_evaluated_by_rule", "impact"):
+        assert batched.summary[key] == whole.summary[key], key
+    keys = ["claim_id", "line_number"]
+    pd.testing.assert_frame_equal(
+        batched.lines.sort_values(keys).reset_index(drop=True),
+        whole.lines.sort_values(keys).reset_index(drop=True),
+        check_categorical=False,
+    )
+
+
+def test_batches_keep_patients_and_their_claims_together():
+    lines = pd.DataFrame(
+        {
+            "patient_id": ["P1", "P2", "P3", "P4", "P1", "P5", "P6", "P7"],
+            "claim_id": ["C1", "C2", "C3", "C4", "C5", "C5", "C6", "C6"],
+        }
+    )
+    batches = patient_batches(lines, 2)
+    assert sorted(np.concatenate(batches).tolist()) == list(range(8))
+    where = {int(p): i for i, batch in enumerate(batches) for p in batch}
+    # P1's lines (0, 4) and P5 (5), linked to P1 by claim C5; P6 and P7 share claim C6
+    assert where[0] == where[4] == where[5]
+    assert where[6] == where[7]
+    assert len(batches) == 4
+    for batch in batches:
+        assert list(batch) == sorted(batch)  # file order within a batch
