@@ -108,7 +108,8 @@ def diagnosis_invalid(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
         return bad.groupby(level=0).agg(" ".join).reindex(combos.index)
 
     has_dx = lines["diagnosis_codes"].notna()
-    listed = per_combination(lines[has_dx], ["diagnosis_codes"], invalid).reindex(lines.index)
+    codes = lines.loc[has_dx, ["diagnosis_codes"]]  # one column: not the whole line
+    listed = per_combination(codes, ["diagnosis_codes"], invalid).reindex(lines.index)
     return Flags(
         mask=listed.notna(),
         evaluated=lines["diagnosis_codes"].notna(),

@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pipeline.columns import TEXT, as_text, group_ids
+from pipeline.columns import TEXT, group_ids
 from pipeline.rules.common import RuleContext, drug_policy, fmt_date, fmt_num
 from pipeline.rules.registry import Flags, rule
 
+SCHEDULE = ["patient_id", "hcpcs_code", "min_days"]  # a patient's doses of one schedule
 DUPLICATE_KEY = ["patient_id", "hcpcs_code", "service_date", "modifiers", "billed_units"]
 
 
@@ -57,19 +58,16 @@ def duplicate_line(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
 
 
 def _dose_events(frame: pd.DataFrame, ctx: RuleContext) -> pd.DataFrame:
-    """Distinct (patient, schedule key, date) doses of drugs with a curated interval."""
+    """Distinct (patient, schedule, date) doses of drugs with a curated interval. A schedule
+    is the code with its interval: one code's products with the same interval share it
+    (Prolia's packages), a product with another interval (Xgeva under J0897) keeps its own."""
     min_days = drug_policy(frame, ctx.bundle, "min_days_between_doses")
-    keep = frame["in_scope"] & ~frame["has_jw"] & min_days.notna()
-    doses, min_days = frame[keep], min_days[keep].astype("float64")
-    return pd.DataFrame(
-        {
-            "patient_id": doses["patient_id"].astype(TEXT),
-            # the schedule: one code's products with the same interval share it (Prolia's
-            # packages), products with another interval (Xgeva under J0897) keep their own
-            "key": as_text(doses["hcpcs_code"]) + "|" + min_days.astype(TEXT),
-            "service_date": doses["service_date"],
-            "min_days": min_days,
-        }
+    keep = (frame["in_scope"] & ~frame["has_jw"] & min_days.notna()).to_numpy()
+    doses = frame.loc[keep, ["patient_id", "hcpcs_code", "service_date"]]
+    return doses.assign(
+        patient_id=doses["patient_id"].astype(TEXT),
+        hcpcs_code=doses["hcpcs_code"].astype(TEXT),
+        min_days=min_days[keep].astype("float64"),
     )
 
 
@@ -92,19 +90,19 @@ def dose_too_soon(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     packages share one and Xgeva keeps its own.
     Fix: check the date of service and the product; if right, document medical necessity.
     """
-    events = _dose_events(lines, ctx)
-    if ctx.history is not None and len(ctx.history):
-        events = pd.concat([events, _dose_events(ctx.history, ctx)], ignore_index=True)
-    events = events.drop_duplicates(["patient_id", "key", "service_date"]).sort_values(
-        ["patient_id", "key", "service_date"]
-    )
-    events["previous"] = events.groupby(["patient_id", "key"], sort=False)["service_date"].shift()
     current = _dose_events(lines, ctx)
+    events = current
+    if ctx.history is not None and len(ctx.history):
+        events = pd.concat([current, _dose_events(ctx.history, ctx)], ignore_index=True)
+    events = events.drop_duplicates([*SCHEDULE, "service_date"]).sort_values(
+        [*SCHEDULE, "service_date"]
+    )
+    events["previous"] = events.groupby(SCHEDULE, sort=False)["service_date"].shift()
     merged = (
         current.reset_index()
         .merge(
-            events[["patient_id", "key", "service_date", "previous"]],
-            on=["patient_id", "key", "service_date"],
+            events[[*SCHEDULE, "service_date", "previous"]],
+            on=[*SCHEDULE, "service_date"],
             how="left",
         )
         .set_index("index")

@@ -200,7 +200,8 @@ def modifier_not_valid(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
         return bad.groupby(level=0).agg("; ".join).reindex(combos.index)
 
     has_modifiers = lines["modifiers"].notna()
-    listed = per_combination(lines[has_modifiers], ["modifiers", "service_date"], invalid)
+    columns = ["modifiers", "service_date"]
+    listed = per_combination(lines.loc[has_modifiers, columns], columns, invalid)
     listed = listed.reindex(lines.index)
     mask = listed.notna()
     return Flags(
