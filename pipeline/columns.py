@@ -13,6 +13,8 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from pipeline.parsing import TEXT  # noqa: F401 (the one definition; re-exported)
+
 
 def is_categorical(values: pd.Series) -> bool:
     return isinstance(values.dtype, pd.CategoricalDtype)
@@ -57,9 +59,6 @@ def recode(values: pd.Series, fn: Callable[[pd.Series], pd.Series]) -> pd.Series
 
 def as_category(values: pd.Series) -> pd.Series:
     return values if is_categorical(values) else values.astype("category")
-
-
-TEXT = pd.StringDtype("pyarrow")
 
 
 def as_text(values: pd.Series) -> pd.Series:

@@ -33,6 +33,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from pipeline.errors import InputError
+from pipeline.parsing import TEXT
 from schemas.claims import FIELD_META, FIELDS, IDENTIFIERS, REQUIRED
 
 INPUT_SUFFIXES = {".csv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet"}
@@ -514,9 +515,7 @@ def _trimmed_dictionary(column: pa.ChunkedArray) -> pa.ChunkedArray:
 def _to_pandas(column: pa.ChunkedArray, name: str) -> pd.Series:
     """One column in its canonical pandas form (see `_as_canonical`)."""
     one = pa.table([_as_canonical(column, name)], names=[name])
-    return one.to_pandas(
-        types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get, self_destruct=True
-    )[name]
+    return one.to_pandas(types_mapper={pa.string(): TEXT}.get, self_destruct=True)[name]
 
 
 def _frame(columns: dict[str, pd.Series], rows: int) -> pd.DataFrame:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+TEXT = pd.StringDtype("pyarrow")  # Arrow-backed text: string kernels run in C++
+
 # -- NDC ---------------------------------------------------------------------------------
 
 _NDC_HYPHENATED = r"^(\d{4,5})-(\d{3,4})-(\d{1,2})$"
@@ -56,7 +58,7 @@ def parse_dates(values: pd.Series) -> pd.Series:
             values = values.dt.tz_localize(None)  # the wall-clock date where it was recorded
         inside = (values >= pd.Timestamp.min) & (values <= pd.Timestamp.max)
         return values.where(inside).astype("datetime64[ns]").dt.normalize()
-    text = values.astype("string").str.strip()
+    text = values.astype(TEXT).str.strip()
     out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     for pattern, fmt in _DATE_FORMATS:
         hit = text.str.match(pattern).fillna(False).astype(bool)
@@ -72,7 +74,7 @@ def parse_decimal(values: pd.Series) -> pd.Series:
     """Parse plain decimals (`12`, `12.5`, `-3`, `.5`); anything else is NaN. Numbers pass."""
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         return values.astype("float64")
-    text = values.astype("string").str.strip()
+    text = values.astype(TEXT).str.strip()
     ok = text.str.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?").fillna(False).astype(bool)
     out = pd.Series(np.nan, index=values.index, dtype="float64")
     out[ok] = text[ok].astype("float64")

@@ -24,6 +24,7 @@ from pipeline.columns import (
 from pipeline.ingest import REJECT_COLUMNS, RawInput
 from pipeline.parsing import (
     MAX_LIST_ENTRIES,
+    TEXT,
     count_codes,
     normalize_code_list,
     normalize_diagnosis_codes,
@@ -42,7 +43,6 @@ REASONS = {
     "V006": "undecodable bytes or malformed CSV record",
 }
 _PRIORITY = {"V006": 0, "V003": 1, "V002": 2, "V004": 3, "V005": 4}
-ARROW_STRING = pd.StringDtype("pyarrow")
 _PARSERS = {"decimal": parse_decimal, "int": parse_decimal, "date": parse_dates}
 _MAX_INT = 2.0**53  # whole numbers beyond this are not exact as float64
 
@@ -130,7 +130,7 @@ def type_columns(raw: pd.DataFrame) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
                 problems.append(_reject_records(raw, bad[bad].index, name, "V003", what))
             values = parsed
         elif meta.get("identifier"):
-            values = values.astype(ARROW_STRING)
+            values = values.astype(TEXT)
         else:
             rule = normalize_diagnosis_codes if name == "diagnosis_codes" else _text_rule(meta)
             values = recode(values, rule) if rule else as_category(values)
@@ -227,9 +227,7 @@ def validate_inputs(inputs: list[RawInput]) -> Validated:
             np.zeros(len(frame), dtype=np.int8), categories=[str(item.path)]
         )
         frames.append(frame)
-    dtypes = {
-        name: ARROW_STRING if FIELD_META[name].get("identifier") else "category" for name in FIELDS
-    }
+    dtypes = {name: TEXT if FIELD_META[name].get("identifier") else "category" for name in FIELDS}
     dtypes.update(source_file="category", source_row="int64")
     raw = concat_frames(frames, [*FIELDS, "source_file", "source_row"], dtypes)
     typed, problems = type_columns(raw)

@@ -47,6 +47,7 @@ from pipeline.ingest import (
     resolve_inputs,
     to_frame,
 )
+from pipeline.parsing import TEXT
 from pipeline.reference import Bundle
 
 DEFAULT_PARTITION_ROWS = 250_000  # lines audited per task (memory per worker ~ 1-2 GB)
@@ -55,7 +56,7 @@ DEFAULT_WORKERS = 2
 _HELPERS = ["_file", "_piece", "_phash"]
 # identifiers come back as the Arrow-backed strings `ingest` makes (pandas writes them as
 # large_string): never as Python objects
-_TEXT_TYPES = {pa.string(): pd.StringDtype("pyarrow"), pa.large_string(): pd.StringDtype("pyarrow")}
+_TEXT_TYPES = {pa.string(): TEXT, pa.large_string(): TEXT}
 
 
 def _require_dask():
