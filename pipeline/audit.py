@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import resource
 import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,6 +32,8 @@ from pipeline.validate import Validated, validate_inputs
 # lines enriched and checked at a time: memory stays bounded on large batches, and each batch
 # holds every line of its patients and of their claims, so every rule sees what it needs
 BATCH_LINES = 1_000_000
+# batches checked at the same time (threads: pandas and Arrow release the GIL in their kernels)
+BATCH_WORKERS = 2
 # the columns of the audited lines kept for the summary and the report (in batch order)
 KEPT_LINE_COLUMNS = [
     "source_file",
@@ -77,10 +81,13 @@ class Stages:
             self.progress(name, None, self.rows)
         start = time.perf_counter()
         yield self
-        elapsed = time.perf_counter() - start  # a stage run batch by batch adds up
-        self.timings[name] = round(self.timings.get(name, 0.0) + elapsed, 4)
+        self.add(name, time.perf_counter() - start)
+
+    def add(self, name: str, seconds: float) -> None:
+        """Record `seconds` more of a stage (a stage run batch by batch adds up)."""
+        self.timings[name] = round(self.timings.get(name, 0.0) + seconds, 4)
         if self.progress:
-            self.progress(name, elapsed, self.rows)
+            self.progress(name, seconds, self.rows)
 
 
 def read_inputs(inputs, config: Config, max_field_bytes: int | None = None) -> list[RawInput]:
@@ -209,6 +216,19 @@ def build_summary(
     }
 
 
+def audit_batch(
+    batch: pd.DataFrame, bundle: Bundle, config: Config, prior: pd.DataFrame | None
+) -> tuple[RuleRun, pd.DataFrame, dict[str, float]]:
+    """Enrich and check one batch of validated lines: its rule run, its kept line columns and
+    the seconds each stage took."""
+    start = time.perf_counter()
+    lines = enrich(batch, bundle, config.rounding)
+    enriched = time.perf_counter()
+    ran = run_rules(lines, RuleContext(config=config, bundle=bundle, history=prior))
+    seconds = {"enrich": enriched - start, "rules": time.perf_counter() - enriched}
+    return ran, lines[KEPT_LINE_COLUMNS], seconds
+
+
 def patient_batches(lines: pd.DataFrame, batch_lines: int) -> list[np.ndarray]:
     """Row positions of `lines` in batches of about `batch_lines` lines (in file order within
     a batch). A batch holds every line of its patients and of their claims: patients linked by
@@ -253,22 +273,31 @@ def run_audit(
     with watch.stage("enrich"):
         prior = load_history(history, config, bundle)
     findings, kept, not_evaluated = [], [], {}
-    batches = patient_batches(checked.lines, BATCH_LINES)
-    for positions in batches:
-        with watch.stage("enrich"):
-            batch = checked.lines if len(batches) == 1 else checked.lines.iloc[positions]
-            lines = enrich(batch, bundle, config.rounding)
-        with watch.stage("rules"):
-            ran = run_rules(lines, RuleContext(config=config, bundle=bundle, history=prior))
+
+    def collect(done) -> None:
+        ran, lines, seconds = done.result()
         findings.append(ran.findings)
-        kept.append(lines[KEPT_LINE_COLUMNS])
+        kept.append(lines)
+        for stage, spent in seconds.items():
+            watch.add(stage, spent)
         for code, count in ran.not_evaluated.items():
             not_evaluated[code] = not_evaluated.get(code, 0) + count
-        del batch, lines
+
+    batches = patient_batches(checked.lines, BATCH_LINES)
+    workers = min(BATCH_WORKERS, len(batches))
+    with ThreadPoolExecutor(workers) as pool:  # results are taken in batch order
+        pending: deque = deque()
+        for positions in batches:
+            batch = checked.lines if len(batches) == 1 else checked.lines.iloc[positions]
+            pending.append(pool.submit(audit_batch, batch, bundle, config, prior))
+            del batch
+            if len(pending) >= workers:
+                collect(pending.popleft())
+        while pending:
+            collect(pending.popleft())
     # the kept columns of the audited lines, batch after batch (the summary and the report
     # only count and join them)
     lines = pd.concat(kept, ignore_index=True) if len(kept) > 1 else kept[0]
-    del kept
     ran = RuleRun(
         sort_findings(pd.concat(findings, ignore_index=True)) if len(findings) > 1 else findings[0],
         not_evaluated,
