@@ -83,10 +83,10 @@ class Stages:
         yield self
         self.add(name, time.perf_counter() - start)
 
-    def add(self, name: str, seconds: float) -> None:
+    def add(self, name: str, seconds: float, report: bool = True) -> None:
         """Record `seconds` more of a stage (a stage run batch by batch adds up)."""
         self.timings[name] = round(self.timings.get(name, 0.0) + seconds, 4)
-        if self.progress:
+        if self.progress and report:
             self.progress(name, seconds, self.rows)
 
 
@@ -279,12 +279,15 @@ def run_audit(
         findings.append(ran.findings)
         kept.append(lines)
         for stage, spent in seconds.items():
-            watch.add(stage, spent)
+            watch.add(stage, spent, report=False)
+        if watch.progress:
+            watch.progress(f"enrich and rules, batch {len(kept)} of {len(batches)}", None, None)
         for code, count in ran.not_evaluated.items():
             not_evaluated[code] = not_evaluated.get(code, 0) + count
 
     batches = patient_batches(checked.lines, BATCH_LINES)
     workers = min(BATCH_WORKERS, len(batches))
+    checking = time.perf_counter()
     with ThreadPoolExecutor(workers) as pool:  # results are taken in batch order
         pending: deque = deque()
         for positions in batches:
@@ -295,6 +298,8 @@ def run_audit(
                 collect(pending.popleft())
         while pending:
             collect(pending.popleft())
+    if watch.progress:
+        watch.progress("enrich and rules", time.perf_counter() - checking, watch.rows)
     # the kept columns of the audited lines, batch after batch (the summary and the report
     # only count and join them)
     lines = pd.concat(kept, ignore_index=True) if len(kept) > 1 else kept[0]
