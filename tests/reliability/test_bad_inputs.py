@@ -76,27 +76,18 @@ def test_bad_input_outcome(case, tmp_path):
 def test_bad_input_as_real_subprocess(tmp_path):
     """One exit-2 case and one audit case through the installed entry point."""
     cmd = [str(Path(sys.executable).with_name("claims-audit"))]
-    env = dict(os.environ)
-    bad = subprocess.run(
-        [*cmd, "run", str(CORPUS / "truncated.parquet"), "--out", str(tmp_path / "a")],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=300,
-    )
+
+    def run(name: str, out: str) -> subprocess.CompletedProcess:
+        args = [*cmd, "run", str(CORPUS / name), "--out", str(tmp_path / out)]
+        kw = {"capture_output": True, "text": True, "env": dict(os.environ), "cwd": ROOT}
+        return subprocess.run(args, timeout=300, **kw)
+
+    bad = run("truncated.parquet", "a")
     assert bad.returncode == 2
     assert bad.stdout == ""
     (line,) = bad.stderr.strip().splitlines()
     assert "truncated.parquet" in line and "cannot be read as Parquet" in line
-    good = subprocess.run(
-        [*cmd, "run", str(CORPUS / "ragged_rows.csv"), "--out", str(tmp_path / "b")],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=300,
-    )
+    good = run("ragged_rows.csv", "b")
     assert good.returncode in (0, 1), good.stderr
     assert "Traceback" not in good.stderr
     summary = json.loads((tmp_path / "b" / "summary.json").read_text())
