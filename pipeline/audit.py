@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from pipeline import __version__
 from pipeline.columns import codes_of
@@ -27,29 +26,31 @@ from pipeline.ingest import MAX_FIELD_BYTES, RawInput, read_input, resolve_input
 from pipeline.reference import Bundle
 from pipeline.rules import effective_rules
 from pipeline.rules.common import RuleContext
-from pipeline.validate import Validated, validate_inputs
+from pipeline.validate import (
+    Validated,
+    combine_inputs,
+    finish_rejects,
+    validate_frame,
+    validate_inputs,
+)
 
-# lines enriched and checked at a time: memory stays bounded on large batches, and each batch
-# holds every line of its patients and of their claims, so every rule sees what it needs
+# lines validated, enriched and checked at a time: memory stays bounded on large inputs, and
+# each batch holds every line of its patients and of their claims, so every check (duplicate
+# lines, drug groups, MUE per day, frequency) sees what it needs
 BATCH_LINES = 1_000_000
 # batches checked at the same time (threads: pandas and Arrow release the GIL in their kernels)
 BATCH_WORKERS = 2
-# the columns of the audited lines kept for the summary and the report (in batch order)
-KEPT_LINE_COLUMNS = [
-    "source_file",
-    "claim_id",
-    "line_number",
-    "payer_type",
-    "service_date",
-    "in_scope",
-]
+# what is kept of the audited lines: for the summary, these columns of every line; for the
+# report, the payer of the lines of claims with findings (`AuditResult.lines`)
+SUMMARY_LINE_COLUMNS = ["source_file", "service_date", "in_scope"]
+REPORT_LINE_COLUMNS = ["claim_id", "line_number", "payer_type"]
 
 
 @dataclass
 class AuditResult:
     findings: pd.DataFrame
     rejects: pd.DataFrame
-    lines: pd.DataFrame
+    lines: pd.DataFrame  # REPORT_LINE_COLUMNS of the lines of claims with findings
     summary: dict
     timings: dict[str, float] = field(default_factory=dict)
     # baseline findings gone in this run (set by report.baseline.compare_with_baseline)
@@ -216,17 +217,33 @@ def build_summary(
     }
 
 
+@dataclass
+class BatchResult:
+    ran: RuleRun
+    rejects: pd.DataFrame
+    summary_lines: pd.DataFrame  # SUMMARY_LINE_COLUMNS of every audited line
+    report_lines: pd.DataFrame  # REPORT_LINE_COLUMNS of the lines of claims with findings
+    seconds: dict[str, float]
+
+
 def audit_batch(
-    batch: pd.DataFrame, bundle: Bundle, config: Config, prior: pd.DataFrame | None
-) -> tuple[RuleRun, pd.DataFrame, dict[str, float]]:
-    """Enrich and check one batch of validated lines: its rule run, its kept line columns and
-    the seconds each stage took."""
+    raw: pd.DataFrame, bundle: Bundle, config: Config, prior: pd.DataFrame | None
+) -> BatchResult:
+    """Validate, enrich and check one batch of raw lines (whole patients and claims)."""
     start = time.perf_counter()
-    lines = enrich(batch, bundle, config.rounding)
+    checked = validate_frame(raw)
+    validated = time.perf_counter()
+    lines = enrich(checked.lines, bundle, config.rounding)
     enriched = time.perf_counter()
     ran = run_rules(lines, RuleContext(config=config, bundle=bundle, history=prior))
-    seconds = {"enrich": enriched - start, "rules": time.perf_counter() - enriched}
-    return ran, lines[KEPT_LINE_COLUMNS], seconds
+    seconds = {
+        "validate": validated - start,
+        "enrich": enriched - validated,
+        "rules": time.perf_counter() - enriched,
+    }
+    flagged = lines["claim_id"].isin(ran.findings["claim_id"].unique())
+    report_lines = lines.loc[flagged.to_numpy(), REPORT_LINE_COLUMNS]
+    return BatchResult(ran, checked.rejects, lines[SUMMARY_LINE_COLUMNS], report_lines, seconds)
 
 
 def patient_batches(lines: pd.DataFrame, batch_lines: int) -> list[np.ndarray]:
@@ -237,6 +254,9 @@ def patient_batches(lines: pd.DataFrame, batch_lines: int) -> list[np.ndarray]:
     if n_batches <= 1:
         return [np.arange(len(lines))]
     patient, claim = codes_of(lines["patient_id"]), codes_of(lines["claim_id"])
+    for codes in (patient, claim):  # a line without the id (a reject) links nothing
+        missing = codes < 0
+        codes[missing] = codes.max(initial=-1) + 1 + np.arange(missing.sum())
     label = patient  # the smallest patient code of each line's linked group
     while True:
         by_claim = pd.Series(label).groupby(claim, sort=False).transform("min").to_numpy()
@@ -249,6 +269,20 @@ def patient_batches(lines: pd.DataFrame, batch_lines: int) -> list[np.ndarray]:
     return np.split(order, np.cumsum(np.bincount(batch, minlength=n_batches))[:-1])
 
 
+def split_batches(raw: pd.DataFrame, batches: list[np.ndarray]) -> list[pd.DataFrame]:
+    """The lines of each batch as a frame of its own, built column by column while the columns
+    are taken out of `raw`, so the lines are never held twice."""
+    if len(batches) == 1:
+        return [raw]
+    pieces: list[dict] = [{} for _ in batches]
+    for name in list(raw.columns):
+        column = raw.pop(name)
+        for piece, positions in zip(pieces, batches, strict=True):
+            piece[name] = pd.Series(column.array.take(positions), name=name)
+        del column
+    return [pd.DataFrame(piece, copy=False) for piece in pieces]
+
+
 def run_audit(
     inputs,
     bundle: Bundle,
@@ -257,8 +291,9 @@ def run_audit(
     progress=None,
     max_field_bytes: int | None = None,
 ) -> AuditResult:
-    """Run the whole pipeline over the input files; nothing is written. Lines are enriched and
-    checked in batches of patients (`BATCH_LINES`); the result does not depend on the batches."""
+    """Run the whole pipeline over the input files; nothing is written. Lines are validated,
+    enriched and checked in batches of patients (`BATCH_LINES`); the result does not depend on
+    the batches."""
     started = datetime.now(UTC)
     watch = Stages(progress)
     t0 = time.perf_counter()
@@ -266,32 +301,37 @@ def run_audit(
         raws = read_inputs(inputs, config, max_field_bytes)
         watch.rows = sum(raw.rows_read for raw in raws)
     with watch.stage("validate"):
-        checked = validate_inputs(raws)
-        for raw in raws:  # the typed lines replace the raw text: keep only the counts
-            raw.frame = raw.frame.iloc[:0]
-        pa.default_memory_pool().release_unused()
+        raw = combine_inputs(raws)
+        for item in raws:  # the combined frame holds the lines now: keep only the counts
+            item.frame = item.frame.iloc[:0]
     with watch.stage("enrich"):
         prior = load_history(history, config, bundle)
-    findings, kept, not_evaluated = [], [], {}
+    findings, rejects, kept, report_lines, not_evaluated = [], [], [], [], {}
 
     def collect(done) -> None:
-        ran, lines, seconds = done.result()
+        batch: BatchResult = done.result()
+        ran = batch.ran
         findings.append(ran.findings)
-        kept.append(lines)
-        for stage, spent in seconds.items():
+        rejects.append(batch.rejects)
+        kept.append(batch.summary_lines)
+        report_lines.append(batch.report_lines)
+        for stage, spent in batch.seconds.items():
             watch.add(stage, spent, report=False)
         if watch.progress:
-            watch.progress(f"enrich and rules, batch {len(kept)} of {len(batches)}", None, None)
+            watch.progress(
+                f"validate, enrich, rules: batch {len(kept)} of {len(batches)}", None, None
+            )
         for code, count in ran.not_evaluated.items():
             not_evaluated[code] = not_evaluated.get(code, 0) + count
 
-    batches = patient_batches(checked.lines, BATCH_LINES)
+    batches = split_batches(raw, patient_batches(raw, BATCH_LINES))
+    del raw
     workers = min(BATCH_WORKERS, len(batches))
     checking = time.perf_counter()
     with ThreadPoolExecutor(workers) as pool:  # results are taken in batch order
         pending: deque = deque()
-        for positions in batches:
-            batch = checked.lines if len(batches) == 1 else checked.lines.iloc[positions]
+        for k in range(len(batches)):
+            batch, batches[k] = batches[k], None  # a batch's lines go once it is checked
             pending.append(pool.submit(audit_batch, batch, bundle, config, prior))
             del batch
             if len(pending) >= workers:
@@ -299,10 +339,11 @@ def run_audit(
         while pending:
             collect(pending.popleft())
     if watch.progress:
-        watch.progress("enrich and rules", time.perf_counter() - checking, watch.rows)
-    # the kept columns of the audited lines, batch after batch (the summary and the report
-    # only count and join them)
+        watch.progress("validate, enrich, rules", time.perf_counter() - checking, watch.rows)
+    checked = finish_rejects(rejects, raws)
+    # batch after batch: the summary only counts these lines, the report joins findings to them
     lines = pd.concat(kept, ignore_index=True) if len(kept) > 1 else kept[0]
+    payers = pd.concat(report_lines, ignore_index=True) if len(kept) > 1 else report_lines[0]
     ran = RuleRun(
         sort_findings(pd.concat(findings, ignore_index=True)) if len(findings) > 1 else findings[0],
         not_evaluated,
@@ -319,4 +360,4 @@ def run_audit(
         watch.timings,
         started,
     )
-    return AuditResult(ran.findings, checked.rejects, lines, summary, watch.timings)
+    return AuditResult(ran.findings, checked.rejects, payers, summary, watch.timings)

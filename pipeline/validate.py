@@ -218,8 +218,9 @@ def duplicate_lines(typed: pd.DataFrame, raw: pd.DataFrame, bad_index: pd.Index)
     )
 
 
-def validate_inputs(inputs: list[RawInput]) -> Validated:
-    """Validate the batch: typed good lines, and a reject record for every bad row."""
+def combine_inputs(inputs: list[RawInput]) -> pd.DataFrame:
+    """The raw lines of every input, one frame: canonical columns (absent ones all-NA),
+    `source_file` and `source_row`."""
     frames = []
     for item in inputs:
         frame = item.frame.copy(deep=False)
@@ -229,7 +230,12 @@ def validate_inputs(inputs: list[RawInput]) -> Validated:
         frames.append(frame)
     dtypes = {name: TEXT if FIELD_META[name].get("identifier") else "category" for name in FIELDS}
     dtypes.update(source_file="category", source_row="int64")
-    raw = concat_frames(frames, [*FIELDS, "source_file", "source_row"], dtypes)
+    return concat_frames(frames, [*FIELDS, "source_file", "source_row"], dtypes)
+
+
+def validate_frame(raw: pd.DataFrame) -> Validated:
+    """Validate combined raw lines (all of them, or a batch holding whole claims): the typed
+    good lines and the schema rejects of the bad rows (`finish_rejects` adds the ingest ones)."""
     typed, problems = type_columns(raw)
     problems += schema_failures(typed, raw)
     rejects = pd.concat(problems) if problems else pd.DataFrame(columns=REJECT_COLUMNS)
@@ -252,9 +258,15 @@ def validate_inputs(inputs: list[RawInput]) -> Validated:
     lines["line_number"] = lines["line_number"].to_numpy(dtype="int64")
     lines["source_file"] = raw["source_file"].array[keep]
     lines["source_row"] = raw["source_row"].to_numpy()[keep].astype("int64")
+    return Validated(lines=lines, rejects=rejects[REJECT_COLUMNS], rows_rejected={})
 
-    parts = [rejects[REJECT_COLUMNS]] if len(rejects) else []
-    parts += [item.rejects[REJECT_COLUMNS] for item in inputs if len(item.rejects)]
+
+def finish_rejects(parts: list[pd.DataFrame], inputs: list[RawInput]) -> Validated:
+    """All the rejects of a run (schema rejects of every part, ingest rejects of every input)
+    in file and row order, and the rows rejected per file; `lines` is left empty."""
+    parts = [r for r in parts if len(r)] + [
+        i.rejects[REJECT_COLUMNS] for i in inputs if len(i.rejects)
+    ]
     rejects = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=REJECT_COLUMNS)
     rejects["source_row"] = rejects["source_row"].astype("Int64")
     rejects = rejects.sort_values(["source_file", "source_row", "column"], kind="stable")
@@ -265,7 +277,14 @@ def validate_inputs(inputs: list[RawInput]) -> Validated:
         .to_dict()
     )
     return Validated(
-        lines=lines,
+        lines=pd.DataFrame(),
         rejects=rejects.reset_index(drop=True),
         rows_rejected={str(k): int(v) for k, v in rows_rejected.items()},
     )
+
+
+def validate_inputs(inputs: list[RawInput]) -> Validated:
+    """Validate the batch: typed good lines, and a reject record for every bad row."""
+    checked = validate_frame(combine_inputs(inputs))
+    done = finish_rejects([checked.rejects], inputs)
+    return Validated(lines=checked.lines, rejects=done.rejects, rows_rejected=done.rows_rejected)

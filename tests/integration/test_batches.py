@@ -42,6 +42,17 @@ def test_findings_bytes_do_not_depend_on_batches(
     )
 
 
+@pytest.mark.parametrize("batch_lines", [3, 10])
+def test_rejects_do_not_depend_on_batches(starter_bundle, monkeypatch, batch_lines):
+    inputs = (CLAIMS, SAMPLE / "bad_rows.csv")
+    whole = _run(starter_bundle, 10_000_000, monkeypatch, inputs)
+    batched = _run(starter_bundle, batch_lines, monkeypatch, inputs)
+    assert len(whole.rejects) > 10
+    pd.testing.assert_frame_equal(batched.rejects, whole.rejects)
+    pd.testing.assert_frame_equal(batched.findings, whole.findings)
+    assert batched.summary["inputs"] == whole.summary["inputs"]
+
+
 def test_batches_keep_patients_and_their_claims_together():
     lines = pd.DataFrame(
         {
@@ -56,5 +67,16 @@ def test_batches_keep_patients_and_their_claims_together():
     assert where[0] == where[4] == where[5]
     assert where[6] == where[7]
     assert len(batches) == 4
+
+
+def test_lines_without_ids_link_nothing():
+    lines = pd.DataFrame(
+        {
+            "patient_id": pd.array(["P1", None, "P2", None], dtype="string[pyarrow]"),
+            "claim_id": pd.array(["C1", "C2", None, None], dtype="string[pyarrow]"),
+        }
+    )
+    batches = patient_batches(lines, 1)
+    assert [len(b) for b in batches] == [1, 1, 1, 1]  # no line dragged another along
     for batch in batches:
         assert list(batch) == sorted(batch)  # file order within a batch
