@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 
 from pipeline import __version__
-from pipeline.columns import codes_of
+from pipeline.columns import codes_of, linked_labels
 from pipeline.config import Config
-from pipeline.engine import SEVERITY_RANK, RuleRun, run_rules, sort_findings
+from pipeline.engine import SEVERITY_RANK, RuleRun, merge_findings, run_rules
 from pipeline.enrich import enrich
 from pipeline.ingest import MAX_FIELD_BYTES, RawInput, read_input, resolve_inputs
 from pipeline.reference import Bundle
@@ -253,17 +253,7 @@ def patient_batches(lines: pd.DataFrame, batch_lines: int) -> list[np.ndarray]:
     n_batches = -(-len(lines) // batch_lines)
     if n_batches <= 1:
         return [np.arange(len(lines))]
-    patient, claim = codes_of(lines["patient_id"]), codes_of(lines["claim_id"])
-    for codes in (patient, claim):  # a line without the id (a reject) links nothing
-        missing = codes < 0
-        codes[missing] = codes.max(initial=-1) + 1 + np.arange(missing.sum())
-    label = patient  # the smallest patient code of each line's linked group
-    while True:
-        by_claim = pd.Series(label).groupby(claim, sort=False).transform("min").to_numpy()
-        by_patient = pd.Series(by_claim).groupby(patient, sort=False).transform("min").to_numpy()
-        if np.array_equal(by_patient, label):
-            break
-        label = by_patient
+    label = linked_labels(codes_of(lines["patient_id"]), codes_of(lines["claim_id"]))
     batch = label % n_batches
     order = np.argsort(batch, kind="stable")
     return np.split(order, np.cumsum(np.bincount(batch, minlength=n_batches))[:-1])
@@ -281,6 +271,10 @@ def split_batches(raw: pd.DataFrame, batches: list[np.ndarray]) -> list[pd.DataF
             piece[name] = pd.Series(column.array.take(positions), name=name)
         del column
     return [pd.DataFrame(piece, copy=False) for piece in pieces]
+
+
+def _joined(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
 
 def run_audit(
@@ -342,12 +336,8 @@ def run_audit(
         watch.progress("validate, enrich, rules", time.perf_counter() - checking, watch.rows)
     checked = finish_rejects(rejects, raws)
     # batch after batch: the summary only counts these lines, the report joins findings to them
-    lines = pd.concat(kept, ignore_index=True) if len(kept) > 1 else kept[0]
-    payers = pd.concat(report_lines, ignore_index=True) if len(kept) > 1 else report_lines[0]
-    ran = RuleRun(
-        sort_findings(pd.concat(findings, ignore_index=True)) if len(findings) > 1 else findings[0],
-        not_evaluated,
-    )
+    lines, payers = _joined(kept), _joined(report_lines)
+    ran = RuleRun(merge_findings(findings), not_evaluated)
     watch.timings["total"] = round(time.perf_counter() - t0, 4)
     summary = build_summary(
         raws,

@@ -174,6 +174,23 @@ def concat_frames(frames: list[pd.DataFrame], columns: list[str], dtypes: dict) 
     return pd.concat(frames, ignore_index=True)
 
 
+def linked_labels(patient: np.ndarray, claim: np.ndarray) -> np.ndarray:
+    """Per line, the smallest patient code of its linked group: patients are linked when a
+    claim carries several of them (a data error), so such patients and all their claims stay
+    together. Integer codes, -1 for a missing id (which links nothing)."""
+    patient, claim = patient.copy(), claim.copy()
+    for codes in (patient, claim):
+        missing = codes < 0
+        codes[missing] = codes.max(initial=-1) + 1 + np.arange(missing.sum())
+    label = patient
+    while True:  # spread the smallest label over claims, then patients, until nothing moves
+        by_claim = pd.Series(label).groupby(claim, sort=False).transform("min").to_numpy()
+        by_patient = pd.Series(by_claim).groupby(patient, sort=False).transform("min").to_numpy()
+        if np.array_equal(by_patient, label):
+            return label
+        label = by_patient
+
+
 def per_combination(frame: pd.DataFrame, columns: list[str], fn) -> pd.Series:
     """Evaluate `fn` once per distinct combination of `columns` and take the result to the rows.
 

@@ -150,13 +150,7 @@ def run_rules(lines: pd.DataFrame, ctx: RuleContext) -> RuleRun:
                 index=rows.index,
             )
         )
-    if frames:
-        findings = pd.concat(frames, ignore_index=True)
-    else:
-        findings = pd.DataFrame({c: pd.Series(dtype=TEXT) for c in FINDING_COLUMNS})
-        findings["line_number"] = findings["line_number"].astype("int64")
-        for c in ("units_delta", "impact_usd"):
-            findings[c] = findings[c].astype("float64")
+    findings = pd.concat(frames, ignore_index=True) if frames else empty_findings()
     findings["finding_id"] = finding_ids(
         findings["claim_id"], findings["line_number"], findings["rule_code"].astype(TEXT)
     )
@@ -165,7 +159,25 @@ def run_rules(lines: pd.DataFrame, ctx: RuleContext) -> RuleRun:
     return RuleRun(sort_findings(findings[FINDING_COLUMNS]), not_evaluated, evaluated)
 
 
+def empty_findings() -> pd.DataFrame:
+    findings = pd.DataFrame({c: pd.Series(dtype=TEXT) for c in FINDING_COLUMNS})
+    findings["line_number"] = findings["line_number"].astype("int64")
+    for c in ("units_delta", "impact_usd"):
+        findings[c] = findings[c].astype("float64")
+    return findings
+
+
 def sort_findings(findings: pd.DataFrame) -> pd.DataFrame:
     """The findings in report order: by claim, line and rule (one finding per rule and line)."""
     ordered = findings.sort_values(["claim_id", "line_number", "rule_code"], kind="stable")
     return ordered.reset_index(drop=True)
+
+
+def merge_findings(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The findings of several batches as one table, in report order."""
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return empty_findings()
+    if len(frames) == 1:
+        return frames[0]  # run_rules already sorted it
+    return sort_findings(pd.concat(frames, ignore_index=True)[FINDING_COLUMNS])

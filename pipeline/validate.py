@@ -264,7 +264,7 @@ def validate_frame(raw: pd.DataFrame) -> Validated:
 def finish_rejects(parts: list[pd.DataFrame], inputs: list[RawInput]) -> Validated:
     """All the rejects of a run (schema rejects of every part, ingest rejects of every input)
     in file and row order, and the rows rejected per file; `lines` is left empty."""
-    parts = [r for r in parts if len(r)] + [
+    parts = [r[REJECT_COLUMNS] for r in parts if len(r)] + [
         i.rejects[REJECT_COLUMNS] for i in inputs if len(i.rejects)
     ]
     rejects = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=REJECT_COLUMNS)

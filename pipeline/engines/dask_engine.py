@@ -34,8 +34,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.audit import AuditResult, Stages, _outside_periods, build_summary
+from pipeline.audit import AuditResult, Stages, _outside_periods, audit_batch, build_summary
+from pipeline.columns import linked_labels
 from pipeline.config import Config
+from pipeline.engine import merge_findings
 from pipeline.errors import InputError, PipelineError
 from pipeline.ingest import (
     INPUT_SUFFIXES,
@@ -49,6 +51,7 @@ from pipeline.ingest import (
 )
 from pipeline.parsing import TEXT
 from pipeline.reference import Bundle
+from pipeline.validate import combine_inputs, finish_rejects
 
 DEFAULT_PARTITION_ROWS = 250_000  # lines audited per task (memory per worker ~ 1-2 GB)
 DEFAULT_PIECE_ROWS = 500_000  # lines read per partition task
@@ -291,20 +294,15 @@ def audit_bucket(
     config: Config,
     history: pd.DataFrame | None,
 ) -> BucketResult:
-    """validate + enrich + rules on every line of the bucket's patients (file order kept)."""
-    from pipeline.engine import run_rules
-    from pipeline.enrich import enrich
-    from pipeline.rules.common import RuleContext
-    from pipeline.validate import validate_inputs
-
+    """validate + enrich + rules (`audit_batch`) on every line of the bucket's patients, in
+    file order."""
     seconds: dict[str, float] = {}
     t = time.perf_counter()
     frame = _read_slices(slices, moved_out)
-    empty = BucketResult(
-        pd.DataFrame(), pd.DataFrame(columns=REJECT_COLUMNS), {}, 0, 0, {}, {}, seconds
-    )
     if frame is None:
-        return empty
+        return BucketResult(
+            pd.DataFrame(), pd.DataFrame(columns=REJECT_COLUMNS), {}, 0, 0, {}, {}, seconds
+        )
     offsets = pd.Series(row_offsets)
     frame["source_row"] = (
         frame["source_row"].to_numpy() + offsets.reindex(frame["_piece"].to_numpy()).to_numpy()
@@ -314,26 +312,21 @@ def audit_bucket(
     for file_index, part in frame.groupby("_file", sort=True):
         part = part.drop(columns=_HELPERS).reset_index(drop=True)
         raws.append(RawInput(Path(files[int(file_index)]), part, "", "", len(part)))
+    del frame
     seconds["read"] = time.perf_counter() - t
-    t = time.perf_counter()
-    checked = validate_inputs(raws)
-    seconds["validate"] = time.perf_counter() - t
-    t = time.perf_counter()
-    lines = enrich(checked.lines, bundle, config.rounding)
-    seconds["enrich"] = time.perf_counter() - t
-    t = time.perf_counter()
-    ran = run_rules(lines, RuleContext(config=config, bundle=bundle, history=history))
-    seconds["rules"] = time.perf_counter() - t
+    batch = audit_batch(combine_inputs(raws), bundle, config, history)
+    seconds.update(batch.seconds)
+    lines = batch.summary_lines
     audited = lines.groupby("source_file", observed=True).size()
     in_scope = int(lines["in_scope"].sum())
     return BucketResult(
-        ran.findings,
-        checked.rejects,
+        batch.ran.findings,
+        batch.rejects,
         {str(k): int(v) for k, v in audited.items()},
         in_scope,
         len(lines) - in_scope,
         _outside_periods(lines, bundle.manifest),
-        ran.not_evaluated,
+        batch.ran.not_evaluated,
         seconds,
     )
 
@@ -349,24 +342,13 @@ def _linked_patients(pairs: np.ndarray) -> list[np.ndarray]:
     frame = frame[frame["claim"].duplicated(keep=False)]  # claims with several patients
     if frame.empty:
         return []
-    pairs = frame.sort_values(["claim", "patient"]).to_numpy()
-    multi = np.flatnonzero(pairs[1:, 0] == pairs[:-1, 0])  # pair i+1 shares pair i's claim
-    parent: dict[int, int] = {}
-
-    def find(x: int) -> int:
-        while parent.setdefault(x, x) != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for i in multi:  # a handful in practice: claims with several patient_ids are data errors
-        a, b = find(int(pairs[i, 1])), find(int(pairs[i + 1, 1]))
-        if a != b:
-            parent[max(a, b)] = min(a, b)
-    groups: dict[int, list[int]] = {}
-    for member in list(parent):
-        groups.setdefault(find(member), []).append(member)
-    return [np.array(sorted(g), dtype=np.uint64) for g in groups.values() if len(g) > 1]
+    label = linked_labels(
+        pd.factorize(frame["patient"])[0].astype(np.int64),
+        pd.factorize(frame["claim"])[0].astype(np.int64),
+    )
+    patients = frame.assign(label=label).drop_duplicates(["label", "patient"])
+    groups = patients.sort_values("patient").groupby("label", sort=True)["patient"]
+    return [g.to_numpy(dtype=np.uint64) for _, g in groups if len(g) > 1]
 
 
 # -- the engine ---------------------------------------------------------------------------------
@@ -446,7 +428,7 @@ def run_audit_dask(
             watch.rows = sum(i.rows_read for i in infos)
         with watch.stage("audit"):
             result = _audit(client, paths, pieces, infos, n_buckets, bundle, config, history)
-        findings, rejects, raws, summary_parts = result
+        findings, checked, raws, summary_parts = result
         workers_rss = sorted(client.run(_peak_rss_mb).values())
         watch.timings["total"] = round(time.perf_counter() - t0, 4)
     finally:
@@ -455,7 +437,7 @@ def run_audit_dask(
         if cluster is not None:
             cluster.close()
         shutil.rmtree(scratch, ignore_errors=True)
-    result = _result(findings, rejects, raws, summary_parts, config, bundle, watch, started)
+    result = _result(findings, checked, raws, summary_parts, config, bundle, watch, started)
     result.summary["peak_rss_mb_workers"] = workers_rss
     return result
 
@@ -521,7 +503,7 @@ def _audit(client, paths, pieces, infos, n_buckets, bundle, config, history):
     frames = [p.findings for p in parts]
     for p in parts:  # the client holds one copy of the findings, not two
         p.findings = None
-    findings = _sorted_findings(frames)
+    findings = merge_findings(frames)
     del frames
     malformed = []
     for piece, info in zip(pieces, infos, strict=True):
@@ -531,15 +513,7 @@ def _audit(client, paths, pieces, infos, n_buckets, bundle, config, history):
             rows = pd.to_numeric(rej["source_row"], errors="coerce")
             rej["source_row"] = rows + row_offsets[piece.index]
             malformed.append(rej)
-    rejects = (
-        pd.concat([p.rejects for p in parts if len(p.rejects)] + malformed, ignore_index=True)
-        if any(len(p.rejects) for p in parts) or malformed
-        else pd.DataFrame(columns=REJECT_COLUMNS)
-    )
-    rejects = rejects[REJECT_COLUMNS]
-    rejects["source_row"] = rejects["source_row"].astype("Int64")
-    rejects = rejects.sort_values(["source_file", "source_row", "column"], kind="stable")
-    rejects = rejects.reset_index(drop=True)
+    checked = finish_rejects([p.rejects for p in parts] + malformed, [])
     raws = []
     for i, path in enumerate(paths):
         mine = [info for piece, info in zip(pieces, infos, strict=True) if piece.file_index == i]
@@ -554,7 +528,7 @@ def _audit(client, paths, pieces, infos, n_buckets, bundle, config, history):
                 sum(info.rows_read for info in mine),
             )
         )
-    return findings, rejects, raws, parts
+    return findings, checked, raws, parts
 
 
 def distributed_as_completed(futures):
@@ -563,34 +537,8 @@ def distributed_as_completed(futures):
     return as_completed(futures)
 
 
-def _sorted_findings(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    from pipeline.engine import FINDING_COLUMNS
-
-    frames = [f for f in frames if len(f.columns)]
-    if not frames:
-        from pipeline.columns import TEXT
-
-        out = pd.DataFrame({c: pd.Series(dtype=TEXT) for c in FINDING_COLUMNS})
-        out["line_number"] = out["line_number"].astype("int64")
-        for c in ("units_delta", "impact_usd"):
-            out[c] = out[c].astype("float64")
-        return out
-    findings = pd.concat(frames, ignore_index=True)
-    frames.clear()
-    findings = findings[FINDING_COLUMNS].sort_values(
-        ["claim_id", "line_number", "rule_code"], kind="stable"
-    )
-    return findings.reset_index(drop=True)
-
-
-def _result(findings, rejects, raws, parts, config, bundle, watch, started) -> AuditResult:
+def _result(findings, checked, raws, parts, config, bundle, watch, started) -> AuditResult:
     """The summary as the pandas engine writes it, from the buckets' counts."""
-    from pipeline.validate import Validated
-
-    rows_rejected = (
-        rejects.drop_duplicates(["source_file", "source_row"]).groupby("source_file").size()
-    )
-    checked = Validated(pd.DataFrame(), rejects, {str(k): int(v) for k, v in rows_rejected.items()})
     audited: dict[str, int] = {}
     not_evaluated: dict[str, int] = {}
     outside: dict[str, int] = {}
@@ -630,4 +578,4 @@ def _result(findings, rejects, raws, parts, config, bundle, watch, started) -> A
     }
     summary["engine"] = "dask"
     empty = pd.DataFrame(columns=list(empty_lines.columns))
-    return AuditResult(findings, rejects, empty, summary, timings)
+    return AuditResult(findings, checked.rejects, empty, summary, timings)
