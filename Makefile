@@ -19,9 +19,13 @@ $(BIN)/claims-audit: pyproject.toml
 	$(BIN)/pip install -q -e ".[$(EXTRAS)]"
 	@touch $@
 
+# `make audit` writes a new audit-out/<timestamp>/ each time (the summary's last line says where);
+# earlier runs and the report-demo folders are kept. `make audit OUT=dir` writes dir, which the
+# tool replaces only if it is an earlier claims-audit output (or empty).
+AUDIT_OUT = $(if $(filter command line,$(origin OUT)),--out $(OUT),)
 audit: install
 	$(BIN)/claims-audit run $(INPUT) --config sample_data/audit.toml \
-		--history sample_data/history.csv --out $(OUT) --format csv,parquet,html,xlsx --fail-on never
+		--history sample_data/history.csv $(AUDIT_OUT) --format csv,parquet,html,xlsx --fail-on never
 
 test: install
 	$(BIN)/pytest
@@ -44,6 +48,13 @@ reference: install
 		--opps $(REF_RAW)/cms_opps_addendum_b_2025Q4_oct2025_103125.csv \
 		--out $(REF_OUT)
 
+# the property tests with random seeds and many examples (the `fuzz` hypothesis profile,
+# tests/conftest.py): make fuzz FUZZ_EXAMPLES=2000. A failure it finds becomes an @example.
+FUZZ_EXAMPLES ?= 10000
+.PHONY: fuzz
+fuzz: install
+	HYPOTHESIS_PROFILE=fuzz FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -m fuzz -p no:cacheprovider
+
 # benchmarks (not tests): 1M/10M lines pandas vs DuckDB vs a naive loop, dask at 10M/50M lines.
 # CI smoke run: make bench BENCH_ARGS="--sizes 20000 --dask-sizes 20000"
 BENCH_ARGS ?=
@@ -58,16 +69,21 @@ browser:
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; } || \
 		echo "make browser: chromium not installed (apt-get install chromium as root)"
 
-# the analyst's report, twice: the sample, then a changed extract compared with it (--baseline)
+# the analyst's report, twice: the sample, then a changed extract compared with it (--baseline),
+# in a new $(OUT)/demo-<timestamp>/ (sample/ and changed/): earlier demos and audits are kept
+DEMO_RUN = $(BIN)/claims-audit run --config sample_data/audit.toml \
+	--history sample_data/history.csv --format csv,parquet,html,xlsx --fail-on never
 report-demo: install
 	$(BIN)/python sample_data/changed/make_changed.py
-	$(BIN)/claims-audit run sample_data/claims.csv --config sample_data/audit.toml \
-		--history sample_data/history.csv --out $(OUT)/demo-1 --format csv,parquet,html,xlsx \
-		--fail-on never
-	$(BIN)/claims-audit run sample_data/changed/claims.csv --config sample_data/audit.toml \
-		--history sample_data/history.csv --out $(OUT)/demo-2 --format csv,parquet,html,xlsx \
-		--baseline $(OUT)/demo-1 --suppress sample_data/changed/suppress.csv --fail-on never
-	@echo "report: $(abspath $(OUT)/demo-2/report.html) (baseline: $(abspath $(OUT)/demo-1/report.html))"
+	@set -e; d=$(OUT)/demo-$$(date +%Y%m%dT%H%M%S); base=$$d; n=1; \
+	while [ -e "$$d" ]; do n=$$((n + 1)); d=$$base-$$n; done; \
+	echo "claims-audit run sample_data/claims.csv ... --out $$d/sample"; \
+	$(DEMO_RUN) sample_data/claims.csv --out "$$d/sample"; \
+	echo "claims-audit run sample_data/changed/claims.csv ... --out $$d/changed --baseline $$d/sample"; \
+	$(DEMO_RUN) sample_data/changed/claims.csv --out "$$d/changed" --baseline "$$d/sample" \
+		--suppress sample_data/changed/suppress.csv; \
+	d=$$(cd "$$d" && pwd); \
+	echo "report: $$d/changed/report.html (baseline: $$d/sample/report.html)"
 
 clean:
 	rm -rf audit-out reference-build .pytest_cache

@@ -6,7 +6,10 @@ files), with the engine's semantics and the default configuration: the same norm
 (trim, case, modifier lists, NDC 5-4-2, date formats), the schema's reject conditions and
 first-wins duplicate lines, units rounded up (ceil with a 1e-9 tolerance), `np.isclose`
 tolerances for the unit-of-measure slip that replaces U001/U002, Medicare as the only payer
-that requires JZ. Returns (claim_id, line_number, rule_code), sorted.
+that requires JW and JZ (single-dose containers, separately payable lines: not an institutional
+OPPS status indicator N drug; billable waste is at least one billing unit), void claims
+(claim_frequency 8) left out, U003 totals per patient, code, date, claim type and provider, CPT
+lines judged by U003 alone. Returns (claim_id, line_number, rule_code), sorted.
 """
 
 from __future__ import annotations
@@ -81,7 +84,8 @@ def _ceil(x: str) -> str:
     return f"ceil(({x}) - 1e-9)"
 
 
-def build_sql(input_path: Path, bundle: Path) -> str:
+def build_sql(input_path: Path, bundle: Path, columns: set[str] | None = None) -> str:
+    """The query; `columns` (the input's columns, when known) lets optional ones be absent."""
     src = {name: _table_source(bundle, name) for name in TABLES}
     empty_opps = "(SELECT NULL::VARCHAR AS hcpcs_code, NULL::VARCHAR AS status_indicator LIMIT 0)"
     t = lambda c: f"nullif(trim(CAST({c} AS VARCHAR)), '')"  # noqa: E731
@@ -101,11 +105,13 @@ def build_sql(input_path: Path, bundle: Path) -> str:
         f"|| lpad({seg(3)}, 2, '0') END"
     )
     mods = f"string_split_regex(upper({t('modifiers')}), '[\\s,:|;]+')"
+    opt = lambda c: t(c) if columns is None or c in columns else "NULL::VARCHAR"  # noqa: E731
     return f"""
 WITH raw AS (
   SELECT file_row_number AS rn,
     {t("claim_id")} AS claim_id, {_num("line_number")} AS line_f, {t("patient_id")} AS patient_id,
-    lower({t("payer_type")}) AS payer_type,
+    lower({t("payer_type")}) AS payer_type, {opt("provider_id")} AS provider_id,
+    coalesce({opt("claim_frequency")}, '1') AS claim_frequency,
     coalesce(lower({t("claim_type")}), 'professional') AS claim_type,
     {t("place_of_service")} AS pos, {_date("service_date")} AS service_date,
     {t("submission_date")} AS submission_text, {_date("submission_date")} AS submission_date,
@@ -139,6 +145,7 @@ valid AS (  -- the schema's reject conditions (V002/V003/V004), then first-wins 
     AND (unit_text IS NULL OR unit IS NOT NULL)
     AND (waste_text IS NULL OR (wasted IS NOT NULL AND wasted >= 0))
     AND payer_sequence IN ('primary', 'secondary', 'tertiary')
+    AND claim_frequency IN ('1', '7', '8')
     AND (paid_text IS NULL OR (paid IS NOT NULL AND paid >= 0))
   QUALIFY row_number() OVER (PARTITION BY claim_id, CAST(line_f AS BIGINT) ORDER BY rn) = 1
 ),
@@ -168,7 +175,11 @@ cont_code AS (
 ),
 lines AS (
   SELECT v.*, CAST(v.line_f AS BIGINT) AS line_number,
-    NOT regexp_full_match(v.code, '^(\\d{{5}}|\\d{{4}}[FTU])$') AS in_scope,
+    NOT regexp_full_match(v.code, '^(\\d{{5}}|\\d{{4}}[FTU])$') AND v.claim_frequency <> '8'
+      AS in_scope,
+    regexp_full_match(v.code, '^(\\d{{5}}|\\d{{4}}[FTU])$') AND v.claim_frequency <> '8'
+      AS cpt_scope,
+    coalesce(v.provider_id, '') AS provider_key,
     h.hcpcs_code IS NOT NULL AS code_known, h.add_date, h.term_date, h.bua, h.bunit,
     coalesce(list_contains(v.mods, 'JW'), false) AS has_jw,
     coalesce(list_contains(v.mods, 'JZ'), false) AS has_jz,
@@ -188,7 +199,7 @@ lines AS (
 units AS (
   SELECT *, {_to_bu("amount", "unit")} AS admin_bu, {_to_bu("wasted", "unit")} AS waste_bu,
     coalesce(wasted, 0) > 0 AS waste_docd,
-    in_scope AND mue_value IS NOT NULL AS mue_scope
+    (in_scope OR cpt_scope) AND mue_value IS NOT NULL AS mue_scope
   FROM lines
 ),
 groups AS (  -- drug groups: claim, code, date of service
@@ -199,8 +210,8 @@ groups AS (  -- drug groups: claim, code, date of service
     sum(CASE WHEN has_jw AND waste_docd THEN waste_bu END) AS waste_jw
   FROM units GROUP BY ALL
 ),
-days AS (  -- MUE date-of-service totals: patient, code, date of service
-  SELECT patient_id, code, service_date, sum(billed) AS day_total,
+days AS (  -- MUE date-of-service totals: patient, code, date, claim type, provider
+  SELECT patient_id, code, service_date, claim_type, provider_key, sum(billed) AS day_total,
     min({{'c': claim_id, 'l': line_number}}) AS day_first
   FROM units WHERE mue_scope GROUP BY ALL
 ),
@@ -211,7 +222,8 @@ grouped AS (
   FROM units u
   JOIN groups g USING (claim_id, code, service_date)
   LEFT JOIN days d ON u.mue_scope AND d.patient_id = u.patient_id AND d.code = u.code
-    AND d.service_date = u.service_date
+    AND d.service_date = u.service_date AND d.claim_type = u.claim_type
+    AND d.provider_key = u.provider_key
 ),
 expect AS (
   SELECT *,
@@ -221,7 +233,8 @@ expect AS (
 expect2 AS (
   SELECT *,
     {_ceil("group_admin + group_waste_bu")} - {_ceil("group_admin")} AS expected_jw,
-    {_ceil("admin_bu")} AS expected_admin
+    {_ceil("admin_bu")} AS expected_admin,
+    NOT (claim_type = 'institutional' AND coalesce(si = 'N', false)) AS payable
   FROM expect
 ),
 rated AS (
@@ -244,32 +257,33 @@ slipped AS (
   FROM rated
 ),
 flags AS (
-  SELECT claim_id, line_number, in_scope,
+  SELECT claim_id, line_number, in_scope, cpt_scope,
     NOT code_known AS c001,
     code_known AND (service_date < add_date OR service_date > term_date) AS c002,
     evaluable AND NOT slip AND billed > expected + 1e-9 AS u001,
     evaluable AND NOT slip AND billed < expected - 1e-9 AS u002,
-    in_scope AND mue_value IS NOT NULL AND (
+    mue_scope AND (
       (mai = 1 AND billed > mue_value) OR (mai <> 1 AND day_first AND day_total > mue_value)
     ) AS u003,
     ndc_in_xwalk AND NOT pair_ok AS n003,
-    NOT has_jw AND waste_docd AND NOT group_has_jw AND (
+    payer_type = 'medicare' AND container = 'single_dose' AND payable
+      AND NOT has_jw AND waste_docd AND NOT group_has_jw AND (
       {_ceil("coalesce(admin_bu, 0) + waste_bu")} - {_ceil("coalesce(admin_bu, 0)")} >= 1
     ) AS m001,
-    payer_type = 'medicare' AND container = 'single_dose'
-      AND NOT (claim_type = 'institutional' AND coalesce(si = 'N', false))
-      AND NOT group_has_waste AND NOT group_has_jw AND NOT has_jz AS m002,
-    has_jw AND group_has_waste AND expected_jw IS NOT NULL
-      AND abs(billed - expected_jw) > 1e-9 AS m004
+    payer_type = 'medicare' AND container = 'single_dose' AND payable
+      AND NOT (group_has_waste AND coalesce(expected_jw >= 1, true))
+      AND NOT group_has_jw AND NOT has_jz AS m002,
+    has_jw AND payable AND coalesce(container, '') <> 'multi_dose' AND group_has_waste
+      AND expected_jw IS NOT NULL AND abs(billed - expected_jw) > 1e-9 AS m004
   FROM slipped
 )
 SELECT claim_id, line_number, rule_code FROM (
-  UNPIVOT (SELECT * FROM flags WHERE in_scope)
+  UNPIVOT (SELECT * FROM flags WHERE in_scope OR cpt_scope)
   ON c001 AS 'C001', c002 AS 'C002', u001 AS 'U001', u002 AS 'U002', u003 AS 'U003',
      n003 AS 'N003', m001 AS 'M001', m002 AS 'M002', m004 AS 'M004'
   INTO NAME rule_code VALUE fired
 )
-WHERE fired
+WHERE fired AND (in_scope OR rule_code = 'U003')
 ORDER BY claim_id, line_number, rule_code
 """
 
@@ -287,7 +301,9 @@ def duckdb_findings(
         con.execute(f"SET threads = {int(threads)}")
     if memory_limit:
         con.execute(f"SET memory_limit = '{memory_limit}'")
-    sql = build_sql(Path(input_path).resolve(), Path(bundle).resolve())
+    path = Path(input_path).resolve()
+    columns = set(con.execute(f"DESCRIBE SELECT * FROM {_input_source(path)}").df()["column_name"])
+    sql = build_sql(path, Path(bundle).resolve(), columns)
     out = con.execute(sql).df()
     con.close()
     out["line_number"] = out["line_number"].astype("int64")

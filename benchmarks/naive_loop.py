@@ -3,7 +3,8 @@
 This is how such an audit is often first written: read the file with pandas, walk the rows
 with `iterrows`, look reference facts up in dicts, keep group totals in dicts, then walk again
 to decide each rule. Same rules and semantics as `duckdb_rules.py` (the engine's, with the
-default configuration).
+default configuration: JW/JZ for Medicare single-dose, separately payable lines; void claims
+left out; U003 per patient, code, date, claim type and provider, CPT lines included).
 """
 
 from __future__ import annotations
@@ -132,6 +133,8 @@ def _valid(r) -> dict | None:
         "line_f": _num(r.get("line_number")),
         "code": (_text(r.get("hcpcs_code")) or "").upper(),
         "payer_type": (_text(r.get("payer_type")) or "").lower(),
+        "provider_key": _text(r.get("provider_id")) or "",
+        "frequency": _text(r.get("claim_frequency")) or "1",
         "claim_type": (_text(r.get("claim_type")) or "professional").lower(),
         "service_date": _date(r.get("service_date")),
         "billed": _num(r.get("billed_units")),
@@ -151,6 +154,7 @@ def _valid(r) -> dict | None:
         and line["line_f"] >= 1
         and line["line_f"] == int(line["line_f"]),
         line["payer_type"] in PAYER_TYPES,
+        line["frequency"] in ("1", "7", "8"),
         line["claim_type"] in ("professional", "institutional"),
         line["billed"] is not None and line["billed"] > 0,
     ]
@@ -181,6 +185,17 @@ def _valid(r) -> dict | None:
     return line
 
 
+def _day_key(line: dict) -> tuple:
+    """MUE date-of-service totals: patient, code, date, claim type and provider."""
+    return (
+        line["patient_id"],
+        line["code"],
+        line["service_date"],
+        line["claim_type"],
+        line["provider_key"],
+    )
+
+
 def naive_findings(
     input_path: Path | str, bundle_dir: Path | str, timings: dict | None = None
 ) -> pd.DataFrame:
@@ -205,7 +220,9 @@ def naive_findings(
             continue
         seen.add((line["claim_id"], line["line_number"]))
         ref = hcpcs.get(line["code"])
-        line["in_scope"] = not CPT.match(line["code"])
+        void = line["frequency"] == "8"
+        line["in_scope"] = not CPT.match(line["code"]) and not void
+        line["cpt_scope"] = bool(CPT.match(line["code"])) and not void
         line["ref"] = ref
         bua, bunit = (ref["bua"], ref["bunit"]) if ref else (None, None)
         line["bua"] = bua
@@ -232,8 +249,8 @@ def naive_findings(
         if docd and line["waste_bu"] is not None:
             key = "w_jw" if line["has_jw"] else "w_admin"
             g[key] = (g[key] or 0) + line["waste_bu"]
-        if line["in_scope"] and line["mue"] is not None:
-            d = days[(line["patient_id"], line["code"], line["service_date"])]
+        if (line["in_scope"] or line["cpt_scope"]) and line["mue"] is not None:
+            d = days[_day_key(line)]
             d["total"] += line["billed"]
             key = (line["claim_id"], line["line_number"])
             if d["first"] is None or key < d["first"]:
@@ -241,9 +258,16 @@ def naive_findings(
 
     out = []
     for line in lines:
+        key = (line["claim_id"], line["line_number"])
+        if line["cpt_scope"] and line["mue"] is not None:  # CPT lines: U003 only
+            value, mai = line["mue"]
+            d = days[_day_key(line)]
+            if (mai == 1 and line["billed"] > value) or (
+                mai != 1 and d["first"] == key and d["total"] > value
+            ):
+                out.append((line["claim_id"], line["line_number"], "U003"))
         if not line["in_scope"]:
             continue
-        key = (line["claim_id"], line["line_number"])
         fired = []
         ref = line["ref"]
         if ref is None:
@@ -273,29 +297,31 @@ def naive_findings(
                 fired.append("U002")
         if line["mue"] is not None:
             value, mai = line["mue"]
-            d = days[(line["patient_id"], line["code"], line["service_date"])]
+            d = days[_day_key(line)]
             if (mai == 1 and billed > value) or (
                 mai != 1 and d["first"] == key and d["total"] > value
             ):
                 fired.append("U003")
         if line["ndc11"] in xwalk and line["code"] not in xwalk[line["ndc11"]]:
             fired.append("N003")
-        if not line["has_jw"] and (line["wasted"] or 0) > 0 and not g["jw"]:
+        container = by_ndc.get(line["ndc11"]) or by_code.get(line["code"])
+        packaged = line["claim_type"] == "institutional" and opps.get(line["code"]) == "N"
+        policy = line["payer_type"] == "medicare" and container == "single_dose" and not packaged
+        if policy and not line["has_jw"] and (line["wasted"] or 0) > 0 and not g["jw"]:
             admin = line["admin_bu"] or 0
             if line["waste_bu"] is not None and _ceil(admin + line["waste_bu"]) - _ceil(admin) >= 1:
                 fired.append("M001")
-        container = by_ndc.get(line["ndc11"]) or by_code.get(line["code"])
-        packaged = line["claim_type"] == "institutional" and opps.get(line["code"]) == "N"
-        if (
-            line["payer_type"] == "medicare"
-            and container == "single_dose"
-            and not packaged
-            and not g["waste"]
-            and not g["jw"]
-            and not line["has_jz"]
-        ):
+        billable_waste = g["waste"] and (exp_jw is None or exp_jw >= 1)
+        if policy and not billable_waste and not g["jw"] and not line["has_jz"]:
             fired.append("M002")
-        if line["has_jw"] and g["waste"] and exp_jw is not None and abs(billed - exp_jw) > 1e-9:
+        if (
+            line["has_jw"]
+            and not packaged
+            and container != "multi_dose"
+            and g["waste"]
+            and exp_jw is not None
+            and abs(billed - exp_jw) > 1e-9
+        ):
             fired.append("M004")
         out.extend((line["claim_id"], line["line_number"], rule) for rule in fired)
     timings["lines"] = time.perf_counter() - t

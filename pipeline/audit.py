@@ -20,11 +20,18 @@ import pandas as pd
 from pipeline import __version__
 from pipeline.columns import codes_of, linked_labels
 from pipeline.config import Config
-from pipeline.engine import SEVERITY_RANK, RuleRun, merge_findings, run_rules
+from pipeline.engine import (
+    SEVERITY_RANK,
+    RuleRun,
+    merge_coverage,
+    merge_findings,
+    not_evaluated_totals,
+    run_rules,
+)
 from pipeline.enrich import enrich
 from pipeline.ingest import MAX_FIELD_BYTES, RawInput, read_input, resolve_inputs
 from pipeline.reference import Bundle
-from pipeline.rules import effective_rules
+from pipeline.rules import diagnosis, effective_rules
 from pipeline.rules.common import RuleContext
 from pipeline.validate import (
     Validated,
@@ -40,10 +47,14 @@ from pipeline.validate import (
 BATCH_LINES = 1_000_000
 # batches checked at the same time (threads: pandas and Arrow release the GIL in their kernels)
 BATCH_WORKERS = 2
-# what is kept of the audited lines: for the summary, these columns of every line; for the
+# what is kept of the audited lines: for the summary, their counts (`LineCounts`); for the
 # report, the payer of the lines of claims with findings (`AuditResult.lines`)
-SUMMARY_LINE_COLUMNS = ["source_file", "service_date", "in_scope"]
 REPORT_LINE_COLUMNS = ["claim_id", "line_number", "payer_type"]
+# the summary says so when more than this share of the in-scope lines fall outside a source's
+# effective period (SPEC section 6)
+PERIOD_NOTICE_SHARE = 0.01
+# the bundle tables whose rates price `impact_usd` (SPEC section 5, "Dollar impact")
+RATE_TABLES = {"asp": "payment_limits", "opps": "opps"}
 
 
 @dataclass
@@ -116,18 +127,138 @@ def peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
-def _outside_periods(lines: pd.DataFrame, manifest: dict) -> dict[str, int]:
-    """Lines whose service date falls outside each source's effective period."""
+def _source_name(source: dict) -> str:
+    return str(source.get("file") or source.get("table") or "?")
+
+
+def _dated_sources(manifest: dict) -> dict[str, tuple[str, str]]:
+    """The bundle's sources that have an effective period: name -> (start, end)."""
     out = {}
     for source in manifest.get("sources", []):
         period = source.get("effective_period") or {}
-        start, end = period.get("start"), period.get("end")
-        if not start or not end:
-            continue
-        date = lines["service_date"]
-        outside = (date < pd.Timestamp(start)) | (date > pd.Timestamp(end))
-        out[source.get("file", source.get("table", "?"))] = int(outside.sum())
+        if period.get("start") and period.get("end"):
+            out[_source_name(source)] = (period["start"], period["end"])
     return out
+
+
+def _outside_periods(lines: pd.DataFrame, manifest: dict) -> dict[str, int]:
+    """In-scope lines whose service date falls outside each source's effective period."""
+    dates = lines["service_date"][lines["in_scope"].to_numpy(dtype=bool)]
+    return {
+        name: int(((dates < pd.Timestamp(start)) | (dates > pd.Timestamp(end))).sum())
+        for name, (start, end) in _dated_sources(manifest).items()
+    }
+
+
+@dataclass
+class LineCounts:
+    """What the summary counts of the audited lines; the counts of batches add up."""
+
+    audited: dict[str, int] = field(default_factory=dict)  # lines per source file
+    in_scope: int = 0  # HCPCS lines of claims that are not void
+    out_of_scope: int = 0  # CPT lines (only U003 judges them), void claims aside
+    void: int = 0  # lines of void claims (claim_frequency 8): counted, not audited
+    outside: dict[str, int] = field(default_factory=dict)  # see `_outside_periods`
+
+    @classmethod
+    def of(cls, lines: pd.DataFrame, manifest: dict) -> LineCounts:
+        in_scope = lines["in_scope"].to_numpy(dtype=bool)
+        void = (
+            lines["is_void"].to_numpy(dtype=bool)
+            if "is_void" in lines
+            else np.zeros(len(lines), dtype=bool)
+        )
+        audited = lines.groupby("source_file", observed=True).size()
+        return cls(
+            {str(k): int(v) for k, v in audited.items()},
+            int(in_scope.sum()),
+            int((~in_scope & ~void).sum()),
+            int(void.sum()),
+            _outside_periods(lines, manifest),
+        )
+
+    def __add__(self, other: LineCounts) -> LineCounts:
+        def added(a: dict, b: dict) -> dict:
+            return {k: a.get(k, 0) + b.get(k, 0) for k in {**a, **b}}
+
+        return LineCounts(
+            added(self.audited, other.audited),
+            self.in_scope + other.in_scope,
+            self.out_of_scope + other.out_of_scope,
+            self.void + other.void,
+            added(self.outside, other.outside),
+        )
+
+
+def _quarter(source: dict) -> str | None:
+    """`2026Q1` from a manifest source's quarter or the start of its effective period."""
+    if source.get("quarter"):
+        return str(source["quarter"])
+    start = (source.get("effective_period") or {}).get("start")
+    if not start:
+        return None
+    year, month = int(start[:4]), int(start[5:7])
+    return f"{year}Q{(month - 1) // 3 + 1}"
+
+
+def _rates(manifest: dict) -> dict:
+    """Which files and quarters the dollar impacts are priced from: the ASP payment limits
+    (professional lines) and the OPPS Addendum B rates (institutional lines; None if absent)."""
+    out = {}
+    for name, table in RATE_TABLES.items():
+        source = next((s for s in manifest.get("sources", []) if s.get("table") == table), None)
+        out[name] = (
+            None
+            if source is None
+            else {
+                "table": table,
+                "file": source.get("file"),
+                "product": source.get("product"),
+                "quarter": _quarter(source),
+                "effective_period": source.get("effective_period"),
+            }
+        )
+    return out
+
+
+def _icd10cm_release() -> dict | None:
+    release = getattr(diagnosis, "ICD10CM_RELEASE", None)
+    return {str(k): str(v) for k, v in release.items()} if release else None
+
+
+def period_notices(
+    counts: LineCounts, manifest: dict, coverage: dict, icd10cm: dict | None
+) -> list[str]:
+    """One line per source with more than PERIOD_NOTICE_SHARE of the in-scope lines outside
+    its effective period, naming the source and its quarter; and one for the ICD-10-CM
+    release when D002 left that share of its lines not evaluated for it."""
+    products: dict[str, list[str]] = {}
+    for source in manifest.get("sources", []):
+        products.setdefault(_source_name(source), []).append(str(source.get("product") or ""))
+    notices = []
+    total = counts.in_scope
+    for source in manifest.get("sources", []):
+        name = _source_name(source)
+        n = counts.outside.get(name, 0)
+        if name not in products or not total or n <= PERIOD_NOTICE_SHARE * total:
+            continue
+        product = min(products.pop(name), key=len) or name  # a file read for several tables
+        start, end = _dated_sources(manifest)[name]
+        notices.append(
+            f"{product} {_quarter(source)} ({name}): {n:,} of {total:,} in-scope lines "
+            f"({n / total:.1%}) have a service date outside {start} to {end}"
+        )
+    d002 = coverage.get("D002")
+    if icd10cm and d002:
+        n = d002["not_evaluated"].get("outside_reference_period", 0)
+        judged = d002["evaluated"] + d002["not_applicable"] + sum(d002["not_evaluated"].values())
+        if judged and n > PERIOD_NOTICE_SHARE * judged:
+            notices.append(
+                f"ICD-10-CM {icd10cm.get('release')} ({icd10cm.get('valid_from')} to "
+                f"{icd10cm.get('valid_to')}): {n:,} of {judged:,} in-scope lines "
+                f"({n / judged:.1%}) have a service date outside it; D002 did not judge them"
+            )
+    return notices
 
 
 def _impact_totals(findings: pd.DataFrame, by: str) -> dict:
@@ -147,15 +278,16 @@ def _impact_totals(findings: pd.DataFrame, by: str) -> dict:
 def build_summary(
     raws: list[RawInput],
     checked: Validated,
-    lines: pd.DataFrame,
+    counts: LineCounts,
     findings: pd.DataFrame,
-    not_evaluated: dict,
+    coverage: dict,
     config: Config,
     bundle: Bundle,
     timings: dict,
     started: datetime,
 ) -> dict:
-    audited = lines.groupby("source_file", observed=True).size()
+    """summary.json (SPEC section 6) from the run's inputs, line counts, findings and coverage."""
+    audited = counts.audited
     files = []
     for raw in raws:
         name = str(raw.path)
@@ -170,8 +302,13 @@ def build_summary(
             }
         )
     rules = effective_rules(config)
-    counts = findings["rule_code"].value_counts()
+    by_rule = findings["rule_code"].value_counts()
     impact = findings["impact_usd"]
+    icd10cm = _icd10cm_release()
+    coverage = {  # every rule run, even one that judged no line
+        r.code: coverage.get(r.code) or {"evaluated": 0, "not_applicable": 0, "not_evaluated": {}}
+        for r in rules
+    }
     return {
         "tool": "claims-audit",
         "tool_version": __version__,
@@ -183,14 +320,20 @@ def build_summary(
             "rows_read": sum(f["rows_read"] for f in files),
             "rows_audited": sum(f["rows_audited"] for f in files),
             "rows_rejected": sum(f["rows_rejected"] for f in files),
-            "lines_in_scope": int(lines["in_scope"].sum()),
-            "lines_not_audited_out_of_scope": int((~lines["in_scope"]).sum()),
+            "lines_in_scope": counts.in_scope,
+            "lines_not_audited_out_of_scope": counts.out_of_scope,
             "findings": len(findings),
             "lines_with_findings": int(
                 findings[["claim_id", "line_number"]].drop_duplicates().shape[0]
             ),
         },
-        "lines_outside_reference_period": _outside_periods(lines, bundle.manifest),
+        "void_lines": counts.void,
+        "rates": _rates(bundle.manifest),
+        "icd10cm_release": icd10cm,
+        "lines_outside_reference_period": {
+            name: counts.outside.get(name, 0) for name in _dated_sources(bundle.manifest)
+        },
+        "reference_period_notices": period_notices(counts, bundle.manifest, coverage, icd10cm),
         "findings_by_severity": {
             s: int((findings["severity"] == s).sum()) for s in ("error", "warning", "info")
         },
@@ -199,12 +342,13 @@ def build_summary(
                 "name": r.name,
                 "severity": r.severity,
                 "category": r.category,
-                "count": int(counts.get(r.code, 0)),
+                "count": int(by_rule.get(r.code, 0)),
             }
             for r in rules
         },
         "disabled_rules": list(config.disable),
-        "not_evaluated_by_rule": not_evaluated,
+        "coverage_by_rule": coverage,
+        "not_evaluated_by_rule": not_evaluated_totals(coverage),
         "impact": {
             "missed_revenue_usd": round(float(impact[impact > 0].sum()), 2),
             "overpayment_risk_usd": round(float(-impact[impact < 0].sum()), 2),
@@ -221,7 +365,7 @@ def build_summary(
 class BatchResult:
     ran: RuleRun
     rejects: pd.DataFrame
-    summary_lines: pd.DataFrame  # SUMMARY_LINE_COLUMNS of every audited line
+    counts: LineCounts  # of every audited line
     report_lines: pd.DataFrame  # REPORT_LINE_COLUMNS of the lines of claims with findings
     seconds: dict[str, float]
 
@@ -243,7 +387,8 @@ def audit_batch(
     }
     flagged = lines["claim_id"].isin(ran.findings["claim_id"].unique())
     report_lines = lines.loc[flagged.to_numpy(), REPORT_LINE_COLUMNS]
-    return BatchResult(ran, checked.rejects, lines[SUMMARY_LINE_COLUMNS], report_lines, seconds)
+    counts = LineCounts.of(lines, bundle.manifest)
+    return BatchResult(ran, checked.rejects, counts, report_lines, seconds)
 
 
 def patient_batches(lines: pd.DataFrame, batch_lines: int) -> list[np.ndarray]:
@@ -300,23 +445,24 @@ def run_audit(
             item.frame = item.frame.iloc[:0]
     with watch.stage("enrich"):
         prior = load_history(history, config, bundle)
-    findings, rejects, kept, report_lines, not_evaluated = [], [], [], [], {}
+    findings, rejects, coverage, report_lines = [], [], [], []
+    counts = LineCounts()
 
     def collect(done) -> None:
+        nonlocal counts
         batch: BatchResult = done.result()
         ran = batch.ran
         findings.append(ran.findings)
         rejects.append(batch.rejects)
-        kept.append(batch.summary_lines)
+        coverage.append(ran.coverage)
+        counts = counts + batch.counts
         report_lines.append(batch.report_lines)
         for stage, spent in batch.seconds.items():
             watch.add(stage, spent, report=False)
         if watch.progress:
             watch.progress(
-                f"validate, enrich, rules: batch {len(kept)} of {len(batches)}", None, None
+                f"validate, enrich, rules: batch {len(coverage)} of {len(batches)}", None, None
             )
-        for code, count in ran.not_evaluated.items():
-            not_evaluated[code] = not_evaluated.get(code, 0) + count
 
     batches = split_batches(raw, patient_batches(raw, BATCH_LINES))
     del raw
@@ -335,16 +481,16 @@ def run_audit(
     if watch.progress:
         watch.progress("validate, enrich, rules", time.perf_counter() - checking, watch.rows)
     checked = finish_rejects(rejects, raws)
-    # batch after batch: the summary only counts these lines, the report joins findings to them
-    lines, payers = _joined(kept), _joined(report_lines)
-    ran = RuleRun(merge_findings(findings), not_evaluated)
+    # the report joins findings to these lines
+    payers = _joined(report_lines)
+    ran = RuleRun(merge_findings(findings), merge_coverage(coverage))
     watch.timings["total"] = round(time.perf_counter() - t0, 4)
     summary = build_summary(
         raws,
         checked,
-        lines,
+        counts,
         ran.findings,
-        ran.not_evaluated,
+        ran.coverage,
         config,
         bundle,
         watch.timings,

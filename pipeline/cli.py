@@ -1,12 +1,19 @@
 """The `claims-audit` command line: a thin layer over the pipeline's library functions.
 
-Exit codes: 0 ran and found nothing at or above --fail-on; 1 found something at or above it;
-2 could not run (bad arguments, unreadable input, missing column, bad reference or config).
+Exit codes (every command): 0 ran and found nothing at or above --fail-on; 1 found something
+at or above it, --max-reject-rate was exceeded, or an input with rows had none audited; 2 could
+not run (a `PipelineError`: bad arguments, unreadable input, missing column, bad reference or
+config, an --out that would replace something the tool did not write), one line; 3 internal
+error (any other exception), one line naming its type and stage, the traceback in a crash file;
+130 interrupted (Ctrl-C), one line.
 """
 
 from __future__ import annotations
 
+import os
+import platform
 import sys
+import tempfile
 import traceback
 from datetime import datetime
 from pathlib import Path
@@ -16,31 +23,92 @@ import click
 from pipeline import __version__
 from pipeline.cli_reference import reference
 from pipeline.cli_sample import sample
-from pipeline.errors import PipelineError
+from pipeline.errors import PipelineError, current_stage, set_stage
 
 EXAMPLE_RUN = """
 \b
 Example:
-  claims-audit run sample_data/claims.csv --config sample_data/audit.toml --out audit-out
+  claims-audit run sample_data/claims.csv --config sample_data/audit.toml --out audit-out/today
 """
+CRASH_PREFIX = "claims-audit-crash-"
+EXIT_INTERRUPTED = 130
+EXIT_INTERNAL = 3
+
+
+def write_crash_file(exc: BaseException, stage: str) -> Path:
+    """The traceback of an internal error in a new file of the temp directory (`$TMPDIR`, else
+    /tmp): `claims-audit-crash-<timestamp>-<pid>.txt`, mode 0600 (the exception's message may
+    quote a value of the input)."""
+    stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
+    text = (
+        f"claims-audit {__version__}: internal error in {stage}\n"
+        f"python {platform.python_version()} on {platform.platform()}\n"
+        f"command: {' '.join(sys.argv)}\n\n"
+        + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    )
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    for k in range(1, 100):
+        suffix = "" if k == 1 else f"-{k}"
+        path = Path(tempfile.gettempdir()) / f"{CRASH_PREFIX}{stamp}-{os.getpid()}{suffix}.txt"
+        try:
+            fd = os.open(path, flags, 0o600)
+        except FileExistsError:
+            continue
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as fh:
+            fh.write(text)
+        return path
+    raise FileExistsError(f"{CRASH_PREFIX}{stamp}-{os.getpid()}*.txt")
+
+
+def internal_error_line(exc: BaseException, stage: str, where: str) -> str:
+    """The one line of an internal error: the exception's type and the stage, never its message
+    (which may quote patient data)."""
+    return (
+        f"claims-audit: internal error: {type(exc).__name__} in {stage}; please report it "
+        f"(details: {where})"
+    )
 
 
 class AuditGroup(click.Group):
-    """Maps every PipelineError to one line on stderr and exit 2 (traceback only with --debug)."""
+    """The exit codes of every command: a PipelineError is one line and exit 2; Ctrl-C one line
+    and 130; any other exception one line, a crash file and exit 3 (tracebacks on stderr only
+    with --debug). click's own exits and usage errors pass through."""
 
     def invoke(self, ctx: click.Context):
+        set_stage("startup")
         try:
             return super().invoke(ctx)
         except PipelineError as exc:
-            if ctx.obj and ctx.obj.get("debug"):
+            if (ctx.obj or {}).get("debug"):
                 traceback.print_exc()
-            click.echo(f"claims-audit: error: {exc}", err=True)
+            click.echo("claims-audit: error: " + " ".join(str(exc).splitlines()), err=True)
             sys.exit(2)
+        except (
+            click.exceptions.ClickException,
+            click.exceptions.Exit,
+            click.exceptions.Abort,
+            BrokenPipeError,  # `claims-audit rules | head`: click's own handling
+        ):
+            raise
+        except KeyboardInterrupt:
+            start = "\n" if sys.stderr.isatty() else ""  # after the terminal's ^C
+            click.echo(f"{start}claims-audit: interrupted (Ctrl-C) in {current_stage()}", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        except Exception as exc:
+            stage = current_stage()
+            if (ctx.obj or {}).get("debug"):
+                traceback.print_exc()
+            try:
+                where = str(write_crash_file(exc, stage))
+            except OSError as err:
+                where = f"no crash file ({err.strerror or err}): rerun with --debug"
+            click.echo(internal_error_line(exc, stage, where), err=True)
+            sys.exit(EXIT_INTERNAL)
 
 
 @click.group(cls=AuditGroup)
 @click.version_option(__version__, prog_name="claims-audit")
-@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors (on stderr).")
 @click.pass_context
 def main(ctx: click.Context, debug: bool) -> None:
     """Audit drug claim lines (HCPCS J-codes) against CMS reference data."""
@@ -58,11 +126,13 @@ def _load(reference, config_path):
 
 
 def _progress(enabled: bool):
-    """Stage-by-stage progress on stderr, for a person at a terminal (silent in cron/CI logs)."""
-    if not enabled:
-        return None
+    """Stage-by-stage progress on stderr, for a person at a terminal (silent in cron/CI logs).
+    Either way the stage is recorded (`set_stage`) for an internal-error line."""
 
     def show(stage: str, seconds: float | None, rows: int | None) -> None:
+        set_stage(stage.split(":")[0] if seconds is None else f"audit (after {stage})")
+        if not enabled:
+            return
         count = f" {rows:,} rows" if rows is not None else ""
         if seconds is None:
             click.echo(f"\r  {stage}...{count}".ljust(60), err=True, nl=False)
@@ -126,6 +196,7 @@ def _progress(enabled: bool):
     help="A value longer than this many bytes is rejected (V006); default 65536.",
 )
 @click.option("--quiet", is_flag=True, help="Print nothing but errors.")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors (on stderr).")
 def run(
     inputs,
     out_dir,
@@ -142,17 +213,30 @@ def run(
     max_reject_rate,
     max_field_bytes,
     quiet,
+    debug,
 ) -> None:
-    """Run the whole audit on INPUT files, directories or globs (CSV or Parquet)."""
-    from pipeline.audit import run_audit
-    from pipeline.report.outputs import parse_formats, write_outputs
+    """Run the whole audit on INPUT files, directories or globs (CSV or Parquet).
 
+    --out replaces only an earlier claims-audit output (or an empty directory); without it the
+    outputs go to a new audit-out/<timestamp>/ (never an earlier run's)."""
+    from pipeline.audit import run_audit
+    from pipeline.report.outputs import check_out_dir, parse_formats, write_outputs
+
+    if debug:
+        click.get_current_context().find_root().obj["debug"] = True
+    set_stage("arguments")
     try:
         chosen = parse_formats(formats)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--format") from None
+    replace = out_dir is not None
+    out_dir = out_dir or Path("audit-out") / datetime.now().strftime("%Y%m%dT%H%M%S")
+    protected = _protected(inputs, history, baseline, suppress_file, config_path, reference)
+    check_out_dir(out_dir, protected, replace=replace)
+    set_stage("load config and reference")
     bundle, config = _load(reference, config_path)
     progress = _progress(sys.stderr.isatty() and not quiet)
+    set_stage("audit")
     if engine == "dask":
         from pipeline.engines.dask_engine import run_audit_dask
 
@@ -168,20 +252,53 @@ def run(
             progress=progress,
             max_field_bytes=max_field_bytes,
         )
+    set_stage("summary")
     too_many_rejects = reject_rate_exceeded(result.summary, max_reject_rate)
     if baseline or suppress_file:
         from pipeline.report.baseline import compare_with_baseline
 
+        set_stage("baseline")
         compare_with_baseline(result, baseline, suppress_file)
-    out_dir = out_dir or Path("audit-out") / datetime.now().strftime("%Y%m%dT%H%M%S")
-    write_outputs(result, out_dir, chosen, show_phi=show_phi)
+    set_stage("write outputs")
+    written = write_outputs(result, out_dir, chosen, show_phi=show_phi, replace=replace)
+    out_dir = written[0].parent  # without --out, maybe audit-out/<timestamp>-2
+    set_stage("summary")
     code = result.exit_code(fail_on or config.fail_on)
     if not quiet:
         click.echo(format_summary(result.summary, out_dir))
-    if too_many_rejects:
-        click.echo(f"claims-audit: {too_many_rejects}", err=True)
-        code = max(code, 1)
+    for problem in (too_many_rejects, none_audited(result.summary)):
+        if problem:
+            click.echo(f"claims-audit: {problem}", err=True)
+            code = max(code, 1)
     sys.exit(code)
+
+
+def _protected(inputs, history, baseline, suppress_file, config_path, reference) -> dict:
+    """What --out must neither be nor hold: every path the run reads."""
+    from pipeline.reference import DEFAULT_REFERENCE_DIR
+
+    return {
+        "an input": list(inputs),
+        "a --history file": list(history),
+        "the --baseline directory": [baseline] if baseline else [],
+        "the --suppress file": [suppress_file] if suppress_file else [],
+        "the --config file": [config_path] if config_path else [],
+        "the reference bundle": [reference or DEFAULT_REFERENCE_DIR],
+    }
+
+
+def none_audited(summary: dict) -> str | None:
+    """The one-line reason when an input file with rows had none of them audited (every row
+    rejected): a scheduler must not read that as a clean audit."""
+    empty = [f for f in summary["inputs"] if f["rows_read"] and not f["rows_audited"]]
+    if not empty:
+        return None
+    rows = sum(f["rows_read"] for f in empty)
+    names = ", ".join(str(f["path"]) for f in empty[:3])
+    more = f" and {len(empty) - 3:,} more files" if len(empty) > 3 else ""
+    return (
+        f"no row of {names}{more} was audited: all {rows:,} rows rejected (see rejects.csv); exit 1"
+    )
 
 
 def reject_rate_exceeded(summary: dict, max_rate: float | None) -> str | None:
@@ -210,15 +327,36 @@ def format_summary(summary: dict, out_dir: Path) -> str:
         ),
         reverse=True,
     )[:8]
+    # the quarters the dollar impacts are priced at: ` (ASP 2026Q1, OPPS 2025Q4 rates)`
+    quarters = [
+        f"{name.upper()} {r['quarter']}"
+        for name, r in (summary.get("rates") or {}).items()
+        if r and r.get("quarter")
+    ]
     lines = [
         f"claims-audit {summary['tool_version']}: {t['rows_read']:,} rows read, "
         f"{t['rows_audited']:,} audited, {t['rows_rejected']:,} rejected "
-        f"({t['lines_not_audited_out_of_scope']:,} CPT lines out of scope)",
+        f"({t['lines_not_audited_out_of_scope']:,} CPT lines: MUE check only)",
         f"findings: {t['findings']:,} ({sev['error']:,} errors, {sev['warning']:,} warnings) "
         f"on {t['lines_with_findings']:,} lines",
         f"impact: missed revenue ${imp['missed_revenue_usd']:,.2f}, "
-        f"overpayment risk ${imp['overpayment_risk_usd']:,.2f}",
+        f"overpayment risk ${imp['overpayment_risk_usd']:,.2f}"
+        + (f" ({', '.join(quarters)} rates)" if quarters else ""),
     ]
+    if summary.get("void_lines"):
+        lines.append(f"void claims: {summary['void_lines']:,} lines counted, not audited")
+    lines += [
+        f"reference period: {notice}" for notice in summary.get("reference_period_notices", [])
+    ]
+    gaps = sorted(
+        (-sum(c["not_evaluated"].values()), code, c["not_evaluated"])
+        for code, c in (summary.get("coverage_by_rule") or {}).items()
+        if c["not_evaluated"]
+    )
+    if gaps:
+        shown = ", ".join(f"{code} {-n:,} ({', '.join(why)})" for n, code, why in gaps[:6])
+        more = f" and {len(gaps) - 6} more rules" if len(gaps) > 6 else ""
+        lines.append(f"lines not evaluated (an input missing): {shown}{more}; see coverage_by_rule")
     base = summary.get("baseline")
     if base:
         lines.append(
@@ -229,6 +367,9 @@ def format_summary(summary: dict, out_dir: Path) -> str:
         lines.append("top rules: " + ", ".join(f"{c} {n} ({k})" for k, c, n in top))
     lines.append(f"outputs: {out_dir}/ (took {summary['timings_seconds']['total']:.2f}s)")
     return "\n".join(lines)
+
+
+REJECTS_HEADER_PREFIX = "source_file,source_row,"  # the first line of every rejects CSV
 
 
 @main.command()
@@ -244,9 +385,17 @@ def validate(inputs, config_path, out_file) -> None:
     """Schema check only: count good and rejected rows, no rules. Exit 1 if any row is rejected."""
     from pipeline.audit import validate_files
     from pipeline.config import load_config
-    from pipeline.report.outputs import masked_rejects
-    from pipeline.report.writers import write_csv
+    from pipeline.report.outputs import check_out_dir, masked_rejects
+    from pipeline.report.writers import check_file_replaceable, write_csv_file
 
+    set_stage("validate")
+    if out_file:
+        protected = {
+            "an input": list(inputs),
+            "the --config file": [config_path] * bool(config_path),
+        }
+        check_out_dir(out_file, protected, replace=False)
+        check_file_replaceable(out_file, REJECTS_HEADER_PREFIX, "rejects file")
     config = load_config(config_path)
     raws, checked = validate_files(inputs, config)
     for raw in raws:
@@ -261,7 +410,7 @@ def validate(inputs, config_path, out_file) -> None:
     if len(rejects) > 20:
         click.echo(f"  ... {len(rejects) - 20:,} more")
     if out_file:
-        write_csv(rejects, out_file)
+        write_csv_file(rejects, out_file)
     sys.exit(1 if len(rejects) else 0)
 
 
@@ -271,6 +420,7 @@ def validate(inputs, config_path, out_file) -> None:
 def rules(ctx: click.Context, config_path) -> None:
     """List the rule catalog (code, name, category, severity after config, enabled)."""
     ctx.obj["rules_config"] = config_path
+    set_stage("rules")
     if ctx.invoked_subcommand:
         return
     from pipeline.config import load_config
@@ -291,6 +441,7 @@ def explain(code: str) -> None:
     """Print one rule's What it checks / Why it matters / Example / Fix / Source."""
     from pipeline.rules import REGISTRY
 
+    set_stage("rules explain")
     found = REGISTRY.get(code.strip().upper())
     if found is None:
         raise PipelineError(f"unknown rule code {code!r} (see `claims-audit rules`)")

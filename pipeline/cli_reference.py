@@ -1,7 +1,8 @@
 """`claims-audit reference ...`: build, show and compare reference bundles (SPEC section 4).
 
 Each command is a few lines over `pipeline.reference_build`. Errors are `PipelineError`s, which the
-main CLI turns into one line and exit 2.
+main CLI turns into one line and exit 2 (any other exception: exit 3, see `pipeline.cli`). `diff
+--out` replaces only an earlier diff file (its first line is the diff's header).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from pipeline.errors import set_stage
 from pipeline.reference import DEFAULT_REFERENCE_DIR
 from pipeline.reference_build import build_bundle, diff_bundles, format_manifest, read_manifest
 
@@ -37,6 +39,7 @@ Example:
 """
 
 _FILE = click.Path(dir_okay=False, path_type=Path)
+DIFF_HEADER_PREFIX = "change_type,"  # the first line of a `reference diff --out` file
 
 
 @click.group("reference")
@@ -76,6 +79,7 @@ def reference() -> None:
 )
 def build(hcpcs_zip, asp_pricing, asp_crosswalk, mue_practitioner, mue_outpatient, opps, out_dir):
     """Build a reference bundle from the official CMS files, as downloaded."""
+    set_stage("reference build")
     manifest = build_bundle(
         hcpcs_zip,
         asp_pricing,
@@ -99,6 +103,7 @@ def build(hcpcs_zip, asp_pricing, asp_crosswalk, mue_practitioner, mue_outpatien
 )
 def show(bundle_dir):
     """Which sources, periods, row counts and hashes a bundle holds."""
+    set_stage("reference show")
     click.echo(format_manifest(read_manifest(bundle_dir), bundle_dir))
 
 
@@ -109,6 +114,11 @@ def show(bundle_dir):
 def diff(old, new, out_file):
     """What changed from bundle OLD to bundle NEW: codes added/terminated, billing units, MUE,
     payment limits, NDCs."""
+    from pipeline.report.writers import check_file_replaceable
+
+    set_stage("reference diff")
+    if out_file is not None:
+        check_file_replaceable(out_file, DIFF_HEADER_PREFIX, "reference diff")
     changes = diff_bundles(old, new)
     if out_file is not None:
         changes.to_csv(out_file, index=False)

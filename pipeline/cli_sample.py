@@ -1,11 +1,18 @@
-"""`claims-audit sample ...`: synthetic claims with known, labelled defects (demos, benchmarks)."""
+"""`claims-audit sample ...`: synthetic claims with known, labelled defects (demos, benchmarks).
+
+`generate --out FILE` replaces only an earlier generated file: one with its labels file
+(`FILE.labels.parquet`) beside it; any other existing file is refused (exit 2).
+"""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import click
+
+from pipeline.errors import OutputError, set_stage
 
 EXAMPLE_GENERATE = """
 \b
@@ -58,9 +65,21 @@ def sample() -> None:
 def generate(rows, out_file, seed, fmt, reference, defect_rate, chunk_rows, quiet) -> None:
     """Write synthetic claim lines over the reference bundle's codes and NDCs, with defects
     planted at a known rate and listed in a labels file beside the output."""
-    from pipeline.generate import DEFAULT_CHUNK_ROWS, DEFAULT_DEFECT_RATE, generate_claims
+    from pipeline.generate import (
+        DEFAULT_CHUNK_ROWS,
+        DEFAULT_DEFECT_RATE,
+        generate_claims,
+        labels_path_for,
+    )
     from pipeline.reference import load_bundle
 
+    set_stage("sample generate")
+    if os.path.lexists(out_file) and not labels_path_for(out_file).is_file():
+        raise OutputError(
+            f"{out_file}: exists and is not an earlier `sample generate` output (no "
+            f"{labels_path_for(out_file).name} beside it); refusing to replace it: choose a new "
+            "file name"
+        )
     bundle = load_bundle(reference)
     progress = None
     if sys.stderr.isatty() and not quiet:

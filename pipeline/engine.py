@@ -1,11 +1,17 @@
 """The rule engine: run every enabled rule over the enriched lines and build the findings table.
 
-Rules see only in-scope lines' verdicts (CPT codes are out of scope, counted, never findings).
-A finding's id is a stable hash of (claim_id, line_number, rule_code).
+A rule judges the lines of its scope: HCPCS Level II lines (`in_scope`), and CPT lines too
+(`cpt_in_scope`) for a rule registered with `scope="hcpcs+cpt"`; other lines (CPT codes, void
+claims) are counted in the summary, never findings. Of the judged lines, the engine counts per
+rule how many it evaluated, how many it does not concern (`not_applicable`) and how many it
+could not evaluate, by reason (`not_evaluated`). A finding's id is a stable hash of
+(claim_id, line_number, rule_code); its `carc`/`rarc` come from the registry's remittance table
+unless the rule gives them per line.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,6 +21,7 @@ import pyarrow as pa
 from pipeline.columns import TEXT, as_text
 from pipeline.rules import effective_rules
 from pipeline.rules.common import RuleContext, fmt_date, fmt_num
+from pipeline.rules.registry import MISSING_INPUT, Flags, Remittance
 
 FINDING_COLUMNS = [
     "finding_id",
@@ -24,6 +31,8 @@ FINDING_COLUMNS = [
     "rule_name",
     "severity",
     "category",
+    "carc",
+    "rarc",
     "message",
     "hcpcs_code",
     "observed",
@@ -37,9 +46,38 @@ SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
 
 @dataclass
 class RuleRun:
+    """Sorted findings and, per rule code, the coverage of the judged lines:
+    `{"evaluated": n, "not_applicable": n, "not_evaluated": {reason: n}}`."""
+
     findings: pd.DataFrame
-    not_evaluated: dict[str, int] = field(default_factory=dict)
-    evaluated: dict[str, int] = field(default_factory=dict)
+    coverage: dict[str, dict] = field(default_factory=dict)
+
+    @property
+    def not_evaluated(self) -> dict[str, int]:
+        """Lines not evaluated per rule, all reasons together."""
+        return not_evaluated_totals(self.coverage)
+
+
+def not_evaluated_totals(coverage: dict[str, dict]) -> dict[str, int]:
+    return {code: sum(c["not_evaluated"].values()) for code, c in coverage.items()}
+
+
+def merge_coverage(parts: Iterable[dict[str, dict]]) -> dict[str, dict]:
+    """The coverage of several batches added up, rules in code order, reasons sorted."""
+    merged: dict[str, dict] = {}
+    for part in parts:
+        for code, c in part.items():
+            into = merged.setdefault(
+                code, {"evaluated": 0, "not_applicable": 0, "not_evaluated": {}}
+            )
+            into["evaluated"] += c["evaluated"]
+            into["not_applicable"] += c["not_applicable"]
+            for reason, n in c["not_evaluated"].items():
+                into["not_evaluated"][reason] = into["not_evaluated"].get(reason, 0) + n
+    return {
+        code: {**c, "not_evaluated": dict(sorted(c["not_evaluated"].items()))}
+        for code, c in sorted(merged.items())
+    }
 
 
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
@@ -117,16 +155,69 @@ def _values(spec, rows: FlaggedRows, kind: str) -> pd.Series:
     return as_text(values)
 
 
+def judged_lines(lines: pd.DataFrame, scope: str) -> np.ndarray:
+    """The lines a rule of `scope` judges: HCPCS lines (`in_scope`), plus CPT lines
+    (`cpt_in_scope`, when enrich provides it) for `hcpcs+cpt`."""
+    judged = _bool(lines["in_scope"])
+    if scope == "hcpcs+cpt" and "cpt_in_scope" in lines:
+        judged = judged | _bool(lines["cpt_in_scope"])
+    return judged
+
+
+def _reasons(reason, positions: np.ndarray) -> dict[str, int]:
+    """Lines not evaluated by reason: a constant, or the per-line reasons at `positions`
+    (NA or empty: `missing_input`)."""
+    if not len(positions):
+        return {}
+    if reason is None or isinstance(reason, str):
+        return {reason or MISSING_INPUT: len(positions)}
+    values = pd.Series(pd.Series(reason).array.take(positions))
+    counts = values.value_counts(dropna=False)
+    out: dict[str, int] = {}
+    for key, n in counts[counts > 0].items():
+        name = MISSING_INPUT if pd.isna(key) or str(key) == "" else str(key)
+        out[name] = out.get(name, 0) + int(n)
+    return dict(sorted(out.items()))
+
+
+def coverage_of(flags: Flags, judged: np.ndarray) -> dict:
+    """One rule's coverage of the judged lines: evaluated, not applicable, not evaluated by
+    reason (the three add up to the judged lines)."""
+    applicable = judged if flags.applicable is None else judged & _bool(flags.applicable)
+    evaluated = applicable if flags.evaluated is None else applicable & _bool(flags.evaluated)
+    missing = np.flatnonzero(applicable & ~evaluated)
+    return {
+        "evaluated": int(evaluated.sum()),
+        "not_applicable": int((judged & ~applicable).sum()),
+        "not_evaluated": _reasons(flags.reason, missing),
+    }
+
+
+def _remittance(spec, default: Remittance, which: str, rows: FlaggedRows) -> pd.Series:
+    """The flagged rows' CARC or RARC: the rule's per-line value where it gives one, else the
+    registry's (with its claim-type exceptions for the CARC)."""
+    code = getattr(default, which) or None
+    base = pd.Series(code, index=rows.index, dtype=TEXT)
+    if which == "carc" and default.carc_by_claim_type:
+        claim_type = rows["claim_type"]
+        for kind, carc in default.carc_by_claim_type:
+            base = base.mask((claim_type == kind).fillna(False), carc)
+    if spec is None:
+        return base
+    given = _values(spec, rows, "text")
+    return given.where((given.notna() & (given != "")).fillna(False), base)
+
+
 def run_rules(lines: pd.DataFrame, ctx: RuleContext) -> RuleRun:
     """Evaluate every enabled rule; return sorted findings and per-rule coverage counts."""
-    in_scope = lines["in_scope"].to_numpy(dtype=bool)
-    frames, not_evaluated, evaluated = [], {}, {}
+    frames, coverage, judged_by_scope = [], {}, {}
     for r in effective_rules(ctx.config):
+        if r.scope not in judged_by_scope:
+            judged_by_scope[r.scope] = judged_lines(lines, r.scope)
+        judged = judged_by_scope[r.scope]
         flags = r.func(lines, ctx)
-        ok = in_scope if flags.evaluated is None else _bool(flags.evaluated) & in_scope
-        evaluated[r.code] = int(ok.sum())
-        not_evaluated[r.code] = int((in_scope & ~ok).sum())
-        positions = np.flatnonzero(_bool(flags.mask) & in_scope)
+        coverage[r.code] = coverage_of(flags, judged)
+        positions = np.flatnonzero(_bool(flags.mask) & judged)
         if not len(positions):
             continue
         rows = FlaggedRows(lines, positions)
@@ -139,6 +230,8 @@ def run_rules(lines: pd.DataFrame, ctx: RuleContext) -> RuleRun:
                     "rule_name": r.name,
                     "severity": r.severity,
                     "category": r.category,
+                    "carc": _remittance(flags.carc, r.remittance, "carc", rows),
+                    "rarc": _remittance(flags.rarc, r.remittance, "rarc", rows),
                     "message": _values(flags.message, rows, "text"),
                     "hcpcs_code": rows["hcpcs_code"].astype(TEXT),
                     "observed": _values(flags.observed, rows, "text"),
@@ -156,7 +249,7 @@ def run_rules(lines: pd.DataFrame, ctx: RuleContext) -> RuleRun:
     )
     for c in ("rule_code", "rule_name", "severity", "category", "citation"):
         findings[c] = findings[c].astype(TEXT)
-    return RuleRun(sort_findings(findings[FINDING_COLUMNS]), not_evaluated, evaluated)
+    return RuleRun(sort_findings(findings[FINDING_COLUMNS]), coverage)
 
 
 def empty_findings() -> pd.DataFrame:

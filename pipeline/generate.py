@@ -2,10 +2,21 @@
 
 Every fact comes from the reference bundle in use: codes from its HCPCS table, NDCs from its
 crosswalk (under the code they crosswalk to), doses in the code's billing unit, container types,
-MUEs, payment limits and curated drug policy. Lines are clean under every rule (with the default
-configuration) except where a defect is planted on purpose; each planted defect is written to a
-labels file `<out>.labels.parquet` (claim_id, line_number, rule_code) so that an audit of the
-output can be checked exactly: findings == labels.
+MUEs (HCPCS and CPT), payment limits, OPPS status indicators and curated drug policy. Lines are
+clean under every rule (with the default configuration) except where a defect is planted on
+purpose; each planted defect is written to a labels file `<out>.labels.parquet` (claim_id,
+line_number, rule_code) so that an audit of the output can be checked exactly: findings == labels.
+
+The claims follow the revised SPEC as a payer reads it (default configuration): JW and JZ only on
+Medicare lines (the one payer type that requires them by default) of single-dose containers the
+reference knows, on separately payable lines (never on a hospital drug that OPPS packages, status
+indicator N); other payers', multiple-dose, unknown-container and SI N lines document their waste
+on the administration line and carry neither modifier (M001 must stay silent there). Each patient
+sees one billing provider per claim type (`provider_id`, an NPI-like 10-digit number); a few
+claims are replacements (claim_frequency 7, repeating an original claim's drug line: never a
+duplicate) or voids (8: counted, not audited). Defects are planted only where a payer would deny
+them: JW/JZ defects on Medicare lines, A001 on professional lines, D002 inside the ICD-10-CM
+release, P002 past Medicare's one calendar year.
 
 Generation is vectorised (numpy, no per-row Python), deterministic for a seed, and written in
 chunks of whole patients (bounded memory at any size).
@@ -30,7 +41,7 @@ from pipeline.enrich import CPT_PATTERN
 from pipeline.errors import PipelineError
 from pipeline.parsing import round_units, to_billing_units
 from pipeline.reference import Bundle
-from pipeline.rules.diagnosis import billable_icd10_codes
+from pipeline.rules.diagnosis import ICD10CM_RELEASE, billable_icd10_codes
 from pipeline.rules.units import SLIP_RATIOS
 
 OUTPUT_COLUMNS = [
@@ -39,6 +50,8 @@ OUTPUT_COLUMNS = [
     "patient_id",
     "payer_type",
     "payer_id",
+    "provider_id",
+    "claim_frequency",
     "claim_type",
     "place_of_service",
     "service_date",
@@ -61,33 +74,34 @@ OUTPUT_COLUMNS = [
 # How each defect is planted, on a claim of its own (one defect per claim; where the bundle
 # lacks what a defect needs, e.g. a NOC code with crosswalked NDCs, it is not planted).
 PLANTED_AS = {
-    "A001": "charge 40-90% of payment limit x units",
+    "A001": "charge 40-90% of payment limit x units (professional lines)",
     "C001": "a code that does not exist (J + 4 digits, or a 6-character typo); NDC dropped",
     "C002": "an extra claim billing a terminated or not-yet-added code of the bundle",
-    "C003": "NDC dropped from a NOC code's line (not Medicaid)",
+    "C003": "NDC dropped from a true drug NOC code's line (no descriptor unit; not Medicaid)",
     "D001": "diagnosis codes dropped",
-    "D002": "a category header or non-code appended to the diagnoses (E11, C50, ...)",
+    "D002": "a category header or non-code appended to the diagnoses (E11, C50, ...), on a line "
+    "served inside the ICD-10-CM release",
     "D003": "diagnoses replaced by billable codes outside the curated indications",
     "F001": "the administration line resubmitted on an extra claim (same day, units, mods)",
     "F002": "an extra visit sooner than the curated interval after the patient's last one",
-    "M001": "the JW line of a group with documented waste left out",
-    "M002": "JZ left off a Medicare single-dose line with no waste",
-    "M003": "JZ added to the administration line of a group with waste and a JW line",
+    "M001": "the JW line of a Medicare single-dose group with billable waste left out",
+    "M002": "JZ left off a Medicare single-dose separately payable line with no billable waste",
+    "M003": "JZ added to the administration line of a Medicare group with waste and a JW line",
     "M004": "JW line units one more (or less) than units(given + wasted) - units(given)",
-    "M005": "JZ on a multi-dose container line",
-    "M006": "an unknown or terminated modifier added",
-    "M007": "the wasted amount left out of a group that has a JW line",
+    "M005": "JZ on a Medicare multi-dose container line (separately payable)",
+    "M006": "an unknown or terminated modifier added (separately payable lines)",
+    "M007": "the wasted amount left out of a Medicare group that has a JW line",
     "N001": "NDC dropped on a Medicaid line",
     "N002": "NDC as 10 digits without hyphens, or with a 3-digit package segment",
     "N003": "NDC of another code (same container type, same curated policy)",
     "N004": "a well-formed NDC that no reference table lists",
     "N005": "UN quantity worth half the billed units",
     "P001": "prior auth number dropped where curated policy requires one",
-    "P002": "Medicare claim submitted 366-450 days after service",
+    "P002": "Medicare claim submitted 367-450 days after service (past one calendar year)",
     "P003": "secondary claim without the other payer's paid amount",
     "U001": "billed units of the dose + 1",
     "U002": "billed units of the dose - 1",
-    "U003": "a dose of MUE + 1..3 units (billed correctly)",
+    "U003": "a dose of MUE + 1..3 units (billed correctly), or a CPT line over its MUE",
     "U004": "units x 10, / 10, or the amount in its own unit (descriptor not 1)",
     "U005": "half a unit added, on a line without documented dose",
 }
@@ -137,6 +151,23 @@ BAD_MODIFIERS = ["ZX", "Q9", "YY", "K7"]
 MAX_DX_CANDIDATES = 8
 CURATED_WEIGHT = 50.0  # a product with curated facts is this much likelier than one without
 EPS = 1e-9
+REPLACEMENT_RATE = 0.003  # claims repeated by a replacement claim (7), as a fraction of claims
+VOID_RATE = 0.002  # claims repeated by a void claim (8)
+NO_NPI_SHARE = 0.5  # share of the "other" payer's patients whose feed carries no provider_id
+
+
+def _npi(first9: str) -> str:
+    """An NPI-like 10-digit id: nine digits and the Luhn check digit over the 80840 prefix."""
+    total = 0
+    for i, ch in enumerate(reversed("80840" + first9)):
+        d = int(ch) * (2 if i % 2 == 0 else 1)
+        total += d - 9 if d > 9 else d
+    return first9 + str((10 - total % 10) % 10)
+
+
+# billing providers: physician practices (professional claims), hospitals (institutional)
+PROVIDERS_PROF = np.array([_npi(str(152834096 + 7919 * k)) for k in range(8)], dtype=object)
+PROVIDERS_INST = np.array([_npi(str(194205561 + 6007 * k)) for k in range(4)], dtype=object)
 
 
 # -- the product catalog ---------------------------------------------------------------------
@@ -189,6 +220,7 @@ class Catalog:
     all_codes: set[str]
     code_id: np.ndarray  # dense id of each product's code
     xwalk_pairs: set[str]  # "code|ndc11" pairs of the crosswalk
+    cpt_mue: dict[str, dict[str, float]]  # setting tag (prof/inst) -> CPT code -> MUE
     policy_pairs: set[str]  # "code|ndc11" pairs with an NDC-specific curated policy row
     start: date
     end: date
@@ -239,7 +271,13 @@ def build_catalog(bundle: Bundle, start: date = DEFAULT_START, end: date = DEFAU
     prod["bunit"] = code.map(hcpcs["billing_unit"]).astype("object")
     prod["convertible"] = prod["bua"].gt(0) & prod["bunit"].notna()
     prod["per_item"] = prod["billing_units_per_item"].astype("float64")
-    prod["is_noc"] = code.map(hcpcs["is_noc"]).fillna(False).astype(bool)
+    # a true drug NOC code (C003): on the NOC list and no descriptor unit (J3490, J9999); NOS
+    # codes with a unit (J3301 10 mg) are ordinary codes here
+    prod["is_noc"] = (
+        code.map(hcpcs["is_noc"]).fillna(False).astype(bool)
+        & code.map(hcpcs["billing_unit_amount"]).isna()
+        & code.str[0].isin(["J", "C", "Q"])
+    )
     prod["add_day"] = _days(code.map(hcpcs["add_date"]))
     prod["term_day"] = _days(code.map(hcpcs["termination_date"]))
     limits = bundle["payment_limits"].drop_duplicates("hcpcs_code").set_index("hcpcs_code")
@@ -388,6 +426,14 @@ def build_catalog(bundle: Bundle, start: date = DEFAULT_START, end: date = DEFAU
         code_id=pd.factorize(prod["hcpcs_code"])[0],
         xwalk_pairs=set(xwalk["hcpcs_code"] + "|" + xwalk["ndc11"]),
         policy_pairs=policy_pairs,
+        cpt_mue={
+            tag: mue[(mue["setting"] == setting) & mue["hcpcs_code"].str.match(CPT_PATTERN)]
+            .drop_duplicates("hcpcs_code")
+            .set_index("hcpcs_code")["mue_value"]
+            .astype("float64")
+            .to_dict()
+            for setting, tag in (("practitioner", "prof"), ("outpatient_hospital", "inst"))
+        },
         start=start,
         end=end,
     )
@@ -487,6 +533,16 @@ def _make_block(
     payer = rng.choice(len(PAYER_TYPES), n_patients, p=PAYER_WEIGHTS)
     payer_pick = rng.random(n_patients)
     inst = rng.random(n_patients) < 0.3
+    # one billing provider per patient (a practice, or a hospital for institutional patients)
+    provider = np.where(
+        inst,
+        PROVIDERS_INST[rng.integers(0, len(PROVIDERS_INST), n_patients)],
+        PROVIDERS_PROF[rng.integers(0, len(PROVIDERS_PROF), n_patients)],
+    ).astype(object)
+    no_npi = (payer == np.flatnonzero(PAYER_TYPES == "other")[0]) & (
+        rng.random(n_patients) < NO_NPI_SHARE
+    )
+    provider[no_npi] = None
     n_reg = rng.choice([1, 2, 3], n_patients, p=[0.55, 0.30, 0.15])
     reg_patient = np.repeat(np.arange(n_patients), n_reg)
     reg_prod = rng.choice(cat.clean, len(reg_patient), p=cat.clean_weights)
@@ -598,19 +654,29 @@ def _make_block(
     waste_bu = _billing_units(np.where(conv, waste_amt, np.nan), bua, bunit)
     total_units = _ceil_units(admin_bu + waste_bu)
     jw_units = total_units - exp_admin
-    has_waste = (
+    is_medicare = G_payer == MEDICARE
+    # JW/JZ policy applies (default configuration): Medicare, known single-dose container,
+    # separately payable (not an institutional line of an OPPS status indicator N drug)
+    jw_jz_policy = is_medicare & (cls == 1) & ~packaged
+    billable_waste = (
         dose_doc
         & vial_ok
-        & (cls == 1)
-        & ~packaged
         & (u[3] < 0.55)
         & (waste_amt > 0)
         & (jw_units >= 1)
         & (total_units <= cap)
     )
+    has_waste = billable_waste & jw_jz_policy  # documented, with its JW line
+    # waste documented where no JW line is due: other payers, multi-dose and unknown containers,
+    # packaged hospital drugs (M001 must stay silent on them)
+    waste_doc_only = billable_waste & ~jw_jz_policy & (u[4] < 0.6)
     jw_units = np.where(has_waste, jw_units, 0.0)
-    is_medicare = G_payer == MEDICARE
-    jz = (cls == 1) & ~packaged & ~has_waste & (is_medicare | (u[4] < 0.5))
+    jz = jw_jz_policy & ~has_waste
+    # waste below one billing unit beside JZ (not billable: JZ is right): half the rounding gap
+    gap = exp_admin - admin_bu
+    small_amt = np.round(np.nan_to_num(gap * 0.5) * bua, 6)
+    small_waste = jz & dose_doc & (gap >= 0.1) & (small_amt > 0) & (u[7] < 0.5)
+    waste_value = np.where(small_waste, small_amt, waste_amt)
     pa_needed = _contains_word(P["pa_payers"].to_numpy()[gp], PAYER_TYPES[G_payer])
     pay_limit = P["pay_limit"].to_numpy()[gp]
     ndc_policy = P["ndc_policy"].to_numpy()[gp]
@@ -635,20 +701,24 @@ def _make_block(
     u3_amount = np.round(u3_units * bua, 6)
     u3_exp = _ceil_units(_billing_units(np.where(conv, u3_amount, np.nan), bua, bunit))
     u3_ok = ~np.isnan(mue) & np.where(conv, np.isclose(u3_exp, u3_units), True)
+    release = [(pd.Timestamp(ICD10CM_RELEASE[k]) - pd.Timestamp(0)).days
+               for k in ("valid_from", "valid_to")]  # fmt: skip
+    g_day = c_day[g_claim]
+    in_release = (g_day >= release[0]) & (g_day <= release[1])  # D002 judges only these
     eligible = {
-        "A001": np.nan_to_num(pay_limit * billed) >= 1.0,
+        "A001": (np.nan_to_num(pay_limit * billed) >= 1.0) & ~G_inst,
         "C001": ~has_waste & (G_payer != MEDICAID),
         "C003": is_noc & ndc_droppable & (G_payer != MEDICAID),
         "D001": np.ones(n_group, dtype=bool),
-        "D002": np.full(n_group, len(cat.invalid_dx) > 0),
+        "D002": np.full(n_group, len(cat.invalid_dx) > 0) & in_release,
         "D003": P["indications"].notna().to_numpy()[gp] & (cat.dx_bad_count[gp] > 0),
         "F001": ~has_waste & (2 * billed <= cap),
         "M001": has_waste,
         "M002": is_medicare & jz,
         "M003": has_waste,
         "M004": has_waste & (m4_b >= 1),
-        "M005": (cls == 2) & ~has_waste,
-        "M006": np.full(n_group, len(cat.bad_modifiers) > 0),
+        "M005": (cls == 2) & is_medicare & ~packaged & ~waste_doc_only,
+        "M006": np.full(n_group, len(cat.bad_modifiers) > 0) & ~packaged,
         "M007": has_waste,
         "N001": (G_payer == MEDICAID) & ndc_droppable & ~is_noc,
         "N002": ndc_droppable,
@@ -658,7 +728,7 @@ def _make_block(
         "P001": pa_needed,
         "U001": dose_doc & ~_is_slip(u1_b, exp_admin, amount, bua) & (u1_b + jw_units <= cap),
         "U002": dose_doc & (u2_b >= 1) & ~_is_slip(u2_b, exp_admin, amount, bua),
-        "U003": u3_ok & ~has_waste,
+        "U003": u3_ok & ~has_waste & ~waste_doc_only & ~small_waste,
         "U004": dose_doc & (u4_a_ok | u4_b_ok | u4_c_ok) & _is_slip(u4_b, exp_admin, amount, bua),
         "U005": ~dose_doc & ~has_waste & (billed + 0.5 <= cap),
     }
@@ -699,7 +769,7 @@ def _make_block(
     jw_line[plants["M001"]] = False
     jw_billed = jw_units.copy()
     jw_billed[plants["M004"]] = m4_b[plants["M004"]]
-    waste_doc = has_waste.copy()
+    waste_doc = has_waste | waste_doc_only | small_waste
     waste_doc[plants["M007"]] = False
     admin_mod = np.where(jz, "JZ", None).astype(object)
     admin_mod[plants["M002"]] = None
@@ -715,10 +785,22 @@ def _make_block(
             pd.Series(current, dtype="object").fillna("").to_numpy() + " " + bad,
         )
 
-    # -- F001: a resubmitted duplicate of an administration line, as a claim of its own --------
+    # -- copies of an administration line, each on a claim of its own: F001's resubmitted
+    # duplicates (labelled), replacement claims (7: never a duplicate) and voids (8: not audited)
     f1_groups = plants["F001"]
-    f1_claims = np.arange(n_claim, n_claim + len(f1_groups))
-    src = g_claim[f1_groups]
+    copy_ok = ~has_waste & (2 * billed <= cap) & regular_group & ~taken[g_claim]
+    cand = rng.permutation(np.flatnonzero(copy_ok))
+    cand = cand[_first_per_key(g_claim[cand])]
+    n_rep, n_void = int(round(REPLACEMENT_RATE * n_regular)), int(round(VOID_RATE * n_regular))
+    rep_groups, void_groups = np.sort(cand[:n_rep]), np.sort(cand[n_rep : n_rep + n_void])
+    taken[g_claim[cand[: n_rep + n_void]]] = True
+    copy_groups = np.concatenate([f1_groups, rep_groups, void_groups]).astype("int64")
+    c_frequency = np.concatenate(
+        [np.full(n_claim + len(f1_groups), "1"), np.full(len(rep_groups), "7"),
+         np.full(len(void_groups), "8")]
+    ).astype(object)  # fmt: skip
+    f1_claims = np.arange(n_claim, n_claim + len(copy_groups))
+    src = g_claim[copy_groups]
     c_patient = np.concatenate([c_patient, c_patient[src]])
     c_day = np.concatenate([c_day, c_day[src]])
     c_payer = np.concatenate([c_payer, c_payer[src]])
@@ -727,14 +809,16 @@ def _make_block(
     c_submit = np.concatenate([c_submit, c_submit[src] + rng.integers(10, 41, len(src))])
     for rule, claims in claim_plants.items():
         if rule == "P002":
-            c_submit[claims] = c_day[claims] + rng.integers(366, 451, len(claims))
+            c_submit[claims] = c_day[claims] + rng.integers(367, 451, len(claims))
         else:
             c_secondary[claims] = True
     n_claim = len(c_patient)
 
     # -- lines: administration, JW, duplicate, CPT administration -----------------------------
     jw_groups = np.flatnonzero(jw_line)
-    n_cpt = np.where(np.arange(n_claim) < n_claim - len(f1_groups), 1, 0)
+    # CPT administration lines on regular claims and F002's extra visits (C002's claims and the
+    # copies have none: an MUE of 1 per day would make them U003)
+    n_cpt = np.where(np.arange(n_claim) < n_regular + len(f2_patient), 1, 0)
     n_cpt += (n_cpt > 0) & (rng.random(n_claim) < 0.25)
     cpt_claim = np.repeat(np.arange(n_claim), n_cpt)
     cpt_k = np.arange(len(cpt_claim)) - np.repeat(np.cumsum(n_cpt) - n_cpt, n_cpt)
@@ -746,17 +830,19 @@ def _make_block(
         [
             np.zeros(n_group, "int8"),
             np.ones(len(jw_groups), "int8"),
-            np.full(len(f1_groups), 3, "int8"),
+            np.full(len(copy_groups), 3, "int8"),
             np.full(len(cpt_claim), 2, "int8"),
         ]
     )
-    group = np.concatenate([np.arange(n_group), jw_groups, f1_groups, np.full(len(cpt_claim), -1)])
+    group = np.concatenate(
+        [np.arange(n_group), jw_groups, copy_groups, np.full(len(cpt_claim), -1)]
+    )
     claim = np.concatenate([g_claim, g_claim[jw_groups], f1_claims, cpt_claim])
     seq = np.concatenate(
         [
             group_rank * 2,
             group_rank[jw_groups] * 2 + 1,
-            np.zeros(len(f1_groups), "int64"),
+            np.zeros(len(copy_groups), "int64"),
             1000 + cpt_k,
         ]
     )
@@ -778,7 +864,7 @@ def _make_block(
     l_dose = admin & dose_doc[gi]
     adm_amount = np.where(l_dose, amount[gi], np.nan)
     adm_unit = np.where(l_dose | (admin & waste_doc[gi]), bunit[gi], None).astype(object)
-    wasted = np.where(admin & waste_doc[gi], waste_amt[gi], np.nan)
+    wasted = np.where(admin & waste_doc[gi], waste_value[gi], np.nan)
     ndc = np.where(drug, P["ndc11"].to_numpy()[prod], None).astype(object)
     l_per = np.where(drug, per[gi], 0.0)
     qualifier = np.where(
@@ -837,6 +923,27 @@ def _make_block(
     for rule in ("M004", "M007"):
         labels.append((jw_row[plants[rule]], rule))
     labels.append((n_group + len(jw_groups) + np.arange(len(f1_groups)), "F001"))
+
+    # U003 on a CPT administration line billed over its MUE (the one rule that judges CPT lines),
+    # on claims that carry no other defect
+    cpt_rows = np.flatnonzero((kind == 2) & (claim < n_regular))
+    cpt_rows = cpt_rows[~taken[claim[cpt_rows]]]
+    cpt_codes = pd.Series(code[cpt_rows], dtype="object")
+    cpt_cap = np.where(
+        c_inst[claim[cpt_rows]],
+        cpt_codes.map(cat.cpt_mue["inst"]).to_numpy(dtype="float64"),
+        cpt_codes.map(cat.cpt_mue["prof"]).to_numpy(dtype="float64"),
+    )
+    ok = cpt_cap >= 1
+    cpt_rows, cpt_cap = cpt_rows[ok], cpt_cap[ok]
+    pick = rng.permutation(len(cpt_rows))
+    pick = pick[_first_per_key(claim[cpt_rows[pick]])][
+        : int(round(rate.get("U003", 0) * n_regular * 0.3))
+    ]
+    cpt_u3 = cpt_rows[pick]
+    units[cpt_u3] = cpt_cap[pick] + 1 + np.floor(rng.random(len(pick)) * 2)
+    taken[claim[cpt_u3]] = True
+    labels.append((np.sort(cpt_u3), "U003"))
 
     # -- line-level defects (on the administration line of the chosen group) ------------------
     rows = admin_row[plants["C001"]]
@@ -921,6 +1028,8 @@ def _make_block(
         pd.DataFrame(
             {
                 "_claim": claim,
+                "provider_id": provider[c_patient[claim]],
+                "claim_frequency": c_frequency[claim],
                 "_patient": patient,
                 "line_number": line_number[inverse],
                 "payer": c_payer[claim],
@@ -1025,6 +1134,8 @@ def _filler(cat: Catalog, rng: np.random.Generator, n: int) -> Block:
     lines = pd.DataFrame(
         {
             "_claim": np.arange(n),
+            "provider_id": PROVIDERS_PROF[rng.integers(0, len(PROVIDERS_PROF), n)],
+            "claim_frequency": np.full(n, "1", dtype=object),
             "_patient": np.arange(n),
             "line_number": np.ones(n, "int64"),
             "payer": rng.choice(len(PAYER_TYPES), n, p=PAYER_WEIGHTS),
@@ -1143,6 +1254,8 @@ def to_tables(chunk: Block, claim_offset: int, patient_offset: int) -> tuple[pa.
         "patient_id": _ids("PT", patient_offset + L["_patient"].to_numpy(), 8),
         "payer_type": pa.array(PAYER_TYPES[payer]),
         "payer_id": _strings(_PAYER_ID_TABLE[payer, pick]),
+        "provider_id": _strings(L["provider_id"]),
+        "claim_frequency": _strings(L["claim_frequency"]),
         "claim_type": pa.array(np.where(inst, "institutional", "professional")),
         "place_of_service": pa.array(np.where(inst, "22", "11")),
         "service_date": _dates(L["service_day"].to_numpy()),

@@ -1,17 +1,22 @@
 """Ingest: read claim extracts (CSV or Parquet; file, directory or glob) into canonical columns.
 
-Values come out as text (identifiers as Arrow strings, other text as categoricals) or, from a typed
-Parquet file, as numbers and dates where the field is numeric or a date; typing is the validator's
-job. Headers are matched case-insensitively after trimming, then through the `[columns]` alias
-table of the config.
+Values come out as text (identifiers as Arrow strings, other text as categoricals), from CSV and
+Parquet alike: each file is brought to this canonical form on its own, a typed Parquet column
+becoming its exact text (numbers in full, timestamps and dates their calendar date), so a value's
+verdict never depends on the other files of the batch; typing is the validator's job. Headers are
+matched case-insensitively after trimming, then through the `[columns]` alias table of the config.
 
 CSV is read with pyarrow, the delimiter sniffed from the header line (`,` `;` tab `|`), quoted
 values may span lines. Encoding: UTF-8 with or without BOM; a file that is not valid UTF-8 falls
 back to cp1252, unless it holds valid UTF-8 text too (a mixed file), when it stays UTF-8. Bytes
 that the chosen encoding cannot decode (invalid UTF-8 in a mixed file; 0x81 0x8D 0x8F 0x90 0x9D in
-cp1252) make their row a V006 reject, as do a NUL byte in a value, a value longer than the field
-size limit and a record with the wrong number of fields. Nothing is dropped without a reject record;
-a reject never carries the raw record text (it may hold PHI).
+cp1252) make their row a V006 reject, as do a NUL byte or a control character in a value, a value
+longer than the field size limit and a record with the wrong number of fields; a timestamp in an
+unknown time zone is V004. Nothing is dropped without a reject record; a reject never carries the
+raw record text (it may hold PHI).
+
+Only regular files are read (a FIFO or a device is an InputError, never a hang), and a file that
+changes while it is read is an InputError: the sha256 recorded is that of the bytes parsed.
 """
 
 from __future__ import annotations
@@ -21,7 +26,9 @@ import csv
 import glob
 import hashlib
 import io
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,7 +41,7 @@ import pyarrow.parquet as pq
 
 from pipeline.errors import InputError
 from pipeline.parsing import TEXT
-from schemas.claims import FIELD_META, FIELDS, IDENTIFIERS, REQUIRED
+from schemas.claims import FIELDS, IDENTIFIERS, REQUIRED
 
 INPUT_SUFFIXES = {".csv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet"}
 REJECT_COLUMNS = ["source_file", "source_row", "column", "value", "reason_code", "message"]
@@ -58,10 +65,42 @@ class RawInput:
     sha256: str
     rows_read: int
     rejects: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=REJECT_COLUMNS))
+    # distinct patient ids of the file (rejected rows too): masked wherever they land
+    patient_ids: pa.Array = field(default_factory=lambda: pa.array([], pa.string()))
+
+
+def _regular_file(path: Path, shown: str) -> Path:
+    """`path` when it is (a link to) a regular file; InputError naming `shown` for a FIFO, a
+    device, a socket, a directory, a dangling link or a symlink loop. `os.stat` never opens
+    the entry, so a FIFO or a device cannot make the run hang."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:  # ELOOP (a symlink loop), ENOENT (a dangling link), EACCES
+        raise InputError(f"{shown}: cannot be read ({exc.strerror})") from None
+    if not stat.S_ISREG(mode):
+        raise InputError(f"{shown}: not a regular file ({_file_kind(mode)})")
+    return path
+
+
+def _file_kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return name
+    return "not a plain file"
 
 
 def resolve_inputs(inputs: tuple[str, ...] | list[str]) -> list[Path]:
     """Expand files, directories and globs into a sorted, de-duplicated list of input files.
+
+    Only regular files are taken: an entry of a directory (or a glob hit) with an input suffix
+    that is a FIFO, a device, a directory, a dangling link or a symlink loop is an InputError
+    naming it (exit 2); entries with other suffixes are ignored, never opened.
 
     The list is sorted by path whatever the order of the arguments, so that the order in which
     files are named never changes the result (which of two repeated claim lines is the "later"
@@ -73,16 +112,14 @@ def resolve_inputs(inputs: tuple[str, ...] | list[str]) -> list[Path]:
             hits = [p for p in sorted(path.iterdir()) if p.suffix.lower() in INPUT_SUFFIXES]
             if not hits:
                 raise InputError(f"{item}: directory holds no .csv or .parquet file")
-            found.extend(hits)
-        elif path.is_file():
-            found.append(path)
-        elif path.exists():
-            raise InputError(f"{item}: not a regular file")
+            found.extend(_regular_file(p, str(p)) for p in hits)
+        elif path.exists() or path.is_symlink():
+            found.append(_regular_file(path, item))
         else:
-            hits = [Path(p) for p in sorted(glob.glob(item)) if Path(p).is_file()]
+            hits = [Path(p) for p in sorted(glob.glob(item)) if not Path(p).is_dir()]
             if not hits:
                 raise InputError(f"{item}: no such file, directory or matching glob")
-            found.extend(hits)
+            found.extend(_regular_file(p, str(p)) for p in hits)
     return sorted(dict.fromkeys(p.resolve() for p in found), key=str)
 
 
@@ -94,13 +131,21 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def scan_file(path: Path) -> tuple[str, bool]:
+def scan_file(path: Path, identity: tuple[int, ...] | None = None) -> tuple[str, bool]:
     """sha256 of the file and whether it is valid UTF-8, in one pass (ASCII chunks, the usual
-    case, are checked at memory speed)."""
+    case, are checked at memory speed). With `identity` (from `_open_regular`), the file opened
+    must still be that one (opened without blocking: a FIFO swapped in is an InputError)."""
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")()
     valid = True
-    with path.open("rb") as fh:
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
+    if identity is not None and _identity(os.fstat(fd)) != identity:
+        os.close(fd)
+        raise InputError(f"{path}: changed while it was read (file replaced)")
+    with os.fdopen(fd, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 24), b""):
             digest.update(chunk)
             if valid and not chunk.isascii():
@@ -135,7 +180,7 @@ def _column_positions(header: list[str], aliases: dict[str, str], source: Path) 
     if missing:
         found = [positions[i] for i in sorted(positions)]
         other = len(header) - len(found)
-        looks_like_data = sum(bool(re.search(r"\d", str(h))) for h in header) * 2 > len(header)
+        looks_like_data = sum(bool(re.search(r"[0-9]", str(h))) for h in header) * 2 > len(header)
         hint = (
             "; the first line looks like data: is the header row missing?"
             if looks_like_data
@@ -183,17 +228,20 @@ def _sniff_kind(path: Path, head: bytes) -> str:
 
 
 def _header_line(path: Path) -> tuple[bytes, bool]:
-    """The first line's bytes (no BOM, no line end) and whether anything follows it."""
+    """The first line's bytes (no BOM, no line end) and whether anything follows it. A line ends
+    at LF, CRLF or a lone CR (old Mac line ends, which pyarrow reads as line ends too)."""
     with path.open("rb") as fh:
-        line = fh.readline(_MAX_HEADER_BYTES)
-        more = bool(fh.read(1))
-    if line.startswith(b"\xef\xbb\xbf"):
-        line = line[3:]
-    if not line.endswith(b"\n") and more:
+        data = fh.read(_MAX_HEADER_BYTES + 2)
+        tail = fh.read(1)
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    end = re.search(b"\r\n|\r|\n", data)
+    if end is None and (tail or len(data) > _MAX_HEADER_BYTES):
         raise InputError(
             f"{path}: first line is longer than {_MAX_HEADER_BYTES:,} bytes: not a CSV header"
         )
-    line = line.rstrip(b"\r\n")
+    line = data[: end.start()] if end else data
+    more = bool(end and data[end.end() :]) or bool(tail)
     if not line.strip():
         what = "first line is empty" if more else "file is empty"
         raise InputError(f"{path}: {what} (no header row)")
@@ -443,10 +491,6 @@ def repair_utf8(table: pa.Table) -> tuple[pa.Table, bool]:
 # -- canonical columns -------------------------------------------------------------------
 
 
-def _is_number(kind: pa.DataType) -> bool:
-    return pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)
-
-
 def _as_string(column: pa.ChunkedArray, name: str) -> pa.ChunkedArray:
     try:
         return column.cast(pa.string())
@@ -456,13 +500,31 @@ def _as_string(column: pa.ChunkedArray, name: str) -> pa.ChunkedArray:
         ) from None
 
 
-def _as_canonical(column: pa.ChunkedArray, name: str) -> pa.ChunkedArray:
-    """Identifiers become trimmed strings (empty -> null); other text is dictionary-encoded
-    (trimmed later, once per distinct value). Typed values (Parquet) stay typed where the field
-    has that type (numbers for numeric fields, timestamps for dates); anything else is read as
-    its text (an integer service_date 20260105 is the text `20260105`)."""
+def _as_text(column: pa.ChunkedArray, name: str) -> pa.ChunkedArray:
+    """The canonical text of a typed Parquet column, the same whichever file it comes from
+    (so a value's verdict never depends on the other files of the batch): numbers exactly
+    (shortest round-trip form, integers beyond 2^53 in full; NaN is empty), timestamps and
+    dates as their calendar date `YYYY-MM-DD` (time of day dropped; a zoned timestamp was made
+    wall-clock by `resolve_time_zones`). Nested types (list, struct, map) are an InputError
+    naming the column: such a column is not the field."""
     kind = column.type
-    field_kind = FIELD_META.get(name, {}).get("kind", "text")
+    if pa.types.is_floating(kind):
+        column = pc.if_else(pc.is_nan(column), pa.scalar(None, kind), column)
+    elif pa.types.is_timestamp(kind):
+        if kind.tz:  # not made wall-clock yet (`to_frame` called directly)
+            try:
+                column = pc.local_timestamp(column)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                raise InputError(f"column {name}: time zone {kind.tz[:40]!r} is unknown") from None
+        column = column.cast(pa.timestamp(kind.unit)).cast(pa.date32())
+    return _as_string(column, name)
+
+
+def _as_canonical(column: pa.ChunkedArray, name: str) -> pa.ChunkedArray:
+    """Identifiers become trimmed strings (empty -> null); every other column becomes
+    dictionary-encoded text (trimmed once per distinct value). Typed Parquet values become
+    their canonical text (`_as_text`): the validator parses them exactly as it parses CSV."""
+    kind = column.type
     if pa.types.is_dictionary(kind):
         if pa.types.is_string(kind.value_type) or pa.types.is_large_string(kind.value_type):
             if name in IDENTIFIERS:
@@ -472,17 +534,10 @@ def _as_canonical(column: pa.ChunkedArray, name: str) -> pa.ChunkedArray:
                 return _trimmed_dictionary(column.unify_dictionaries())
         else:
             column = column.cast(kind.value_type)
-        kind = column.type
     if name in IDENTIFIERS:
-        column = pc.utf8_trim_whitespace(_as_string(column, name))
+        column = pc.utf8_trim_whitespace(_as_text(column, name))
         return pc.if_else(pc.equal(column, ""), pa.scalar(None, pa.string()), column)
-    if field_kind in ("int", "decimal") and _is_number(kind):
-        return column.cast(pa.float64())
-    if field_kind == "date" and (pa.types.is_timestamp(kind) or pa.types.is_date(kind)):
-        if pa.types.is_date(kind):
-            return column.cast(pa.timestamp("s"))
-        return column
-    return _trimmed_dictionary(_as_string(column, name).dictionary_encode().unify_dictionaries())
+    return _trimmed_dictionary(_as_text(column, name).dictionary_encode().unify_dictionaries())
 
 
 def _index_type(n_values: int) -> pa.DataType:
@@ -531,20 +586,101 @@ def to_frame(table: pa.Table) -> pd.DataFrame:
     return _frame(columns, table.num_rows)
 
 
-# -- screening values: V006 for undecodable bytes, NUL bytes, oversized values ------------
+# -- time zones: zoned timestamps to wall-clock ones; an unknown zone is V004 ---------------
+
+
+def resolve_time_zones(
+    table: pa.Table, source_rows: np.ndarray, path: Path
+) -> tuple[pa.Table, np.ndarray, pd.DataFrame]:
+    """Zoned (tz-aware) timestamp columns as wall-clock timestamps where they were recorded
+    (their calendar date is the date of the service), the rows to drop and their V004 rejects:
+    a timestamp in a time zone the time zone database does not know has no calendar date."""
+    drop = np.zeros(table.num_rows, dtype=bool)
+    records = []
+    for i, name in enumerate(table.column_names):
+        kind = table.schema.field(i).type
+        if not (pa.types.is_timestamp(kind) and kind.tz):
+            continue
+        column = table.column(i)
+        naive = pa.timestamp(kind.unit)
+        try:
+            local = pc.local_timestamp(column)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            hit = np.flatnonzero(column.is_valid().to_numpy(zero_copy_only=False))
+            drop[hit] = True
+            shown = column.take(pa.array(hit)).cast(naive).cast(pa.string()).to_pylist()
+            why = f"time zone {kind.tz[:40]!r} is unknown: the calendar date cannot be determined"
+            records.append(_ingest_rejects(path, source_rows[hit], name, shown, "V004", why))
+            local = pa.nulls(table.num_rows, naive)
+        table = table.set_column(i, name, local.cast(naive))
+    return table, drop, _joined_rejects(records)
+
+
+def _ingest_rejects(
+    path: Path, rows: np.ndarray, column: str, shown, code: str, why
+) -> pd.DataFrame:
+    """Reject records of rows refused at ingest; `why` is one text or one per row."""
+    why = pd.Series(why, index=range(len(rows)), dtype="string")
+    return pd.DataFrame(
+        {
+            "source_file": str(path),
+            "source_row": rows,
+            "column": column,
+            "value": shown,
+            "reason_code": code,
+            "message": (
+                f"{path} row " + pd.Series(rows).astype("string") + f" column {column}: " + why
+            ).to_numpy(),
+        },
+        columns=REJECT_COLUMNS,
+    )
+
+
+def _joined_rejects(records: list[pd.DataFrame]) -> pd.DataFrame:
+    if not records:
+        return pd.DataFrame(columns=REJECT_COLUMNS)
+    return pd.concat(records, ignore_index=True)
+
+
+def patient_ids(table: pa.Table) -> pa.Array:
+    """The distinct patient ids of a file (trimmed, as validation sees them), also those of
+    the rows rejected: a reject value equal to one of them is masked (it is PHI whichever
+    column it landed in, e.g. a row shifted by one field)."""
+    if "patient_id" not in table.column_names:
+        return pa.array([], pa.string())
+    try:  # distinct raw values first: each is trimmed once
+        distinct = pa.chunked_array([pc.unique(table["patient_id"].combine_chunks())])
+        ids = _as_canonical(distinct, "patient_id")
+    except (InputError, pa.ArrowException):
+        return pa.array([], pa.string())
+    return pc.unique(ids.combine_chunks()).drop_null()
+
+
+# -- screening values: V006 for undecodable bytes, NUL, control chars, long values ------------
+
+
+# characters no value of a claim line holds and that writers cannot all carry (XML 1.0, hence
+# XLSX, forbids C0 controls but tab, LF, CR, and U+FFFE/U+FFFF): C0, DEL, C1, noncharacters
+CONTROL_PATTERN = r"[\x{01}-\x{08}\x{0b}\x{0c}\x{0e}-\x{1f}\x{7f}-\x{9f}\x{fffe}\x{ffff}]"
+_CONTROLS = [*range(0x01, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0)]
+_ESCAPES = {c: f"\\x{c:02x}" for c in [0, *_CONTROLS]} | {0xFFFE: "\\ufffe", 0xFFFF: "\\uffff"}
+_UNDECODABLE, _NUL, _TOO_LONG, _CONTROL = 1, 2, 3, 4
 
 
 def _flag_chunk(chunk: pa.Array, max_field_bytes: int, undecodable: bool) -> np.ndarray:
-    """Per row of a string or dictionary chunk: 0 fine, 1 undecodable, 2 NUL, 3 too long."""
+    """Per row of a string or dictionary chunk: 0 fine, else the problem code (`_WHY`); when a
+    value has several, undecodable > NUL > control character > too long."""
     values = chunk.dictionary if pa.types.is_dictionary(chunk.type) else chunk
     codes = np.zeros(len(values), dtype=np.int8)
     if len(values):
-        too_long = pc.greater(pc.binary_length(values), max_field_bytes)
-        nul = pc.match_substring(values, "\x00")
-        checks = [(3, too_long), (2, nul)]
+        checks = [
+            (_TOO_LONG, pc.greater(pc.binary_length(values), max_field_bytes)),
+            (_CONTROL, pc.match_substring_regex(values, CONTROL_PATTERN)),
+            (_NUL, pc.match_substring(values, "\x00")),
+        ]
         if undecodable:
-            checks.append((1, pc.match_substring(values, "\ufffd")))
-        for code, mask in checks:  # later checks win: undecodable > NUL > too long
+            checks.append((_UNDECODABLE, pc.match_substring(values, "\ufffd")))
+        for code, mask in checks:  # later checks win
             if pc.any(mask).as_py():
                 codes[mask.fill_null(False).to_numpy(zero_copy_only=False)] = code
     if not codes.any():
@@ -557,16 +693,19 @@ def _flag_chunk(chunk: pa.Array, max_field_bytes: int, undecodable: bool) -> np.
 
 
 _WHY = {
-    1: "undecodable bytes (shown as \ufffd)",
-    2: "NUL byte in the value",
+    _UNDECODABLE: "undecodable bytes (shown as \ufffd)",
+    _NUL: "NUL byte in the value",
+    _CONTROL: "control character in the value (shown as \\xNN)",
 }
 
 
 def screen_values(
     table: pa.Table, source_rows: np.ndarray, path: Path, max_field_bytes: int, undecodable: bool
 ) -> tuple[np.ndarray, pd.DataFrame]:
-    """Rows to keep, and a V006 reject per (row, column) holding undecodable bytes, a NUL byte
-    or a value longer than `max_field_bytes`. Distinct values are checked once (dictionaries)."""
+    """Rows to keep, and a V006 reject per (row, column) holding undecodable bytes, a NUL byte,
+    a control character or a value longer than `max_field_bytes`. Distinct values are checked
+    once (dictionaries). The value shown has NUL and control characters escaped (`\x07`), so
+    every writer can carry it."""
     keep = np.ones(table.num_rows, dtype=bool)
     records = []
     for name in table.column_names:
@@ -587,35 +726,17 @@ def screen_values(
         values = column.take(pa.array(hit)).cast(pa.string()).to_pandas().astype("string")
         lengths = values.str.encode("utf-8").str.len()
         why = pd.Series(flag[hit]).map(_WHY).astype("string")
-        long = flag[hit] == 3
+        long = flag[hit] == _TOO_LONG
         why[long] = (
             "value is "
             + lengths[long].map("{:,}".format).astype("string")
             + f" bytes, over the {max_field_bytes:,}-byte limit (--max-field-bytes)"
         )
-        shown = values.str.replace("\x00", "\\x00", regex=False).str.slice(0, _EXCERPT)
+        shown = values.str.slice(0, _EXCERPT).str.translate(_ESCAPES)
         rows = source_rows[hit]
-        records.append(
-            pd.DataFrame(
-                {
-                    "source_file": str(path),
-                    "source_row": rows,
-                    "column": name,
-                    "value": shown.where(~long, "").to_numpy(),
-                    "reason_code": "V006",
-                    "message": (
-                        f"{path} row "
-                        + pd.Series(rows).astype("string")
-                        + f" column {name}: "
-                        + why.to_numpy()
-                    ).to_numpy(),
-                }
-            )
-        )
-    rejects = (
-        pd.concat(records, ignore_index=True) if records else pd.DataFrame(columns=REJECT_COLUMNS)
-    )
-    return keep, rejects
+        shown = shown.where(~long, "").to_numpy()
+        records.append(_ingest_rejects(path, rows, name, shown, "V006", why.to_numpy()))
+    return keep, _joined_rejects(records)
 
 
 def _malformed_rejects(path: Path, bad_rows: list[dict], rows: np.ndarray) -> pd.DataFrame:
@@ -655,6 +776,46 @@ def _source_rows(n_good: int, bad_rows: list[dict]) -> tuple[np.ndarray, np.ndar
     return np.flatnonzero(is_good).astype(np.int64), bad
 
 
+def _identity(st: os.stat_result) -> tuple[int, ...]:
+    """What changes when a file is written or replaced: device, inode, size, mtime and ctime
+    (ctime cannot be set back by a user, so an in-place rewrite that restores mtime shows)."""
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _open_regular(path: Path) -> tuple[bytes, tuple[int, ...]]:
+    """The first bytes of `path` and its identity, opening it without blocking: a FIFO or a
+    device put in its place after the inputs were listed is an InputError, never a hang."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise InputError(f"{path}: not a regular file ({_file_kind(st.st_mode)})")
+        try:
+            head = os.pread(fd, 8, 0)
+        except OSError as exc:
+            raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
+    finally:
+        os.close(fd)
+    return head, _identity(st)
+
+
+def _check_unchanged(path: Path, before: tuple[int, ...]) -> None:
+    """InputError when `path` was written or replaced while it was read: its sha256 in the
+    summary would not be that of the bytes audited."""
+    try:
+        now = _identity(os.stat(path))
+    except OSError as exc:
+        raise InputError(f"{path}: disappeared while it was read ({exc.strerror})") from None
+    if now != before:
+        raise InputError(
+            f"{path}: changed while it was read (size, time or file replaced): run again "
+            "once the file is complete"
+        )
+
+
 def read_input(
     path: Path, aliases: dict[str, str] | None = None, max_field_bytes: int = MAX_FIELD_BYTES
 ) -> RawInput:
@@ -665,29 +826,33 @@ def read_input(
     """
     aliases = aliases or {}
     path = Path(path)
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(8)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
+    head, before = _open_regular(path)
     kind = _sniff_kind(path, head)
-    sha256, utf8_valid = scan_file(path)
+    sha256, utf8_valid = scan_file(path, before)
     bad_rows: list[dict] = []
     undecodable = False
     if kind == "parquet":
-        table, undecodable = repair_utf8(_read_parquet(path, aliases))
+        table = _read_parquet(path, aliases)
+        try:
+            table, undecodable = repair_utf8(table)
+        except pa.ArrowException as exc:  # e.g. dictionary indices out of bounds
+            raise InputError(f"{path}: cannot be read ({_arrow_reason(exc)})") from None
         encoding = "parquet"
     else:
         table, encoding, bad_rows, undecodable = _read_csv(
             path, aliases, max_field_bytes, utf8_valid
         )
+    _check_unchanged(path, before)  # the bytes parsed are the bytes hashed
     rows_read = table.num_rows + len(bad_rows)
     good_rows, bad_numbers = _source_rows(table.num_rows, bad_rows)
-    keep, screened = screen_values(table, good_rows, path, max_field_bytes, undecodable)
-    if not keep.all():
-        table = table.filter(pa.array(keep))
-        good_rows = good_rows[keep]
     try:
+        ids = patient_ids(table)
+        table, zoned, unknown_zone = resolve_time_zones(table, good_rows, path)
+        keep, screened = screen_values(table, good_rows, path, max_field_bytes, undecodable)
+        keep &= ~zoned
+        if not keep.all():
+            table = table.filter(pa.array(keep))
+            good_rows = good_rows[keep]
         # to_frame, letting go of each Arrow column once converted (this is the only
         # reference to the table): the file is never held twice
         rows, columns = table.num_rows, {}
@@ -705,7 +870,11 @@ def read_input(
                 frame[name] = frame[name].cat.remove_unused_categories()
     frame["source_row"] = good_rows.astype(np.int64)
     rejects = pd.concat(
-        [r for r in (_malformed_rejects(path, bad_rows, bad_numbers), screened) if len(r)]
+        [
+            r
+            for r in (_malformed_rejects(path, bad_rows, bad_numbers), screened, unknown_zone)
+            if len(r)
+        ]
         or [pd.DataFrame(columns=REJECT_COLUMNS)],
         ignore_index=True,
     )
@@ -717,4 +886,5 @@ def read_input(
         sha256=sha256,
         rows_read=rows_read,
         rejects=rejects,
+        patient_ids=ids,
     )

@@ -13,23 +13,30 @@ TEXT = pd.StringDtype("pyarrow")  # Arrow-backed text: string kernels run in C++
 
 # -- NDC ---------------------------------------------------------------------------------
 
-_NDC_HYPHENATED = r"^(\d{4,5})-(\d{3,4})-(\d{1,2})$"
+# digits are ASCII `[0-9]`, never `\d`: on Unicode text `\d` also matches Arabic-Indic and
+# other decimal digits, which no code, NDC, date or amount of a claim holds
+_NDC_PREFIX = r"^(?:[Nn]4[ ]?)?"  # 837 / CMS-1500 style: N4 before the NDC
+_NDC_PLAIN = _NDC_PREFIX + r"([0-9]{11})$"
+_NDC_SEGMENTED = _NDC_PREFIX + r"([0-9]{4,5})[-. ]([0-9]{3,4})[-. ]([0-9]{1,2})$"
 
 
 def normalize_ndc(values: pd.Series) -> pd.Series:
     """Return NDCs as 11 digits in 5-4-2 form (`00781-3422-92`), or NA when not convertible.
 
-    Accepted: 11 digits without hyphens, or hyphenated 5-4-2, 4-4-2, 5-3-2, 5-4-1 (the short
-    segment is padded with a leading zero). An unhyphenated 10-digit NDC is ambiguous: NA.
+    Accepted (SPEC 3): 11 digits, or 5-4-2, 4-4-2, 5-3-2, 5-4-1 segments separated by hyphens,
+    spaces or dots (the short segment is padded with a leading zero), each optionally after an
+    `N4` prefix (837 / CMS-1500 style: `N400781342292`). An unsegmented 10-digit NDC is
+    ambiguous: NA; so is anything holding other than ASCII digits.
     """
     text = values.astype("string").str.strip()
     out = pd.Series(pd.NA, index=values.index, dtype="string")
 
-    plain = text.str.fullmatch(r"\d{11}").fillna(False)
-    p = text[plain]
-    out[plain] = p.str[:5] + "-" + p.str[5:9] + "-" + p.str[9:]
+    plain = text.str.extract(_NDC_PLAIN)[0]
+    hit = plain.notna()
+    p = plain[hit]
+    out[hit] = p.str[:5] + "-" + p.str[5:9] + "-" + p.str[9:]
 
-    parts = text.str.extract(_NDC_HYPHENATED)
+    parts = text.str.extract(_NDC_SEGMENTED)
     lengths = parts.apply(lambda col: col.str.len()).astype("Int64")  # column-wise, 3 calls
     total = lengths.sum(axis=1, min_count=3)
     # exactly one segment short: 4-4-2, 5-3-2 or 5-4-1; or already 5-4-2
@@ -43,28 +50,43 @@ def normalize_ndc(values: pd.Series) -> pd.Series:
 # -- dates -------------------------------------------------------------------------------
 
 _DATE_FORMATS = (
-    (r"^\d{4}-\d{2}-\d{2}$", "%Y-%m-%d"),
-    (r"^\d{1,2}/\d{1,2}/\d{4}$", "%m/%d/%Y"),
-    (r"^\d{8}$", "%Y%m%d"),
+    (r"^([0-9]{4})-[0-9]{2}-[0-9]{2}$", "%Y-%m-%d"),
+    (r"^[0-9]{1,2}/[0-9]{1,2}/([0-9]{4})$", "%m/%d/%Y"),
+    (r"^([0-9]{4})[0-9]{4}$", "%Y%m%d"),
 )
+# the years a claim's dates may fall in (SPEC 3: dates outside are V004); inside pandas'
+# nanosecond range, so no date arithmetic downstream can overflow
+FIRST_YEAR, LAST_YEAR = 1900, 2100
 
 
 def parse_dates(values: pd.Series) -> pd.Series:
     """Parse ISO `YYYY-MM-DD`, `MM/DD/YYYY` and `YYYYMMDD`; anything else (or an impossible date)
-    is NaT. Values that are already dates (typed Parquet) keep their calendar date (time of day
-    and time zone dropped); dates outside pandas' range (years 1678-2261) are NaT."""
+    is NaT, as is a date outside FIRST_YEAR..LAST_YEAR (`date_out_of_range` tells which). Values
+    that are already dates keep their calendar date (time of day and time zone dropped)."""
     if pd.api.types.is_datetime64_any_dtype(values):
         if getattr(values.dt, "tz", None) is not None:
             values = values.dt.tz_localize(None)  # the wall-clock date where it was recorded
-        inside = (values >= pd.Timestamp.min) & (values <= pd.Timestamp.max)
+        inside = (values.dt.year >= FIRST_YEAR) & (values.dt.year <= LAST_YEAR)
         return values.where(inside).astype("datetime64[ns]").dt.normalize()
     text = values.astype(TEXT).str.strip()
     out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    outside = date_out_of_range(text)
     for pattern, fmt in _DATE_FORMATS:
-        hit = text.str.match(pattern).fillna(False).astype(bool)
+        hit = (text.str.match(pattern).fillna(False) & ~outside).astype(bool)
         if hit.any():
             out[hit] = pd.to_datetime(text[hit], format=fmt, errors="coerce")
     return out
+
+
+def date_out_of_range(values: pd.Series) -> pd.Series:
+    """True where the text has a date format (`parse_dates`) but a year outside
+    FIRST_YEAR..LAST_YEAR (`9999-12-31`, `01/01/1678`): a V004, not an unparseable date."""
+    text = values.astype(TEXT).str.strip()
+    years = pd.Series(np.nan, index=values.index, dtype="float64")
+    for pattern, _ in _DATE_FORMATS:
+        found = text.str.extract(pattern)[0].astype("float64")
+        years = years.fillna(found)
+    return ((years < FIRST_YEAR) | (years > LAST_YEAR)).fillna(False).astype(bool)
 
 
 # -- numbers -----------------------------------------------------------------------------
@@ -75,7 +97,8 @@ def parse_decimal(values: pd.Series) -> pd.Series:
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         return values.astype("float64")
     text = values.astype(TEXT).str.strip()
-    ok = text.str.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?").fillna(False).astype(bool)
+    number = r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?"  # ASCII digits only
+    ok = text.str.fullmatch(number).fillna(False).astype(bool)
     out = pd.Series(np.nan, index=values.index, dtype="float64")
     out[ok] = text[ok].astype("float64")
     return out

@@ -3,10 +3,16 @@
 Rows that fail go to rejects with a reason code (V002 empty required value, V003 unparseable,
 V004 out of range / not allowed, V005 duplicate claim line); good rows go on, typed.
 Nothing is dropped without a reject record.
+
+Ranges (V004): dates within FIRST_YEAR..LAST_YEAR (1900-2100), whole numbers below 2^53, other
+numbers finite, at most MAX_NUMBER (1e9) and no positive value below MIN_POSITIVE (1e-6). Every
+file reaches validation as canonical text (`pipeline.ingest`), so the verdict on a row is the same
+whichever files it is combined with (V005 duplicates across files aside).
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,16 +29,20 @@ from pipeline.columns import (
 )
 from pipeline.ingest import REJECT_COLUMNS, RawInput
 from pipeline.parsing import (
+    FIRST_YEAR,
+    LAST_YEAR,
     MAX_LIST_ENTRIES,
     TEXT,
     count_codes,
+    date_out_of_range,
     normalize_code_list,
     normalize_diagnosis_codes,
     normalize_unit,
     parse_dates,
     parse_decimal,
 )
-from schemas.claims import FIELD_META, FIELDS, SCHEMA
+from pipeline.privacy import PHI_FLAG, phi_rejects
+from schemas.claims import FIELD_META, FIELDS, MAX_NUMBER, MIN_POSITIVE, SCHEMA
 
 REASONS = {
     "V001": "required column missing",
@@ -114,18 +124,18 @@ def type_columns(raw: pd.DataFrame) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
                 if kind == "date"
                 else ("not a number")
             )
+            out_of_range, why = _out_of_range(values, parsed, kind)
+            bad &= ~out_of_range
             if kind == "int":
                 fractional = parsed.notna() & (parsed % 1 != 0)
-                too_big = parsed.notna() & (parsed.abs() >= _MAX_INT)
-                bad |= fractional
-                parsed = parsed.where(~fractional & ~too_big).astype("Int64")
+                bad |= fractional & ~out_of_range
                 what = "not a whole number"
-                if too_big.any():
-                    problems.append(
-                        _reject_records(
-                            raw, too_big[too_big].index, name, "V004", "whole number out of range"
-                        )
-                    )
+            parsed = parsed.where(~out_of_range & ~bad)
+            if kind == "int":
+                parsed = parsed.astype("Int64")
+            if out_of_range.any():
+                index = out_of_range[out_of_range].index
+                problems.append(_reject_records(raw, index, name, "V004", why))
             if bad.any():
                 problems.append(_reject_records(raw, bad[bad].index, name, "V003", what))
             values = parsed
@@ -174,6 +184,20 @@ def type_columns(raw: pd.DataFrame) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
     return typed, problems
 
 
+def _out_of_range(values: pd.Series, parsed: pd.Series, kind: str) -> tuple[pd.Series, str]:
+    """Values that parse but are outside the range a claim line can hold (V004), and why:
+    dates outside FIRST_YEAR..LAST_YEAR, whole numbers beyond 2^53 (not exact as float64),
+    decimals beyond MAX_NUMBER or positive below MIN_POSITIVE."""
+    if kind == "date":
+        outside = values.notna() & per_value(values, date_out_of_range).astype(bool)
+        return outside, f"date outside the years {FIRST_YEAR}-{LAST_YEAR}"
+    if kind == "int":
+        return parsed.notna() & (parsed.abs() >= _MAX_INT), "whole number out of range"
+    size = parsed.abs()
+    outside = parsed.notna() & ((size > MAX_NUMBER) | ((size > 0) & (size < MIN_POSITIVE)))
+    return outside, f"number out of range (at most {MAX_NUMBER:.0e}, none below {MIN_POSITIVE:.0e})"
+
+
 SCHEMA_CHUNK_ROWS = 1_000_000
 
 
@@ -182,7 +206,9 @@ def schema_failures(typed: pd.DataFrame, raw: pd.DataFrame) -> list[pd.DataFrame
     found = []
     for start in range(0, len(typed), SCHEMA_CHUNK_ROWS):  # bounded memory on large batches
         try:
-            SCHEMA.validate(typed.iloc[start : start + SCHEMA_CHUNK_ROWS], lazy=True)
+            with warnings.catch_warnings():  # pandera's own concat of failure cases warns
+                warnings.simplefilter("ignore", FutureWarning)
+                SCHEMA.validate(typed.iloc[start : start + SCHEMA_CHUNK_ROWS], lazy=True)
         except pandera.errors.SchemaErrors as exc:
             found.append(exc.failure_cases)
     if not found:
@@ -263,12 +289,15 @@ def validate_frame(raw: pd.DataFrame) -> Validated:
 
 def finish_rejects(parts: list[pd.DataFrame], inputs: list[RawInput]) -> Validated:
     """All the rejects of a run (schema rejects of every part, ingest rejects of every input)
-    in file and row order, and the rows rejected per file; `lines` is left empty."""
+    in file and row order, and the rows rejected per file; `lines` is left empty. The rejects
+    carry a `phi` flag (`pipeline.privacy.phi_rejects`): the value is a patient id of the batch
+    or sits in a PHI column, so every writer masks it unless --show-phi."""
     parts = [r[REJECT_COLUMNS] for r in parts if len(r)] + [
         i.rejects[REJECT_COLUMNS] for i in inputs if len(i.rejects)
     ]
     rejects = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=REJECT_COLUMNS)
     rejects["source_row"] = rejects["source_row"].astype("Int64")
+    rejects[PHI_FLAG] = phi_rejects(rejects, [i.patient_ids for i in inputs])
     rejects = rejects.sort_values(["source_file", "source_row", "column"], kind="stable")
     rows_rejected = (
         rejects.drop_duplicates(["source_file", "source_row"])

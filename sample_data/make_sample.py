@@ -8,7 +8,8 @@ Writes, next to this script:
   the Parquet file holds the same rows with every column as a string.
 * `history.csv`: prior claims of some patients (for F002, `--history`).
 * `expected_findings.csv`: every finding (claim_id, line_number, rule_code) the rules of SPEC
-  section 5 produce on `claims.csv` with `audit.toml`, `history.csv` and the starter bundle.
+  section 5 produce on `claims.csv` with `audit.toml`, `history.csv` and the starter bundle,
+  with its expected `impact_usd` (empty where the SPEC gives none).
 * `bad_rows.csv` + `expected_rejects.csv`: rows that fail validation (V002..V006) beside good ones.
 * `README.md`: what is where, and the table of planted defects.
 
@@ -17,10 +18,14 @@ billing units, NDCs and their BILLUNITS, payment limits, MUEs, OPPS status, cont
 curated policy). The clean bulk is drawn with a seeded random generator from a few regimens
 (bevacizumab, denosumab, octreotide, alteplase, rituximab, dalteparin, ...); the defects are
 declared as data in `planted_claims()`, each line naming the rules it must trigger and why.
-The expected findings are computed by `expected_findings()`, a plain row-by-row reading of the
-SPEC's rule table that shares no code with the engine. The script checks that every bulk line
-is clean, that every planted line triggers exactly the rules it declares, and that all 29
-rules fire; it stops with an error otherwise.
+`policy_cases()` adds, for each condition of the revised SPEC (payer, container, setting,
+waste below one unit, provider, claim type, replacement and void claims, Medicare's calendar
+year, a modifier's add date, the ICD-10-CM release boundary, MUE 0, CPT MUEs), a claim on which
+the rule must fire and one on which it must not; `reference_cases()` plants those that need facts
+only some bundles hold. The expected findings are computed by `expected_findings()`, a plain
+row-by-row reading of the SPEC's rule table that shares no code with the engine. The script
+checks that every bulk line is clean, that every planted line triggers exactly the rules it
+declares, and that all 29 rules fire; it stops with an error otherwise.
 
 Claim ids are numbered by submission date, so changing the data renumbers them: the README table
 and `changed/make_changed.py` (the baseline demo) refer to them.
@@ -48,7 +53,8 @@ REFERENCE = HERE.parent / "reference"
 SEED = 20260120
 
 COLUMNS = [
-    "claim_id", "line_number", "patient_id", "payer_type", "payer_id", "claim_type",
+    "claim_id", "line_number", "patient_id", "payer_type", "payer_id", "provider_id",
+    "claim_frequency", "claim_type",
     "place_of_service", "service_date", "submission_date", "hcpcs_code", "modifiers",
     "billed_units", "charge_usd", "ndc", "ndc_unit_qualifier", "ndc_quantity",
     "administered_amount", "administered_unit", "wasted_amount", "diagnosis_codes",
@@ -61,6 +67,9 @@ RULES = [
 ]  # fmt: skip
 WINDOW_START, WINDOW_END = date(2026, 1, 2), date(2026, 3, 31)
 EXTRACT_DATE = date(2026, 4, 15)  # nothing is submitted after the extract was cut
+# The ICD-10-CM release of the simple-icd-10-cm tables (code-list-April-2026: fiscal year 2026,
+# October 1 to September 30). D002 judges only lines whose service date lies inside it (SPEC 5).
+ICD10CM_FY = (date(2025, 10, 1), date(2026, 9, 30))
 
 # =============================================================================================
 # Reference facts (the starter bundle)
@@ -105,16 +114,48 @@ class Ref:
             (r.hcpcs_code, r.setting): (int(r.mue_value), int(r.mai)) for r in m.itertuples()
         }
         o = _read("opps")
+        rate_column = "payment_rate" if "payment_rate" in o.columns else "payment_rate_usd"
         self.si = {r.hcpcs_code: r.status_indicator for r in o.itertuples()}
+        self.opps_rate = {
+            r.hcpcs_code: float(getattr(r, rate_column)) for r in o.itertuples()
+            if getattr(r, rate_column)
+        }  # fmt: skip
+        self.mue_rationale = {(r.hcpcs_code, r.setting): r.rationale for r in m.itertuples()}
         c = _read("container")
         self.container = {r.ndc11: r.container for r in c.itertuples() if r.ndc11}
         self.container_by_code = {
             r.hcpcs_code: r.container for r in c.itertuples() if not r.ndc11 and r.hcpcs_code
         }
         mods = _read("modifiers")
-        self.modifiers = {r.modifier: _date(r.termination_date) for r in mods.itertuples()}
+        self.modifiers = {
+            r.modifier: (_date(r.add_date), _date(r.termination_date)) for r in mods.itertuples()
+        }
         self.policy = _read("drug_policy")
         self.drug_codes = set(self.limit) | {code for _, code in self.xwalk}
+
+    def container_of(self, code: str, ndc11: str | None) -> str | None:
+        """single_dose, multi_dose or None (unknown): an NDC row wins over a code row."""
+        return self.container.get(ndc11 or "") or self.container_by_code.get(code)
+
+    def is_drug_noc(self, code: str) -> bool:
+        """A true drug NOC code: on the NOC list, a drug code (J, or C/Q drug codes) and no
+        descriptor unit. NOS codes with a unit (J3301 10 mg) and A/E/L supplies are not."""
+        h = self.hcpcs.get(code)
+        return bool(h and h["noc"] and h["bua"] is None and code[0] in "JCQ")
+
+    def separately_payable(self, code: str, claim_type: str) -> bool:
+        """Not an institutional line of a drug that OPPS packages (status indicator N)."""
+        return not (claim_type == "institutional" and self.si.get(code) == "N")
+
+    def rate(self, code: str, claim_type: str) -> float | None:
+        """Payment per billing unit in the line's setting (SPEC 5): professional: the ASP
+        payment limit; institutional: the OPPS rate for SI K/G, 0 for N; None when unknown."""
+        if claim_type != "institutional":
+            return self.limit.get(code)
+        si = self.si.get(code)
+        if si == "N":
+            return 0.0
+        return self.opps_rate.get(code) if si in ("K", "G") else None
 
     def policy_value(self, code: str, ndc11: str | None, column: str) -> tuple[str, str] | None:
         """(value, schedule key) of a curated policy column: an NDC row wins over a code row."""
@@ -187,6 +228,8 @@ class Claim:
     cob_paid: bool = True  # secondary claims: report the primary's payment on every line
     planted: str = ""  # short title of the planted scenario (README)
     claim_id: str = ""
+    provider: str | None = None  # NPI; None: the patient's usual provider for the claim type
+    frequency: str = "1"  # claim frequency code: 1 original, 7 replacement, 8 void
 
     @property
     def submitted(self) -> date:
@@ -204,7 +247,7 @@ PRICE = {
     "96413": (185.00, 612.00), "96415": (40.00, 128.00), "96365": (72.00, 345.00),
     "96366": (22.00, 96.00), "96372": (24.00, 98.00), "96374": (45.00, 290.00),
     "96375": (20.00, 85.00), "96402": (42.00, 110.00), "36593": (48.00, 156.00),
-    "99214": (165.00, 240.00), "45378": (780.00, 1450.00),
+    "99214": (165.00, 240.00), "45378": (780.00, 1450.00), "96376": (30.00, 64.00),
 }  # fmt: skip
 
 
@@ -274,6 +317,36 @@ PAYER_IDS = {
     "commercial": ["BCBS-TX", "AETNA", "UHC", "CIGNA"],
     "other": ["TRICARE-EAST"],
 }
+
+
+def npi(first9: str) -> str:
+    """A 10-digit NPI: nine digits and the Luhn check digit over the 80840 prefix (CMS)."""
+    total = 0
+    for i, ch in enumerate(reversed("80840" + first9)):
+        d = int(ch) * (2 if i % 2 == 0 else 1)
+        total += d - 9 if d > 9 else d
+    return first9 + str((10 - total % 10) % 10)
+
+
+PROVIDERS = {  # billing providers: physician practices, hospital outpatient departments
+    "professional": [npi("152834096"), npi("168721035"), npi("104937218")],
+    "institutional": [npi("194205561"), npi("122370814")],
+}
+PROV_A, PROV_B = PROVIDERS["professional"][0], npi("133365079")  # B: an urgent-care practice
+
+
+def assign_providers(claims: list[Claim]) -> None:
+    """A patient sees one practice and one hospital (picked from the patient id, so that adding
+    claims does not move anyone); claims of the "other" payer come from a feed without NPIs."""
+    for c in claims:
+        if c.provider is None:
+            if c.payer_type == "other":
+                c.provider = ""
+            else:
+                pool = PROVIDERS[c.claim_type]
+                c.provider = random.Random(f"{SEED}|{c.patient}|{c.claim_type}").choice(pool)
+
+
 COMORBID = ["I10", "E11.9", "E78.5", "J44.9", "N18.30", "E66.9", "K21.9", "Z87.891", "E03.9"]
 _patient_numbers = RNG.sample(range(10000, 99999), 400)
 
@@ -335,6 +408,25 @@ def medicare_like(payer_type: str) -> bool:
     return payer_type in ("medicare", "medicare_advantage")
 
 
+def jw_jz_policy(payer_type: str, payer_id: str, code: str, ndc: str, claim_type: str) -> tuple:
+    """(JW required, JZ required) for a clean line, as a careful biller applies the policy: only
+    for payers that require the modifier (audit.toml), on a single-dose container the reference
+    knows, and on a separately payable line (not an OPPS status indicator N hospital drug)."""
+    ndc11 = normalize_ndc(ndc) if ndc else None
+    applies = REF.container_of(code, ndc11) == "single_dose" and REF.separately_payable(
+        code, claim_type
+    )
+    return (
+        applies and CFG.requires(payer_type, payer_id, "require_jw"),
+        applies and CFG.requires(payer_type, payer_id, "require_jz"),
+    )
+
+
+def jz_for(payer: tuple[str, str], code: str, ndc: str, claim_type: str = "professional") -> str:
+    """ "JZ" where a clean line with nothing discarded must carry it, else ""."""
+    return "JZ" if jw_jz_policy(*payer, code, ndc, claim_type)[1] else ""
+
+
 def vial_plan(dose: int, sizes: tuple[int, int]) -> list[tuple[int, int]]:
     """Vials (size, count) covering `dose` mg with the least drug, then the fewest vials."""
     big, small = sizes
@@ -352,15 +444,19 @@ def vial_group(
     code: str,
     dose: int,
     ndc_by_size: dict[int, str],
-    payer_type: str,
+    payer: tuple[str, str],
     document_waste: bool,
     mods: str = "",
+    claim_type: str = "professional",
 ) -> list[Line]:
-    """Administration line(s) (one per NDC) and, when waste is documented, the JW line."""
+    """Administration line(s) (one per NDC) and, when waste is documented and the payer requires
+    JW, the JW line. The doses here are whole billing units: any waste is billable."""
     plan = vial_plan(dose, tuple(sorted(ndc_by_size, reverse=True)))
     total = sum(s * n for s, n in plan)
     waste = total - dose
-    jz = medicare_like(payer_type) and waste == 0
+    need_jw, need_jz = jw_jz_policy(*payer, code, ndc_by_size[plan[0][0]], claim_type)
+    document_waste = document_waste or need_jw  # a JW line needs the waste documented
+    jz = need_jz and waste == 0
     base = (mods + " JZ").strip() if jz else mods
     lines, left = [], dose
     for size, count in plan:
@@ -369,7 +465,7 @@ def vial_group(
         line_waste = size * count - used if document_waste and size * count > used else None
         lines.append(drug(code, ndc_by_size[size], used, "mg", qty=count, mods=base,
                           waste=line_waste))  # fmt: skip
-    if waste and document_waste:
+    if waste and need_jw:
         size_with_waste = next(s for s, n in reversed(plan))
         ndc = ndc_by_size[size_with_waste]
         jw_units = units_for(code, dose + waste, "mg") - units_for(code, dose, "mg")
@@ -404,13 +500,13 @@ def bevacizumab_patient(history: list[Claim]) -> list[Claim]:
         if i == 0 and RNG.random() < 0.5:
             hours.append(cpt("96415"))
         lines = list(hours)
-        bev = vial_group("J9035", dose, AVASTIN, payer_type, document_waste)
-        lines += bev
-        if premeds:
+        claim_type = "institutional" if institutional else "professional"
+        lines += vial_group("J9035", dose, AVASTIN, (payer_type, payer_id), document_waste,
+                            claim_type=claim_type)  # fmt: skip
+        if premeds:  # containers the reference does not know: neither JW nor JZ
             lines.append(cpt("96375", 2))
-            jz = "JZ" if medicare_like(payer_type) and not institutional else ""
-            lines.append(drug("J1100", "63323-0506-01", 10, "mg", mods=jz))
-            lines.append(drug("J2405", "00409-4755-03", 8, "mg", mods=jz))
+            lines.append(drug("J1100", "63323-0506-01", 10, "mg"))
+            lines.append(drug("J2405", "00409-4755-03", 8, "mg"))
         diag = dx_with_comorbid("Z51.11", *dx) if premeds else dx_with_comorbid(*dx)
         claims.append(Claim(patient, payer_type, payer_id,
                             "institutional" if institutional else "professional",
@@ -419,7 +515,14 @@ def bevacizumab_patient(history: list[Claim]) -> list[Claim]:
     if RNG.random() < 0.5:  # the cycle before the first one of this extract
         first_claim = claims[0]
         before = weekday_back(first_claim.service - timedelta(days=every + 1))
-        lines = [cpt("96413")] + vial_group("J9035", dose, AVASTIN, payer_type, document_waste)
+        lines = [cpt("96413")] + vial_group(
+            "J9035",
+            dose,
+            AVASTIN,
+            (payer_type, payer_id),
+            document_waste,
+            claim_type=first_claim.claim_type,
+        )
         history.append(
             Claim(
                 patient,
@@ -455,8 +558,9 @@ def rituximab_patient() -> list[Claim]:
     claims = []
     for day in schedule(first, every, count, jitter=1):
         lines = [cpt("96413"), cpt("96415", extra_hours)]
-        lines += vial_group("J9312", dose, RITUXAN, payer_type, document_waste=True,
-                            mods="PO" if payer_type == "medicare" else "")  # fmt: skip
+        lines += vial_group("J9312", dose, RITUXAN, (payer_type, payer_id), document_waste=True,
+                            mods="PO" if payer_type == "medicare" else "",
+                            claim_type="institutional")  # fmt: skip
         claims.append(
             Claim(
                 patient,
@@ -485,7 +589,7 @@ def prolia_patient(history: list[Claim]) -> list[Claim]:
     day = weekday(WINDOW_START + timedelta(days=RNG.randint(0, 85)))
     pa = new_pa(payer_id) if payer_type == "commercial" else ""
     ndc = RNG.choice(["55513-0710-01", "55513-0710-21"])
-    jz = "JZ" if medicare_like(payer_type) else ""
+    jz = jz_for((payer_type, payer_id), "J0897", ndc)
     dx = dx_with_comorbid(RNG.choice(["M81.0", "M81.0", "M81.8"]))
     claim = Claim(patient, payer_type, payer_id, "professional", "11", day,
                   lag(payer_type, payer_id), dx,
@@ -514,7 +618,7 @@ def xgeva_patient(history: list[Claim]) -> list[Claim]:
     patient = new_patient()
     dx = RNG.choice([("C79.51", "C50.911"), ("C79.51", "C61"), ("C90.00",), ("C79.51", "C34.90")])
     pa = new_pa(payer_id) if payer_type == "commercial" else ""
-    jz = "JZ" if medicare_like(payer_type) else ""
+    jz = jz_for((payer_type, payer_id), "J0897", "55513-0730-01")
     first = WINDOW_START + timedelta(days=RNG.randint(0, 20))
     dates = schedule(first, 28, 3, jitter=2)
 
@@ -542,7 +646,7 @@ def octreotide_lar_patient() -> list[Claim]:
     mg, ndc = RNG.choice([(20, "00078-0818-81"), (30, "00078-0825-81"), (20, "00480-9259-08")])
     dx = RNG.choice([("E34.00", "C7B.02"), ("E34.00", "C7A.010"), ("E22.0",)])
     pa = new_pa(payer_id) if payer_type == "commercial" else ""
-    jz = "JZ" if medicare_like(payer_type) else ""
+    jz = jz_for((payer_type, payer_id), "J2353", ndc)  # kits the reference does not type: ""
     first = WINDOW_START + timedelta(days=RNG.randint(0, 25))
     return [
         Claim(patient, payer_type, payer_id, "professional", "11", d, lag(payer_type, payer_id),
@@ -560,12 +664,13 @@ def octreotide_sc_patient() -> list[Claim]:
     claim_type, pos = "professional", "11"
     if style == "vial100":
         lines = [drug("J2354", "63323-0376-01", 100, "mcg",
-                      mods="JZ" if medicare_like(payer_type) else "")]  # fmt: skip
+                      mods=jz_for((payer_type, payer_id), "J2354", "63323-0376-01"))]  # fmt: skip
     elif style == "mdv200":
         lines = [drug("J2354", "25021-0454-05", 200, "mcg", qual="ML", qty=1)]
     elif style == "half_vial":  # 50 mcg from a 100 mcg single-dose vial: 2 units + 2 units JW
-        lines = [drug("J2354", "63323-0376-01", 50, "mcg", waste=50),
-                 jw("J2354", "63323-0376-01", 50, "mcg", units=2)]  # fmt: skip
+        lines = [drug("J2354", "63323-0376-01", 50, "mcg", waste=50)]
+        if jw_jz_policy(payer_type, payer_id, "J2354", "63323-0376-01", "professional")[0]:
+            lines.append(jw("J2354", "63323-0376-01", 50, "mcg", units=2))
     else:  # hospital outpatient: J2354 is packaged (OPPS SI N): neither JW nor JZ
         claim_type, pos = "institutional", "22"
         lines = [drug("J2354", "63323-0376-01", 100, "mcg")]
@@ -586,9 +691,17 @@ def alteplase_patient() -> list[Claim]:
     waste = round(vial - dose, 1)
     day = WINDOW_START + timedelta(days=RNG.randint(0, 85))
     pa = new_pa(payer_id) if payer_type == "commercial" else ""
-    lines = [cpt("96374"), cpt("96365"), drug("J2997", ndc, dose, "mg", waste=waste),
-             jw("J2997", ndc, waste, "mg",
-                units=units_for("J2997", vial, "mg") - units_for("J2997", dose, "mg"))]  # fmt: skip
+    lines = [cpt("96374"), cpt("96365"), drug("J2997", ndc, dose, "mg", waste=waste)]
+    if jw_jz_policy(payer_type, payer_id, "J2997", ndc, "institutional")[0]:  # SI K: paid
+        lines.append(
+            jw(
+                "J2997",
+                ndc,
+                waste,
+                "mg",
+                units=units_for("J2997", vial, "mg") - units_for("J2997", dose, "mg"),
+            )
+        )
     return [Claim(new_patient(), payer_type, payer_id, "institutional", "23", day,
                   lag(payer_type, payer_id), dx_with_comorbid(RNG.choice(ACTIVASE_DX)), lines,
                   pa=pa)]  # fmt: skip
@@ -597,7 +710,7 @@ def alteplase_patient() -> list[Claim]:
 def cathflo_patient() -> list[Claim]:
     payer_type, payer_id = pick_payer({"medicare": 70, "commercial": 30})
     day = weekday(WINDOW_START + timedelta(days=RNG.randint(0, 85)))
-    jz = "JZ" if medicare_like(payer_type) else ""
+    jz = jz_for((payer_type, payer_id), "J2997", "50242-0041-64")
     lines = [cpt("36593"), drug("J2997", "50242-0041-64", 2, "mg", mods=jz)]
     return [Claim(new_patient(), payer_type, payer_id, "professional", "11", day,
                   lag(payer_type, payer_id), "T82.868A Z95.828", lines)]  # fmt: skip
@@ -606,11 +719,13 @@ def cathflo_patient() -> list[Claim]:
 def dalteparin_patient() -> list[Claim]:
     payer_type, payer_id = pick_payer({"medicare": 50, "medicaid": 20, "commercial": 30})
     style = RNG.choice(["pfs5000", "mdv10000", "pfs15000"])
-    jz = "JZ" if medicare_like(payer_type) else ""
+    payer = (payer_type, payer_id)
     if style == "pfs5000":
-        line = drug("J1645", "00069-0196-02", 5000, "units", mods=jz)
-    elif style == "pfs15000":
-        line = drug("J1645", "00069-0223-02", 15000, "units", mods=jz)
+        line = drug("J1645", "00069-0196-02", 5000, "units",
+                    mods=jz_for(payer, "J1645", "00069-0196-02"))  # fmt: skip
+    elif style == "pfs15000":  # a syringe the container table does not list: neither
+        line = drug("J1645", "00069-0223-02", 15000, "units",
+                    mods=jz_for(payer, "J1645", "00069-0223-02"))  # fmt: skip
     else:  # 10,000 IU drawn from the 95,000 IU multiple-dose vial: no JW/JZ
         line = drug("J1645", "00069-0232-01", 10000, "units", qual="ML", qty=0.4)
     day = weekday(WINDOW_START + timedelta(days=RNG.randint(0, 85)))
@@ -625,7 +740,7 @@ def office_injection_patient() -> list[Claim]:
     """Ceftriaxone 1 g IM or ketorolac 30 mg IM in a physician office, with a visit."""
     payer_type, payer_id = pick_payer({"medicare": 25, "medicare_advantage": 15, "medicaid": 20,
                                        "commercial": 25, "other": 15})  # fmt: skip
-    jz = "JZ" if medicare_like(payer_type) else ""
+    jz = ""  # ceftriaxone and ketorolac vials: container type not in the reference
     if RNG.random() < 0.55:
         ndc = RNG.choice(["00409-7332-01", "25021-0106-10"])
         line, dx = drug("J0696", ndc, 1, "g", mods=jz), RNG.choice(["J18.9", "N39.0", "N30.00"])
@@ -695,10 +810,10 @@ def crossover_patient() -> list[Claim]:
     earlier extract)."""
     day = weekday(WINDOW_START + timedelta(days=RNG.randint(0, 70)))
     if RNG.random() < 0.5:
-        dx, lines = "M81.0", [cpt("96372"), drug("J0897", "55513-0710-01", 60, "mg", mods="JZ")]
-    else:
+        dx, lines = "M81.0", [cpt("96372"), drug("J0897", "55513-0710-01", 60, "mg")]
+    else:  # Medicaid does not require JZ here (audit.toml: JW only)
         dx = "E34.00 C7B.02"
-        lines = [cpt("96402"), drug("J2353", "00078-0818-81", 20, "mg", mods="JZ")]
+        lines = [cpt("96402"), drug("J2353", "00078-0818-81", 20, "mg")]
     return [Claim(new_patient(), "medicaid", RNG.choice(PAYER_IDS["medicaid"]), "professional",
                   "11", day, RNG.randint(30, 45), dx, lines, sequence="secondary")]  # fmt: skip
 
@@ -934,8 +1049,8 @@ def planted_claims(history: list[Claim]) -> list[Claim]:  # noqa: PLR0915 (a lis
            jw("J9035", "50242-0061-01", 25, "mg", units=2, mods="JW JZ",
               expect={"M003": "JW and JZ on the same line"})],
           "C20")  # fmt: skip
-    claim("Activase JW line of 25 units for 28 mg discarded", ("medicare_advantage", "UHC-MA"),
-          "institutional", "23", d(2026, 3, 6),
+    claim("Activase JW line of 25 units for 28 mg discarded", MCR2, "institutional", "23",
+          d(2026, 3, 6),
           [cpt("96374"), cpt("96365"), drug("J2997", "50242-0085-27", 72, "mg", waste=28),
            jw("J2997", "50242-0085-27", 28, "mg", units=25,
               expect={"M004": "units(72 + 28) - units(72) = 28; 25 billed"})],
@@ -1045,16 +1160,21 @@ def planted_claims(history: list[Claim]) -> list[Claim]:  # noqa: PLR0915 (a lis
                      MCR, "professional", "11", d(2026, 1, 7),
                      [cpt("96413"), drug("J9035", "50242-0061-01", 400, "mg", mods="JZ")],
                      "C71.9", lag_days=5)  # fmt: skip
+    original.lines[0].expect = {
+        "U003": "96413 on both claims: 2 units > MUE 1 for the patient, "
+        "provider and day (MAI 3: reported on the first line)"
+    }
     P.append(Claim(original.patient, "medicare", "MCR-JH", "professional", "11", d(2026, 1, 7),
                    33, "C71.9",
                    [cpt("96413"), drug("J9035", "50242-0061-01", 400, "mg", mods="JZ",
-                                       expect={"F001": "same patient, code, date, modifiers "
-                                                       "and units as the first claim's line"})],
+                                       expect={"F001": "same patient, provider, code, date, "
+                                                       "modifiers and units as the first claim's "
+                                                       "line"})],
                    planted="the resubmitted duplicate"))  # fmt: skip
     claim("ondansetron entered twice on one claim", MCR, "professional", "11", d(2026, 2, 2),
           [cpt("96413"), drug("J9035", "50242-0061-01", 400, "mg", mods="JZ"),
-           cpt("96375"), drug("J2405", "00409-4755-03", 8, "mg", mods="JZ"),
-           drug("J2405", "00409-4755-03", 8, "mg", mods="JZ",
+           cpt("96375"), drug("J2405", "00409-4755-03", 8, "mg"),
+           drug("J2405", "00409-4755-03", 8, "mg",
                 expect={"F001": "repeats line 4 of the same claim"})],
           "C34.11 Z51.11")  # fmt: skip
     prolia = claim("Prolia again 91 days after the dose in history.csv", MCR, "professional",
@@ -1109,7 +1229,8 @@ def planted_claims(history: list[Claim]) -> list[Claim]:  # noqa: PLR0915 (a lis
     claim("Medicare claim submitted 399 days after the service", MCR, "professional", "11",
           d(2025, 1, 10),
           [cpt("96372"), drug("J0897", "55513-0730-01", 120, "mg", mods="JZ",
-                              expect={"P002": "399 days > 365 (Medicare)"})],
+                              expect={"P002": "submitted 2026-02-13, after 2026-01-10: "
+                                              "past one calendar year (Medicare)"})],
           "C79.51 C61", lag_days=399)  # fmt: skip
     claim("BCBS-TX claim submitted 109 days after the service (payer limit 95 days)", BCBS,
           "professional", "11", d(2025, 11, 3),
@@ -1133,14 +1254,245 @@ def planted_claims(history: list[Claim]) -> list[Claim]:  # noqa: PLR0915 (a lis
           [cpt("96413"), drug("J9035", "50242-0061-01", 400, "mg", mods="JZ", charge=2500.00,
                               expect={"A001": "charge below the ASP payment limit"})],
           "C64.1")  # fmt: skip
-    claim("Activase 80 units charged $7,000 (limit 80 x $93.832 = $7,506.56)", UHC,
-          "institutional", "23", d(2026, 3, 14),
+    claim("Activase 80 units on a hospital claim charged $7,000, below 80 x $93.832 ASP: OPPS "
+          "pays its own rate, so no A001", MCR, "institutional", "23", d(2026, 3, 14),
           [cpt("96374"), cpt("96365"),
-           drug("J2997", "50242-0085-27", 80, "mg", waste=20, charge=7000.00,
-                expect={"A001": "stale charge master price"}),
+           drug("J2997", "50242-0085-27", 80, "mg", waste=20, charge=7000.00),
            jw("J2997", "50242-0085-27", 20, "mg", units=20)],
-          "I63.9", pa=new_pa("UHC"))  # fmt: skip
+          "I63.9")  # fmt: skip
+    claim("commercial Prolia 60 units charged $1,700 (limit 60 x $29.457 = $1,767.42)", AETNA,
+          "professional", "11", d(2026, 2, 11),
+          [cpt("96372"), drug("J0897", "55513-0710-21", 60, "mg", charge=1700.00,
+                              expect={"A001": "charge below the ASP payment limit (office)"})],
+          "M81.0", pa=new_pa("AETNA"))  # fmt: skip
+    policy_cases(claim, P)
     return P
+
+
+def policy_cases(claim, P: list[Claim]) -> None:  # noqa: PLR0915 (a list of data)
+    """The revised SPEC's conditions, each as a must-fire and a must-not-fire claim: payer,
+    container, setting, waste below one unit, provider, claim type, replacement and void claims,
+    calendar-year filing, modifier add date, ICD-10-CM release boundary, MUE 0 and CPT MUEs."""
+    MCR, MCR2 = ("medicare", "MCR-JH"), ("medicare", "MCR-JL")
+    MA, MCD = ("medicare_advantage", "HUMANA-MA"), ("medicaid", "TX-MEDICAID")
+    AETNA, CIGNA = ("commercial", "AETNA"), ("commercial", "CIGNA")
+    d = date
+
+    # -- JW: which payer, which container, which setting --------------------------------------
+    claim("Medicaid Avastin 375 mg given, 25 mg discarded, no JW line (the state program "
+          "requires JW: audit.toml)", MCD, "professional", "11", d(2026, 1, 27),
+          [cpt("96413"), drug("J9035", "50242-0061-01", 375, "mg", waste=25,
+                              expect={"M001": "[payer.medicaid] require_jw: 25 mg = 2 units "
+                                              "discarded, no JW line"})],
+          "C18.7")  # fmt: skip
+    claim("commercial Avastin 375 mg, 25 mg discarded and documented, no JW line: the plan "
+          "does not require JW", AETNA, "professional", "11", d(2026, 2, 4),
+          [cpt("96413"), drug("J9035", "50242-0061-01", 375, "mg", waste=25)],
+          "C34.31", pa=new_pa("AETNA"))  # fmt: skip
+    claim("Medicare Advantage Activase 64 mg, 36 mg discarded, no JW line: the plan does not "
+          "require JW", MA, "institutional", "23", d(2026, 2, 17),
+          [cpt("96374"), cpt("96365"), drug("J2997", "50242-0085-27", 64, "mg", waste=36)],
+          "I63.412")  # fmt: skip
+    claim("Medicare octreotide 200 mcg from the 1,000 mcg/5 mL multiple-dose vial, the rest "
+          "discarded (documented), no JW: multi-dose waste is never billable", MCR,
+          "professional", "11", d(2026, 3, 5),
+          [cpt("96372"), drug("J2354", "25021-0454-05", 200, "mcg", qual="ML", qty=1,
+                              waste=800)],
+          "E22.0")  # fmt: skip
+    claim("Medicare dexamethasone 6 mg from a 10 mg vial, 4 mg discarded, no JW: the reference "
+          "does not know the container (not evaluated)", MCR, "professional", "11",
+          d(2026, 1, 29),
+          [cpt("96374"), drug("J1100", "63323-0506-01", 6, "mg", waste=4)],
+          "C34.11 Z51.11")  # fmt: skip
+    claim("hospital outpatient octreotide 50 mcg from a 100 mcg single-dose vial, 50 mcg "
+          "discarded, neither JW nor JZ: OPPS packages J2354 (SI N)", MCR, "institutional", "22",
+          d(2026, 2, 25),
+          [cpt("96372"), drug("J2354", "63323-0376-01", 50, "mcg", waste=50)],
+          "E22.0")  # fmt: skip
+    claim("Avastin 395 mg from a 400 mg vial, 5 mg discarded (half a 10 mg unit) with JZ: "
+          "waste below one unit is not billable, JZ is right", MCR, "professional", "11",
+          d(2026, 1, 14),
+          [cpt("96413"), drug("J9035", "50242-0061-01", 395, "mg", waste=5, mods="JZ")],
+          "C18.2")  # fmt: skip
+    claim("Avastin 395 mg, 5 mg discarded, neither JW nor JZ", MCR2, "professional", "11",
+          d(2026, 3, 18),
+          [cpt("96413"), drug("J9035", "50242-0061-01", 395, "mg", waste=5,
+                              expect={"M002": "5 mg is half a 10 mg unit: no billable waste, "
+                                              "so JZ is required"})],
+          "C20")  # fmt: skip
+
+    # -- U003 and F001: per provider, per claim type ------------------------------------------
+    first = claim("octreotide 600 mcg at the oncology practice and 1000 mcg at an urgent-care "
+                  "practice the same day: 24 and 40 units, each provider under the MUE of 60",
+                  MCR, "professional", "11", d(2026, 3, 10),
+                  [cpt("96372"), drug("J2354", "25021-0454-05", 600, "mcg", qual="ML", qty=3)],
+                  "E34.00 C7B.02", lag_days=6, provider=PROV_A)  # fmt: skip
+    P.append(
+        Claim(
+            first.patient,
+            "medicare",
+            "MCR-JH",
+            "professional",
+            "11",
+            first.service,
+            9,
+            "E34.00 C7B.02",
+            [cpt("96374"), drug("J2354", "25021-0454-05", 1000, "mcg", qual="ML", qty=5)],
+            planted="the same day's octreotide from another provider",
+            provider=PROV_B,
+        )
+    )
+    first = claim("octreotide 600 mcg at the office and 1000 mcg in the hospital outpatient "
+                  "department the same day: practitioner and hospital MUEs are separate",
+                  MCR2, "professional", "11", d(2026, 1, 22),
+                  [cpt("96372"), drug("J2354", "25021-0454-05", 600, "mcg", qual="ML", qty=3)],
+                  "E34.00 C7B.02", lag_days=6)  # fmt: skip
+    P.append(Claim(first.patient, "medicare", "MCR-JL", "institutional", "22", first.service, 9,
+                   "E34.00 C7B.02",
+                   [cpt("96374"), drug("J2354", "25021-0454-05", 1000, "mcg", qual="ML", qty=5)],
+                   planted="the same day's octreotide on a hospital claim"))  # fmt: skip
+    first = claim("ondansetron 8 mg at the oncology practice and 8 mg at an urgent-care "
+                  "practice the same day: different providers, not duplicates", MCR,
+                  "professional", "11", d(2026, 2, 19),
+                  [cpt("96374"), drug("J2405", "00409-4755-03", 8, "mg")], "R11.2",
+                  provider=PROV_A)  # fmt: skip
+    P.append(
+        Claim(
+            first.patient,
+            "medicare",
+            "MCR-JH",
+            "professional",
+            "11",
+            first.service,
+            7,
+            "R11.2",
+            [cpt("96374"), drug("J2405", "00409-4755-03", 8, "mg")],
+            planted="the same ondansetron line from another provider",
+            provider=PROV_B,
+        )
+    )
+
+    # -- replacement (7) and void (8) claims ---------------------------------------------------
+    first = claim("Prolia claim, replaced later in this extract to correct the charge", MCR,
+                  "professional", "11", d(2026, 1, 21),
+                  [cpt("96372"), drug("J0897", "55513-0710-01", 60, "mg", mods="JZ",
+                                      charge=1900.00)],
+                  "M81.0", lag_days=5)  # fmt: skip
+    P.append(Claim(first.patient, "medicare", "MCR-JH", "professional", "11", first.service, 19,
+                   "M81.0",
+                   [cpt("96372"), drug("J0897", "55513-0710-01", 60, "mg", mods="JZ")],
+                   planted="replacement claim (frequency 7) repeating the original's lines: not "
+                           "a duplicate", frequency="7"))  # fmt: skip
+    first = claim("Sandostatin LAR claim, replaced later in this extract to add a diagnosis",
+                  MCR2, "professional", "11", d(2026, 2, 9),
+                  [cpt("96402"), drug("J2353", "00078-0818-81", 20, "mg")],
+                  "E34.00", lag_days=4)  # fmt: skip
+    P.append(Claim(first.patient, "medicare", "MCR-JL", "professional", "11", first.service, 16,
+                   "E34.00 C7B.02", [cpt("96402"), drug("J2353", "00078-0818-81", 20, "mg")],
+                   planted="replacement claim (frequency 7) with the added diagnosis",
+                   frequency="7"))  # fmt: skip
+    claim("void (frequency 8) of a Medicare Prolia claim of an earlier extract whose line "
+          "lacked JZ: counted, not audited", MCR, "professional", "11", d(2026, 1, 8),
+          [cpt("96372"), drug("J0897", "55513-0710-01", 60, "mg")], "I10", lag_days=30,
+          frequency="8")  # fmt: skip
+    first = claim("Avastin claim, voided later in this extract", MCR2, "professional", "11",
+                  d(2026, 2, 12),
+                  [cpt("96413"), drug("J9035", "50242-0061-01", 400, "mg", mods="JZ")],
+                  "C34.11", lag_days=4)  # fmt: skip
+    P.append(Claim(first.patient, "medicare", "MCR-JL", "professional", "11", first.service, 20,
+                   "C34.11",
+                   [cpt("96413"), drug("J9035", "50242-0061-01", 400, "mg", mods="JZ")],
+                   planted="void claim (frequency 8) repeating the original's lines: takes no "
+                           "part in F001", frequency="8"))  # fmt: skip
+
+    # -- dates: calendar-year filing, modifier add date, ICD-10-CM release ---------------------
+    claim("Medicare claim for 2024-02-01 submitted 2025-02-01 (366 days, leap year): one "
+          "calendar year, timely", MCR, "professional", "11", d(2024, 2, 1),
+          [cpt("96372"), drug("J0897", "55513-0730-01", 120, "mg", mods="JZ")], "C79.51 C61",
+          lag_days=366)  # fmt: skip
+    claim("Medicare claim for 2025-03-20 submitted 2026-03-21: one day past the calendar year",
+          MCR2, "professional", "11", d(2025, 3, 20),
+          [cpt("96372"), drug("J0897", "55513-0710-01", 60, "mg", mods="JZ",
+                              expect={"P002": "submitted 2026-03-21, after 2026-03-20 (one "
+                                              "calendar year after the service)"})],
+          "M81.0", lag_days=366)  # fmt: skip
+    claim("Medicare Advantage Prolia of 2022-12-13 with JZ, before the modifier existed (a "
+          "look-back audit)", MA, "professional", "11", d(2022, 12, 13),
+          [cpt("96372"), drug("J0897", "55513-0710-01", 60, "mg", mods="JZ",
+                              expect={"M006": "JZ was added 2023-01-01, after the 2022-12-13 "
+                                              "service"})],
+          "M81.0", lag_days=14)  # fmt: skip
+    claim("Avastin of 2025-09-30 with the category C18: the day before the FY2026 ICD-10-CM "
+          "release, not evaluated", AETNA, "professional", "11", d(2025, 9, 30),
+          [cpt("96413"), drug("J9035", "50242-0061-01", 400, "mg")], "C18", lag_days=20,
+          pa=new_pa("AETNA"))  # fmt: skip
+    claim("ketorolac of 2025-10-01 (first day of the FY2026 release) with the category E11",
+          CIGNA, "professional", "11", d(2025, 10, 1),
+          [cpt("96372"), drug("J1885", "00409-3795-01", 30, "mg",
+                              expect={"D002": "E11 is a category; 2025-10-01 is inside the "
+                                              "FY2026 release"})],
+          "M25.561 E11", lag_days=10)  # fmt: skip
+    reference_cases(claim)
+
+
+def reference_cases(claim) -> None:
+    """Cases that exist only when the starter bundle holds the facts (curated by the reference
+    builder's owner): an NOS code with a descriptor unit, an MUE of 0, a CPT code's MUE."""
+    d = date
+    AETNA = ("commercial", "AETNA")
+    for code in ("J3301", "J9201"):
+        h = REF.hcpcs.get(code)
+        if h and h["noc"] and h["bua"] is not None:
+            claim(
+                f"{code} (an NOS code with a descriptor unit) without an NDC: not C003",
+                AETNA,
+                "professional",
+                "11",
+                d(2026, 2, 26),
+                [cpt("96372"), Line(code, 1, "", 250.00)],
+                "M06.9",
+                pa=new_pa("AETNA"),
+            )
+            break
+    zero = sorted(k for k, (value, _) in REF.mue.items() if value == 0 and not CPT.match(k[0]))
+    if zero:
+        code, setting = zero[0]
+        claim_type = "institutional" if setting == "outpatient_hospital" else "professional"
+        why = REF.mue_rationale.get((code, setting), "")
+        claim(f"{code} billed in the {setting.replace('_', ' ')} setting, where its MUE is 0",
+              ("medicare", "MCR-JL"), claim_type, "22" if claim_type == "institutional" else "11",
+              d(2026, 3, 3),
+              [cpt("99214", mods="25"),
+               Line(code, 4, "", 12.00, expect={"U003": f"MUE 0: not payable in this setting "
+                                                         f"({why})"})],
+              "M06.9")  # fmt: skip
+    if REF.mue.get(("96376", "practitioner"), (None,))[0] == 0:
+        claim("office claim with 96376 (sequential push of the same drug, a facility-only code)",
+              ("medicare", "MCR-JH"), "professional", "11", d(2026, 2, 6),
+              [cpt("96374"), Line("96376", 1, expect={"U003": "MUE 0 in the practitioner "
+                                                              "table: facility only"}),
+               drug("J2405", "00409-4755-03", 8, "mg")],
+              "R11.2")  # fmt: skip
+    mue = REF.mue.get(("J1560", "practitioner"))
+    if mue and mue[1] == 2 and REF.hcpcs.get("J1560"):
+        value, mai = mue
+        why = (
+            f"{value + 1} units > MUE {value} (MAI 2: a policy edit, absolute); the descriptor "
+            "is one unit at any volume over 10 cc"
+        )
+        claim("gamma globulin J1560 (over 10 cc) 20 mL billed as 2 units", ("medicare", "MCR-JL"),
+              "professional", "11", d(2026, 2, 24),
+              [cpt("96372"), Line("J1560", value + 1, "", 400.00, expect={"U003": why})],
+              "Z20.5")  # fmt: skip
+    mue = REF.mue.get(("96413", "practitioner"))
+    if mue:
+        value, mai = mue
+        why = f"{value + 1} units > MUE {value} (practitioner, MAI {mai}): the added hour is 96415"
+        claim(f"chemotherapy infusion 96413 billed {value + 1} units on an office claim",
+              ("medicare", "MCR-JH"), "professional", "11", d(2026, 3, 16),
+              [Line("96413", value + 1, expect={"U003": why}),
+               drug("J9035", "50242-0061-01", 400, "mg", mods="JZ")],
+              "C18.7")  # fmt: skip
 
 
 # =============================================================================================
@@ -1172,6 +1524,8 @@ def claim_rows(claim: Claim) -> list[dict]:
                 "patient_id": claim.patient,
                 "payer_type": claim.payer_type,
                 "payer_id": claim.payer_id,
+                "provider_id": claim.provider or "",
+                "claim_frequency": claim.frequency,
                 "claim_type": claim.claim_type,
                 "place_of_service": claim.pos,
                 "service_date": claim.service.isoformat(),
@@ -1231,29 +1585,44 @@ def is_close(a: float, b: float) -> bool:  # numpy.isclose defaults
     return abs(a - b) <= 1e-8 + 1e-5 * abs(b)
 
 
+PAYER_DEFAULTS = {  # SPEC 7 defaults: Medicare JW/JZ policy, Medicaid NDC
+    "medicare": {"require_jw": True, "require_jz": True},
+    "medicaid": {"require_ndc": True},
+}
+
+
 @dataclass
 class Config:
-    filing_limit: dict[str, int]
-    filing_limit_by_id: dict[str, int]
-    require_jz: set[str]
-    require_ndc: set[str]
-    prior_auth: dict[str, list[str]]
+    """audit.toml's payer settings: `[payer_id."X"]` over `[payer.<type>]` over the defaults."""
+
+    by_type: dict[str, dict]
+    by_id: dict[str, dict]
+
+    def setting(self, payer_type: str, payer_id: str, key: str, default=None):
+        if key in self.by_id.get(payer_id, {}):
+            return self.by_id[payer_id][key]
+        if key in self.by_type.get(payer_type, {}):
+            return self.by_type[payer_type][key]
+        return PAYER_DEFAULTS.get(payer_type, {}).get(key, default)
+
+    def requires(self, payer_type: str, payer_id: str, key: str) -> bool:
+        return bool(self.setting(payer_type, payer_id, key, False))
 
 
 def load_config(path: Path) -> Config:
     data = tomllib.loads(path.read_text())
-    payer, by_id = data.get("payer", {}), data.get("payer_id", {})
-    limits = {"medicare": 365} | {k: v["filing_limit_days"] for k, v in payer.items()
-                                  if "filing_limit_days" in v}  # fmt: skip
-    return Config(
-        filing_limit=limits,
-        filing_limit_by_id={
-            k: v["filing_limit_days"] for k, v in by_id.items() if "filing_limit_days" in v
-        },  # fmt: skip
-        require_jz={"medicare"} | {k for k, v in payer.items() if v.get("require_jz")},
-        require_ndc={"medicaid"} | {k for k, v in payer.items() if v.get("require_ndc")},
-        prior_auth={k: v.get("require_prior_auth", []) for k, v in payer.items()},
-    )
+    return Config(by_type=data.get("payer", {}), by_id=data.get("payer_id", {}))
+
+
+CFG = load_config(HERE / "audit.toml")
+
+
+def one_year_after(day: date) -> date:
+    """The same month and day of the next year (February 29: March 1, the later reading)."""
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:
+        return date(day.year + 1, 3, 1)
 
 
 def parse(rows: list[dict]) -> list[dict]:
@@ -1272,7 +1641,11 @@ def parse(rows: list[dict]) -> list[dict]:
         x["mods"] = sorted(split_list(r["modifiers"]))
         x["dx"] = [c.replace(".", "") for c in split_list(r["diagnosis_codes"])]
         x["ndc11"] = normalize_ndc(r["ndc"]) if r["ndc"] else None
-        x["in_scope"] = not CPT.match(r["hcpcs_code"])
+        x["void"] = r["claim_frequency"] == "8"
+        x["replacement"] = r["claim_frequency"] == "7"
+        x["cpt"] = bool(CPT.match(r["hcpcs_code"])) and not x["void"]
+        x["in_scope"] = not CPT.match(r["hcpcs_code"]) and not x["void"]
+        x["provider_key"] = r["provider_id"] or "(no provider)"
         x["jw"], x["jz"] = "JW" in x["mods"], "JZ" in x["mods"]
         code = r["hcpcs_code"]
         x["admin_bu"] = (in_billing_units(code, x["amount"], r["administered_unit"])
@@ -1290,12 +1663,26 @@ def icd_billable(code: str) -> bool:
     return bool(icd.is_valid_item(code) and icd.is_leaf(code))
 
 
-def expected_findings(rows: list[dict], history_rows: list[dict], cfg: Config) -> set[tuple]:
-    lines = parse(rows)
-    found: set[tuple] = set()
+def billable_waste_units(admin_bu: float | None, waste_bu: float | None) -> float | None:
+    """Billing units the waste adds: units(given + wasted) - units(given) (SPEC M004's JW
+    units); waste below one billing unit adds none. None when the waste is not comparable."""
+    if waste_bu is None:
+        return None
+    a = admin_bu or 0.0
+    return ceil_units(a + waste_bu) - ceil_units(a)
 
-    def flag(x: dict, rule: str) -> None:
-        found.add((x["claim_id"], x["line_number"], rule))
+
+def expected_findings(
+    rows: list[dict], history_rows: list[dict], cfg: Config
+) -> dict[tuple, float | None]:
+    """(claim_id, line_number, rule_code) -> impact_usd (None: no dollar impact)."""
+    lines = [x for x in parse(rows) if not x["void"]]  # void claims take no part in anything
+    found: dict[tuple, float | None] = {}
+
+    def flag(x: dict, rule: str, impact: float | None = None) -> None:
+        found[(x["claim_id"], x["line_number"], rule)] = (
+            None if impact is None else round(impact, 2)
+        )
 
     groups: dict[tuple, list[dict]] = defaultdict(list)  # drug group: claim, code, date
     for x in lines:
@@ -1313,19 +1700,23 @@ def expected_findings(rows: list[dict], history_rows: list[dict], cfg: Config) -
             y["group_waste_bu"] = (
                 (sum(waste) if waste and None not in waste else None) if has_waste else 0.0
             )
+            # billable waste of the group: at least one billing unit (SPEC M001-M003)
+            extra = billable_waste_units(y["group_admin_bu"], y["group_waste_bu"])
+            y["group_billable_waste"] = has_waste and (extra is None or extra >= 1)
 
     for x in lines:
         if not x["in_scope"]:
             continue
         code, h = x["hcpcs_code"], REF.hcpcs.get(x["hcpcs_code"])
-        setting = "outpatient_hospital" if x["claim_type"] == "institutional" else "practitioner"
+        payer = (x["payer_type"], x["payer_id"])
+        rate = REF.rate(code, x["claim_type"])
         # C: codes
         if h is None:
             flag(x, "C001")
         else:
             if (h["add"] and x["service"] < h["add"]) or (h["term"] and x["service"] > h["term"]):
                 flag(x, "C002")
-            if h["noc"] and not x["ndc"]:
+            if REF.is_drug_noc(code) and not x["ndc"]:
                 flag(x, "C003")
         # U: units against the documented dose
         if not x["jw"] and x["admin_bu"] is not None:
@@ -1335,12 +1726,13 @@ def expected_findings(rows: list[dict], history_rows: list[dict], cfg: Config) -
                 as_amount = is_close(billed, x["amount"]) and not is_close(h["bua"], 1.0)
                 ratio = billed / expected if expected > 0 else -1
                 ten = any(is_close(ratio, r) for r in (10, 100, 1000, 0.1, 0.01, 0.001))
-                if as_amount or ten:
-                    flag(x, "U004")
+                delta = None if rate is None else (expected - billed) * rate
+                if as_amount or ten:  # replaces U001/U002, and carries their dollar impact
+                    flag(x, "U004", delta)
                 elif billed > expected:
-                    flag(x, "U001")
+                    flag(x, "U001", delta)
                 else:
-                    flag(x, "U002")
+                    flag(x, "U002", delta)
         if x["billed"] != int(x["billed"]):
             flag(x, "U005")
         # N: NDC
@@ -1348,7 +1740,7 @@ def expected_findings(rows: list[dict], history_rows: list[dict], cfg: Config) -
             flag(x, "N002")
         if (
             not x["ndc"]
-            and x["payer_type"] in cfg.require_ndc
+            and cfg.requires(*payer, "require_ndc")
             and (code.startswith("J") or code in REF.drug_codes)
         ):
             flag(x, "N001")
@@ -1366,37 +1758,45 @@ def expected_findings(rows: list[dict], history_rows: list[dict], cfg: Config) -
                 )
                 if implied is not None and implied < x["billed"] - 1e-9:
                     flag(x, "N005")
-        # M: JW / JZ and modifiers
-        container = REF.container.get(x["ndc11"]) or REF.container_by_code.get(code)
-        if not x["jw"] and (x["waste"] or 0) > 0 and x["waste_bu"] is not None:
-            own = x["admin_bu"] or 0.0
-            if ceil_units(own + x["waste_bu"]) - ceil_units(own) >= 1 and not x["group_jw"]:
-                flag(x, "M001")
-        packaged = x["claim_type"] == "institutional" and REF.si.get(code) == "N"
-        if (x["payer_type"] in cfg.require_jz and container == "single_dose" and not packaged
-                and not x["group_waste"] and not x["group_jw"] and not x["jz"]):  # fmt: skip
+        # M: JW / JZ (never on a packaged hospital drug: SI N) and modifier validity
+        container = REF.container_of(code, x["ndc11"])
+        payable = REF.separately_payable(code, x["claim_type"])
+        single = container == "single_dose" and payable
+        if single and cfg.requires(*payer, "require_jw") and not x["jw"] and not x["group_jw"]:
+            extra = billable_waste_units(x["admin_bu"], x["waste_bu"])
+            if (x["waste"] or 0) > 0 and extra is not None and extra >= 1:
+                flag(x, "M001", None if rate is None else extra * rate)
+        if (single and cfg.requires(*payer, "require_jz") and not x["group_billable_waste"]
+                and not x["group_jw"] and not x["jz"]):  # fmt: skip
             flag(x, "M002")
-        if (x["jz"] and (x["group_jw"] or x["group_waste"])) or (x["jw"] and x["jz"]):
+        if payable and (
+            (x["jz"] and (x["group_jw"] or x["group_billable_waste"])) or (x["jw"] and x["jz"])
+        ):
             flag(x, "M003")
-        if x["jw"] and x["group_waste"] and x["group_admin_bu"] is not None \
+        if payable and x["jw"] and x["group_waste"] and x["group_admin_bu"] is not None \
                 and x["group_waste_bu"] is not None:  # fmt: skip
             a, w = x["group_admin_bu"], x["group_waste_bu"]
-            if not is_close(x["billed"], ceil_units(a + w) - ceil_units(a)):
-                flag(x, "M004")
-        if container == "multi_dose" and (x["jw"] or x["jz"]):
+            expected = ceil_units(a + w) - ceil_units(a)
+            if not is_close(x["billed"], expected):
+                flag(x, "M004", None if rate is None else (expected - x["billed"]) * rate)
+        if payable and container == "multi_dose" and (x["jw"] or x["jz"]):
             flag(x, "M005")
         for mod in x["mods"]:
-            if mod not in REF.modifiers or (
-                REF.modifiers[mod] and x["service"] > REF.modifiers[mod]
+            added, ended = REF.modifiers.get(mod, (None, None))
+            if (
+                mod not in REF.modifiers
+                or (added and x["service"] < added)
+                or (ended and x["service"] > ended)
             ):
                 flag(x, "M006")
-        if x["jw"] and not x["group_waste"]:
+        if payable and x["jw"] and not x["group_waste"]:
             flag(x, "M007")
-        # D: diagnoses
+        # D: diagnoses (D002 only inside the ICD-10-CM release's fiscal year)
         if not x["dx"]:
             flag(x, "D001")
         else:
-            if not all(icd_billable(c) for c in x["dx"]):
+            in_release = ICD10CM_FY[0] <= x["service"] <= ICD10CM_FY[1]
+            if in_release and not all(icd_billable(c) for c in x["dx"]):
                 flag(x, "D002")
             indications = REF.policy_value(code, x["ndc11"], "indications")
             if indications:
@@ -1404,52 +1804,59 @@ def expected_findings(rows: list[dict], history_rows: list[dict], cfg: Config) -
                 if not any(c.startswith(p) for c in x["dx"] for p in prefixes):
                     flag(x, "D003")
         # P: payer
-        pa_list = cfg.prior_auth.get(x["payer_type"], [])
+        pa_list = cfg.setting(*payer, "require_prior_auth", [])
         curated_pa = REF.policy_value(code, x["ndc11"], "requires_prior_auth")
         if (code in pa_list or (curated_pa and x["payer_type"] in curated_pa[0].split())) \
                 and not x["prior_auth_number"]:  # fmt: skip
             flag(x, "P001")
-        limit = cfg.filing_limit_by_id.get(x["payer_id"], cfg.filing_limit.get(x["payer_type"]))
-        if limit is not None and x["submitted"] and (x["submitted"] - x["service"]).days > limit:
-            flag(x, "P002")
+        limit = cfg.setting(*payer, "filing_limit_days")
+        if x["submitted"] is not None:
+            if limit is not None:
+                if (x["submitted"] - x["service"]).days > limit:
+                    flag(x, "P002")
+            elif x["payer_type"] == "medicare" and x["submitted"] > one_year_after(x["service"]):
+                flag(x, "P002")
         if x["payer_sequence"] in ("secondary", "tertiary") and not x["other_payer_paid_usd"]:
             flag(x, "P003")
-        # A: amounts
+        # A: amounts (Part B's lesser-of rule: professional lines only)
         allowed = REF.limit.get(code, math.nan) * x["billed"]
-        if x["charge"] is not None and x["charge"] < allowed - 0.005:
+        if x["claim_type"] == "professional" and x["charge"] is not None \
+                and x["charge"] < allowed - 0.005:  # fmt: skip
             flag(x, "A001")
 
-    # U003: MUE by claim type; MAI 2/3 add up the patient's units of the code on the day
+    # U003: the setting's MUE; MAI 2/3 add up the day's units of the code per patient, claim
+    # type and provider (HCPCS and CPT lines alike)
     days: dict[tuple, list[dict]] = defaultdict(list)
     for x in lines:
-        if x["in_scope"]:
-            days[(x["patient_id"], x["hcpcs_code"], x["service"])].append(x)
+        if x["in_scope"] or x["cpt"]:
+            key = (x["patient_id"], x["hcpcs_code"], x["service"], x["claim_type"])
+            days[key + (x["provider_key"],)].append(x)
     for day_lines in days.values():
+        y0 = day_lines[0]
+        setting = "outpatient_hospital" if y0["claim_type"] == "institutional" else "practitioner"
+        mue = REF.mue.get((y0["hcpcs_code"], setting))
+        if mue is None:
+            continue
+        value, mai = mue
+        rate = REF.rate(y0["hcpcs_code"], y0["claim_type"])
         total = sum(y["billed"] for y in day_lines)
-        over_day = []
-        for y in day_lines:
-            setting = (
-                "outpatient_hospital" if y["claim_type"] == "institutional" else "practitioner"
-            )
-            mue = REF.mue.get((y["hcpcs_code"], setting))
-            if mue is None:
-                continue
-            value, mai = mue
-            if mai == 1 and y["billed"] > value:
-                flag(y, "U003")
-            elif mai in (2, 3) and total > value:
-                over_day.append(y)
-        if over_day:
-            first = min(over_day, key=lambda y: (y["claim_id"], y["line_number"]))
-            flag(first, "U003")
+        if mai == 1:
+            for y in day_lines:
+                if y["billed"] > value:
+                    flag(y, "U003", None if rate is None else -y["billed"] * rate)
+        elif total > value:
+            first = min(day_lines, key=lambda y: (y["claim_id"], y["line_number"]))
+            flag(first, "U003", None if rate is None else -total * rate)
 
-    # F001: same patient, code, date, modifiers and units as an earlier line
+    # F001: same patient, provider, code, date, modifiers and units as an earlier line; a line
+    # of a replacement claim is never a duplicate
     seen: set[tuple] = set()
     for x in sorted(
         (x for x in lines if x["in_scope"]), key=lambda y: (y["claim_id"], y["line_number"])
     ):
-        key = (x["patient_id"], x["hcpcs_code"], x["service"], tuple(x["mods"]), x["billed"])
-        if key in seen:
+        key = (x["patient_id"], x["provider_key"], x["hcpcs_code"], x["service"],
+               tuple(x["mods"]), x["billed"])  # fmt: skip
+        if key in seen and not x["replacement"]:
             flag(x, "F001")
         seen.add(key)
 
@@ -1487,7 +1894,8 @@ def bad_rows() -> tuple[list[list[str]], list[dict]]:
     """Rows for `validate`: a few good ones and one problem per bad row (raw CSV records)."""
     good = {
         "claim_id": "CLMV00001", "line_number": "1", "patient_id": "MRN900001",
-        "payer_type": "medicare", "payer_id": "MCR-JH", "claim_type": "professional",
+        "payer_type": "medicare", "payer_id": "MCR-JH", "provider_id": PROV_A,
+        "claim_frequency": "1", "claim_type": "professional",
         "place_of_service": "11", "service_date": "2026-02-03", "submission_date": "2026-02-10",
         "hcpcs_code": "96372", "modifiers": "", "billed_units": "1", "charge_usd": "24.00",
         "ndc": "", "ndc_unit_qualifier": "", "ndc_quantity": "", "administered_amount": "",
@@ -1530,6 +1938,10 @@ def bad_rows() -> tuple[list[list[str]], list[dict]]:
          "line number not a whole number"),
         (good | {"claim_id": "CLMV00014", "payer_type": "martian"}, "payer_type", "V004",
          "payer_type not in the allowed set"),
+        (good | {"claim_id": "CLMV00022", "claim_frequency": "5"}, "claim_frequency", "V004",
+         "claim frequency code not 1, 7 or 8"),
+        (good | {"claim_id": "CLMV00023", "provider_id": "", "claim_frequency": ""}, None, "",
+         "good row: provider_id and claim_frequency empty (frequency defaults to 1)"),
         (good | {"claim_id": "CLMV00015", "billed_units": "0"}, "billed_units", "V004",
          "billed_units must be > 0"),
         (good | {"claim_id": "CLMV00016", "billed_units": "-4"}, "billed_units", "V004",
@@ -1552,9 +1964,9 @@ def bad_rows() -> tuple[list[list[str]], list[dict]]:
     broken = [(good | {"claim_id": MALFORMED_CLAIM})[c] for c in COLUMNS]
     broken[COLUMNS.index("diagnosis_codes")] = "M81.0,Z79.83"
     records.append(broken)
+    why = f"{len(COLUMNS) + 1} fields in a {len(COLUMNS)}-column file (unquoted comma)"
     expected.append({"source_row": len(records), "claim_id": MALFORMED_CLAIM, "column": "",
-                     "reason_code": "V006", "why": "24 fields in a 23-column file (unquoted "
-                                                   "comma)"})  # fmt: skip
+                     "reason_code": "V006", "why": why})  # fmt: skip
     return records, expected
 
 
@@ -1575,20 +1987,23 @@ def main() -> None:
     bulk = bulk_claims(history)
     planted = planted_claims(history)
     claims = bulk + planted
+    assign_providers(claims + history)
     assign_ids(claims, "CLM")
     assign_ids(history, "HST")
     rows = [r for c in sorted(claims, key=lambda c: c.claim_id) for r in claim_rows(c)]
     history_rows = [r for c in sorted(history, key=lambda c: c.claim_id) for r in claim_rows(c)]
 
-    cfg = load_config(HERE / "audit.toml")
-    found = expected_findings(rows, history_rows, cfg)
+    found = expected_findings(rows, history_rows, CFG)
     check(claims, found)
 
     write_csv(HERE / "claims.csv", rows)
     write_csv(HERE / "history.csv", history_rows)
     table = pa.table({c: pa.array([r[c] or None for r in rows], pa.string()) for c in COLUMNS})
     pq.write_table(table, HERE / "claims.parquet")
-    expected = pd.DataFrame(sorted(found), columns=["claim_id", "line_number", "rule_code"])
+    expected = pd.DataFrame(
+        [(*key, "" if found[key] is None else f"{found[key]:.2f}") for key in sorted(found)],
+        columns=["claim_id", "line_number", "rule_code", "impact_usd"],
+    )
     expected.to_csv(HERE / "expected_findings.csv", index=False, lineterminator="\n")
 
     records, rejects = bad_rows()
@@ -1659,17 +2074,22 @@ byte-identical) from the starter reference bundle in `../reference/`:
     claims-audit run sample_data/claims.csv --config sample_data/audit.toml \\
         --history sample_data/history.csv
 
-and its `findings.csv` must equal `expected_findings.csv` (claim_id, line_number, rule_code).
+and its `findings.csv` must equal `expected_findings.csv` (claim_id, line_number, rule_code;
+`impact_usd` is the expected dollar impact, empty where SPEC section 5 gives none).
 
 ## What the claims look like
 
 Physician office (professional, place of service 11) and hospital outpatient (institutional: 22
 on campus, 19 off-campus department with PO, 23 emergency department) claims: {q1} of the
 {lines} lines were served in 2026 Q1, the others between {first} and December 2025 (for the
-defects that need an older date). Payers by claim: {payers}. Drug lines sit beside their CPT
-administration lines (96413/96415 chemotherapy infusion, 96365 infusion, 96372 injection,
-96374/96375 IV push, 96402, 36593 catheter declotting, office visits 99214-25, colonoscopy 45378);
-CPT lines are out of scope for the rules and never produce findings.
+defects and boundaries that need an older date). Payers by claim: {payers}. Billing providers
+(`provider_id`, 10-digit NPIs with a valid check digit): {providers}; a patient sees one practice
+and one hospital, and the claims of the "other" payer come from a feed without NPIs (they count
+as one provider). Claim frequency: {frequencies} ("7" replacement claims repeat the lines of an
+original claim of this extract; "8" voids are counted and not audited). Drug lines sit beside
+their CPT administration lines (96413/96415 chemotherapy infusion, 96365 infusion, 96372
+injection, 96374/96375 IV push, 96402, 36593 catheter declotting, office visits 99214-25,
+colonoscopy 45378); CPT lines are judged by U003 alone (their MUE rows are in the bundle).
 
 Units are the documented dose in the code's billing unit, rounded up: Avastin (J9035, 10 mg)
 400 mg = 40 units; octreotide (J2354, 25 mcg) 100 mcg = 4 units; Prolia (J0897, 1 mg) 60 mg = 60
@@ -1677,41 +2097,82 @@ units, Xgeva 120 units; dalteparin (J1645, 2500 IU) 5000 IU = 2 units; Activase 
 0.9 mg/kg: 70.2 mg given = 71 units plus JW 29 units from the 100 mg vial. Every NDC is one that
 the ASP crosswalk lists under the billed code (except the planted N002/N003/N004 lines), with
 quantities (UN vials, or ML drawn from a multiple-dose vial) that cover the billed units.
-Medicare lines of single-dose containers carry JZ when nothing was discarded, or an
-administration line plus a JW line with `wasted_amount` documented; drugs packaged under OPPS
-(status indicator N) on hospital claims carry neither, and multiple-dose vials carry neither.
-Charges come from a charge master above the ASP payment limit. Diagnosis codes are billable
-ICD-10-CM codes that match the curated indications of the drug.
 
-Clean edge cases worth knowing: institutional J2354 from a single-dose vial without JZ (OPPS SI
-N, M002 does not apply); Xgeva every 4 weeks (keyed by NDC in `drug_policy.csv`, so Prolia's 6
-months does not apply); prior Prolia doses in `history.csv` 182-190 days before; Avastin split
-over a 400 mg and a 100 mg vial (two NDC lines, one JW line); Medicare Advantage lines (no JZ
-requirement configured); secondary claims that do report the primary payment; BCBS-TX claims
-submitted within its 95 days.
+JW and JZ follow the payer's policy as `audit.toml` states it: Medicare requires both, Medicaid
+requires JW (the state program follows the Medicare JW policy), Medicare Advantage, commercial
+and other payers require neither, so their lines carry neither (documented waste stays on the
+administration line). They are used only on drugs from a single-dose container that
+`reference/container.csv` knows (multiple-dose vials and containers the reference does not type
+carry neither) and only on separately payable lines (drugs that OPPS packages, status indicator
+N, carry neither on hospital claims). A line with nothing discarded, or with waste worth less than
+one billing unit, carries JZ; billable waste goes on a JW line. Charges come from a charge master
+above the ASP payment limit. Diagnosis codes are billable ICD-10-CM codes that match the curated
+indications of the drug.
+
+Clean edge cases worth knowing: Xgeva every 4 weeks (keyed by NDC in `drug_policy.csv`, so
+Prolia's 6 months does not apply); prior Prolia doses in `history.csv` 182-190 days before;
+Avastin split over a 400 mg and a 100 mg vial (two NDC lines, one JW line); secondary claims that
+do report the primary payment; BCBS-TX claims submitted within its 95 days; and the planted
+must-not-fire claims listed under "Conditions that must not fire" below.
 
 ## How the expected findings read the SPEC
 
-`expected_findings()` in `make_sample.py` applies the rule table of SPEC section 5 line by line.
-Where the SPEC leaves room, it reads it as follows:
+`expected_findings()` in `make_sample.py` applies the rule table of SPEC section 5 line by line
+(plain Python, no code shared with the engine). Where the SPEC leaves room, it reads it as
+follows:
 
-* Rules judge in-scope lines only: CPT lines (five digits, or four digits and F/T/U) never have
-  findings, and do not count in U003 sums or F001 duplicates.
-* U003: all drug codes here have MAI 3, so the units of the code for the patient on the day are
-  added over all claims (JW lines included) and the finding goes on the first of those lines by
-  (claim_id, line_number). The MUE table follows each line's claim type.
+* Rules judge HCPCS Level II lines of claims that are not void; CPT lines (five digits, or four
+  digits and F/T/U) are judged by U003 only. Void claims (frequency 8) take no part in anything:
+  no finding, not in U003 totals, not in F001 or F002.
+* Payer settings: `[payer_id."X"]` over `[payer.<payer_type>]` over the SPEC 7 defaults (Medicare
+  `require_jw`/`require_jz`, Medicaid `require_ndc`); a key the config does not set is off.
+* Container type: the NDC's row of `container.csv`, else the code's row; none: unknown. A line
+  without a usable NDC has an unknown container here (the starter table is keyed by NDC).
+* "Separately payable" is "not an institutional line whose OPPS status indicator is N"; a drug
+  without an OPPS row, or with another indicator (K1, E1, E2), counts as separately payable for
+  M001-M007, but its institutional rate is unknown (impact empty).
+* JW/JZ rules M001-M005 and M007 never judge an institutional SI N line. M006 (modifier validity)
+  is read as a code-set check that applies to every line; the sample puts no invalid modifier on
+  an SI N line, so the other reading gives the same findings.
+* Billable waste: units(given + wasted) - units(given) >= 1 (M004's JW units). M001 judges it on
+  the line that documents the waste; M002/M003 on the drug group (sums of the group's doses and
+  of its documented waste). Waste below one billing unit is no billable waste: JZ is right, and
+  its absence is M002 for a payer that requires JZ. M001 and M002 are not evaluated on an unknown
+  container, not applicable on a multiple-dose one.
+* M003-M005 and M007 apply to every payer (the SPEC gives them no payer condition); the sample
+  plants them on Medicare claims only, where a payer would deny them.
+* U003: the MUE table of the line's claim type; MAI 2/3 totals are per patient, code, service date,
+  claim type and provider (`provider_id`, or one shared provider for lines without it), over all
+  claims of the batch that are not void, replacement claims included; the finding goes on the first
+  of those lines by (claim_id, line_number). An MUE of 0 fires on any billed unit. The sample keeps
+  every original + replacement pair within the MUE, so the open question whether a replaced
+  claim's units still count changes nothing here.
 * U004 replaces U001/U002; a JW line is never judged by U001/U002/U004.
-* M001: "at least one billable unit" is units(administered + wasted) - units(administered) >= 1
-  on the line that documents the waste.
 * M004 is evaluated only when the group documents waste; a JW line without documented waste is
   M007 only (its inputs are absent for M004).
 * N005 also judges JW lines (their NDC quantity must cover their units).
-* D003 matches prefixes against every diagnosis on the line, billable or not (so `C18` on an
-  Avastin line is D002 but not D003).
+* C003: a code on the HCPCS NOC list without a descriptor unit, of a drug family (J, C, Q): J3490,
+  J3590, J9999. J3301 and J9201 (NOS with a unit and an ASP limit) are not C003.
+* D002 judges only lines served inside the ICD-10-CM release of the simple-icd-10-cm tables,
+  fiscal year 2026 (2025-10-01 to 2026-09-30); D003 matches prefixes against every diagnosis on
+  the line, billable or not (so `C18` on an Avastin line is D002 but not D003).
+* F001 keys on patient, provider, code, date, modifiers and units; a line of a replacement claim
+  is never flagged (it may still be the earlier line of a later duplicate).
 * F002 keys a schedule by (code, NDC) where `drug_policy.csv` has an NDC row (Prolia and Xgeva
-  share J0897), else by code; doses of the same patient on the same day count once.
-* P002 uses the `[payer_id."BCBS-TX"]` limit (95 days) over `[payer.commercial]` (180 days);
-  payer types without a limit (Medicaid, Medicare Advantage) are not evaluated.
+  share J0897), else by code; doses of the same patient on the same day count once (an original
+  and its replacement are one dose).
+* P002: the payer's `filing_limit_days` (`[payer_id."BCBS-TX"]` 95 over `[payer.commercial]` 180);
+  Medicare without a limit: late when submitted after the same month and day of the next year
+  (February 29: March 1 of the next year, the later reading, so a payer
+  would agree); other payer types without a limit are not evaluated.
+* A001 judges professional lines only, against the ASP payment limit x billed units.
+* Impact (`impact_usd`, rounded to cents): rate = professional: ASP payment limit; institutional:
+  OPPS payment rate for SI K or G, 0 for SI N, empty otherwise. U001 -(billed - expected) x rate,
+  U002 +(expected - billed) x rate, M001 +(JW units the waste is worth) x rate, M004 +(expected -
+  billed) x rate (negative when over), U003 -(units denied) x rate: the line's units for MAI 1, the
+  day's total for MAI 2/3. U004 replaces U001/U002 on its line and carries their impact (the
+  SPEC's formula lists U001/U002 only; without it the largest overbillings, a dose in mg billed
+  as units, would vanish from the totals). Every other rule has no impact ("others empty").
 * F001 and U003 do not look at payer_sequence: a secondary claim repeating its primary's lines in
   the same batch would be reported as duplicates. The secondary claims here are for primaries
   paid in an earlier extract.
@@ -1732,6 +2193,9 @@ may fire on one line (a realistic error often breaks more than one rule); every 
 def write_readme(claims, rows, history_rows, found, rejects) -> None:
     flagged = {(c, n) for c, n, _ in found}
     payers = pd.Series([c.payer_type for c in claims]).value_counts()
+    providers = pd.Series([r["provider_id"] or "(none)" for r in rows]).value_counts()
+    providers = {f"{k} ({v} lines)": "" for k, v in providers.items()}
+    frequencies = pd.Series([c.frequency for c in claims]).value_counts()
     counts = pd.Series([rule for _, _, rule in found]).value_counts()
     rule_table = "| rule | findings |\n|---|---|\n" + "".join(
         f"| {r} | {counts.get(r, 0)} |\n" for r in RULES
@@ -1742,8 +2206,9 @@ def write_readme(claims, rows, history_rows, found, rejects) -> None:
         ("claims.parquet", "the same rows, every column a string (pyarrow)"),
         ("history.csv", f"{len(history_rows)} prior lines of some patients (earlier denosumab "
          "and bevacizumab doses), for `--history` (F002)"),
-        ("audit.toml", "the configuration of SPEC section 7 (Medicare 365 days and JZ, Medicaid "
-         "NDC, commercial 180 days and prior auth for J0897/J9035, BCBS-TX 95 days)"),
+        ("audit.toml", "the configuration of SPEC section 7 (Medicare JW and JZ and no filing "
+         "days: the calendar-year rule; Medicaid NDC and JW; commercial 180 days and prior auth "
+         "for J0897/J9035; BCBS-TX 95 days)"),
         ("expected_findings.csv", "every finding (claim_id, line_number, rule_code) the audit "
          f"must produce: {len(found)} findings on {len(flagged)} lines"),
         ("bad_rows.csv", f"{len(rejects)} rows for validation: good rows and one problem per "
@@ -1762,12 +2227,27 @@ def write_readme(claims, rows, history_rows, found, rejects) -> None:
         bad=len(rejects), q1=sum(r["service_date"] >= "2026-01-01" for r in rows),
         first=min(r["service_date"] for r in rows),
         payers=", ".join(f"{k} {v}" for k, v in payers.items()), rule_table=rule_table.strip(),
+        providers=", ".join(providers),
+        frequencies=", ".join(f'"{k}" {v}' for k, v in frequencies.items()),
     )  # fmt: skip
     by_id = {c.claim_id: c for c in claims}
     for claim_id, line_number, rule in sorted(found):
         c = by_id[claim_id]
         why = c.lines[line_number - 1].expect[rule]
-        text += f"| {claim_id} | {line_number} | {rule} | {c.planted} | {why} |\n"
+        impact = (
+            ""
+            if found[(claim_id, line_number, rule)] is None
+            else (f" (impact {found[(claim_id, line_number, rule)]:+,.2f} USD)")
+        )
+        text += f"| {claim_id} | {line_number} | {rule} | {c.planted} | {why}{impact} |\n"
+    text += (
+        "\n## Conditions that must not fire\n\nPlanted claims on which no rule fires: each "
+        "shows a condition of the revised SPEC that keeps a rule silent.\n\n"
+        "| claim_id | frequency | scenario |\n|---|---|---|\n"
+    )
+    for c in sorted(claims, key=lambda c: c.claim_id):
+        if c.planted and not any(line.expect for line in c.lines):
+            text += f"| {c.claim_id} | {c.frequency} | {c.planted} |\n"
     text += "\n## Rejects (`bad_rows.csv`)\n\n| row | claim_id | column | reason | why |\n"
     text += "|---|---|---|---|---|\n"
     for r in rejects:

@@ -14,9 +14,14 @@ from pandera.typing import Series
 PAYER_TYPES = ["medicare", "medicare_advantage", "medicaid", "commercial", "other"]
 CLAIM_TYPES = ["professional", "institutional"]
 PAYER_SEQUENCES = ["primary", "secondary", "tertiary"]
+CLAIM_FREQUENCIES = ["1", "7", "8"]  # 837 CLM05-3 / UB-04 bill type: original, replacement, void
 NDC_QUALIFIERS = ["UN", "ML", "GR", "F2", "ME"]
 ADMINISTERED_UNITS = ["mg", "mcg", "g", "units", "mL"]
 ARROW_STRING = {"storage": "pyarrow"}
+# every number of a line (units, amounts, quantities): finite, at most MAX_NUMBER, and no
+# positive value below MIN_POSITIVE (it would read as 0 in messages); else V004
+MAX_NUMBER = 1e9
+MIN_POSITIVE = 1e-6
 
 
 def _meta(
@@ -49,11 +54,15 @@ class ClaimLines(pa.DataFrameModel):
         isin=PAYER_TYPES, metadata=_meta("text", case="lower")
     )
     payer_id: Series[pd.CategoricalDtype] = pa.Field(nullable=True, metadata=_meta("text"))
+    provider_id: Series[pd.CategoricalDtype] = pa.Field(nullable=True, metadata=_meta("text"))
+    claim_frequency: Series[pd.CategoricalDtype] = pa.Field(
+        isin=CLAIM_FREQUENCIES, metadata=_meta("text", default="1")
+    )
     claim_type: Series[pd.CategoricalDtype] = pa.Field(
         isin=CLAIM_TYPES, metadata=_meta("text", default="professional", case="lower")
     )
     place_of_service: Series[pd.CategoricalDtype] = pa.Field(
-        nullable=True, str_matches=r"^\d{2}$", metadata=_meta("text")
+        nullable=True, str_matches=r"^[0-9]{2}$", metadata=_meta("text")
     )
     service_date: Series[pd.Timestamp] = pa.Field(metadata=_meta("date"))
     submission_date: Series[pd.Timestamp] = pa.Field(nullable=True, metadata=_meta("date"))

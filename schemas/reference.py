@@ -4,6 +4,12 @@ A bundle is a directory holding `manifest.json` and one file per table, `<table>
 (built bundles) or `<table>.csv` (the curated starter bundle in `reference/`).
 Every table carries a `source` column naming the file (and quarter) each fact comes from.
 NDCs are stored normalised, 11 digits in 5-4-2 form with hyphens (`55513-0710-01`).
+
+Every number must be finite and in a sane range (`inf`, `-inf` and negative values fail; NaN only
+where the column is nullable): amounts, rates and counts lie in [0, MAX_VALUE], and a positive
+amount or rate is at least MIN_POSITIVE, so that no fact rounds to 0 in a message. The largest
+published values are far inside (2026: payment limit $770,620, OPPS rate $4.5M, billing unit
+3,000,000 units, MUE 90,000).
 """
 
 from __future__ import annotations
@@ -15,8 +21,16 @@ from pandera.typing import Series
 BILLING_UNITS = ["mg", "mcg", "g", "units", "mL"]
 MUE_SETTINGS = ["practitioner", "outpatient_hospital"]
 CONTAINER_TYPES = ["single_dose", "multi_dose"]
-NDC11_PATTERN = r"^\d{5}-\d{4}-\d{2}$"
+NDC11_PATTERN = r"^[0-9]{5}-[0-9]{4}-[0-9]{2}$"  # ASCII digits only (`\d` is Unicode)
 HCPCS_PATTERN = r"^[A-Z0-9]{5}$"
+MAX_VALUE = 1e9  # units, amounts, dollars, days: anything larger is a broken table
+MIN_POSITIVE = 1e-6  # smallest positive amount or rate (ASP: $0.002, billing unit 0.01 mg)
+MAX_DAYS = 36_600.0  # a dosing interval of at most 100 years
+
+
+def _not_tiny(series: pd.Series) -> pd.Series:
+    """0, or at least MIN_POSITIVE (NaN is left to the column's nullable flag)."""
+    return series.isna() | (series == 0) | (series >= MIN_POSITIVE)
 
 
 class _Table(pa.DataFrameModel):
@@ -37,7 +51,7 @@ class HcpcsTable(_Table):
     effective_date: Series[pd.Timestamp] = pa.Field(nullable=True)
     termination_date: Series[pd.Timestamp] = pa.Field(nullable=True)
     is_noc: Series[bool]
-    billing_unit_amount: Series[float] = pa.Field(nullable=True, gt=0)
+    billing_unit_amount: Series[float] = pa.Field(nullable=True, ge=MIN_POSITIVE, le=MAX_VALUE)
     billing_unit: Series[str] = pa.Field(nullable=True, isin=BILLING_UNITS)
     billing_unit_text: Series[str] = pa.Field(nullable=True, description="dosage text as published")
 
@@ -54,23 +68,31 @@ class NdcCrosswalkTable(_Table):
     hcpcs_code: Series[str] = pa.Field(str_matches=HCPCS_PATTERN)
     drug_name: Series[str] = pa.Field(nullable=True)
     labeler: Series[str] = pa.Field(nullable=True)
-    pkg_size: Series[float] = pa.Field(nullable=True)
-    pkg_qty: Series[float] = pa.Field(nullable=True)
-    billing_units_per_item: Series[float] = pa.Field(nullable=True, ge=0)
-    billing_units_per_package: Series[float] = pa.Field(nullable=True, ge=0)
+    pkg_size: Series[float] = pa.Field(nullable=True, ge=0, le=MAX_VALUE)
+    pkg_qty: Series[float] = pa.Field(nullable=True, ge=0, le=MAX_VALUE)
+    billing_units_per_item: Series[float] = pa.Field(nullable=True, ge=0, le=MAX_VALUE)
+    billing_units_per_package: Series[float] = pa.Field(nullable=True, ge=0, le=MAX_VALUE)
+
+    @pa.check("pkg_size", "pkg_qty", "billing_units_per_item", "billing_units_per_package")
+    def not_tiny(cls, series: pd.Series) -> pd.Series:
+        return _not_tiny(series)
 
 
 class PaymentLimitsTable(_Table):
     hcpcs_code: Series[str] = pa.Field(str_matches=HCPCS_PATTERN, unique=True)
-    payment_limit_usd: Series[float] = pa.Field(ge=0)
+    payment_limit_usd: Series[float] = pa.Field(ge=0, le=MAX_VALUE)
     dosage_text: Series[str] = pa.Field(nullable=True)
-    quarter: Series[str] = pa.Field(str_matches=r"^\d{4}Q[1-4]$")
+    quarter: Series[str] = pa.Field(str_matches=r"^[0-9]{4}Q[1-4]$")
+
+    @pa.check("payment_limit_usd")
+    def not_tiny(cls, series: pd.Series) -> pd.Series:
+        return _not_tiny(series)
 
 
 class MueTable(_Table):
     hcpcs_code: Series[str] = pa.Field(str_matches=HCPCS_PATTERN)
     setting: Series[str] = pa.Field(isin=MUE_SETTINGS)
-    mue_value: Series[int] = pa.Field(ge=0)
+    mue_value: Series[int] = pa.Field(ge=0, le=MAX_VALUE)
     mai: Series[int] = pa.Field(isin=[1, 2, 3])
     rationale: Series[str] = pa.Field(nullable=True)
 
@@ -83,7 +105,11 @@ class OppsTable(_Table):
     hcpcs_code: Series[str] = pa.Field(str_matches=HCPCS_PATTERN, unique=True)
     status_indicator: Series[str] = pa.Field(nullable=True)
     apc: Series[str] = pa.Field(nullable=True)
-    payment_rate_usd: Series[float] = pa.Field(nullable=True)
+    payment_rate_usd: Series[float] = pa.Field(nullable=True, ge=0, le=MAX_VALUE)
+
+    @pa.check("payment_rate_usd")
+    def not_tiny(cls, series: pd.Series) -> pd.Series:
+        return _not_tiny(series)
 
 
 class ContainerTable(_Table):
@@ -104,7 +130,7 @@ class DrugPolicyTable(_Table):
 
     hcpcs_code: Series[str] = pa.Field(str_matches=HCPCS_PATTERN)
     ndc11: Series[str] = pa.Field(nullable=True, str_matches=NDC11_PATTERN)
-    min_days_between_doses: Series[float] = pa.Field(nullable=True, ge=0)
+    min_days_between_doses: Series[float] = pa.Field(nullable=True, ge=0, le=MAX_DAYS)
     indications: Series[str] = pa.Field(nullable=True)
     requires_prior_auth: Series[str] = pa.Field(nullable=True)
 

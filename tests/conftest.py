@@ -1,14 +1,60 @@
-"""Shared test helpers: paths, the starter bundle, and running the audit on a fixture file."""
+"""Shared test helpers: paths, the starter bundle, and running the audit on a fixture file.
+
+Hypothesis profiles (`HYPOTHESIS_PROFILE`, default `ci`):
+
+* `ci` (`make test`, CI): derandomised, so a run is the same run every time and CI is never red
+  at random; a modest number of examples; no deadline (the machine is shared).
+* `fuzz` (`make fuzz`): random seeds, `FUZZ_EXAMPLES` examples per property (default 10,000);
+  every failure it finds is to be added to its test as an explicit `@example`.
+
+Every hypothesis test carries the `fuzz` marker, so `pytest -m fuzz` runs all the properties.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from pipeline.config import load_config
 from pipeline.reference import load_bundle
 from pipeline.rules import REGISTRY
+
+SLOW_DATA = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example]
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    database=None,
+    max_examples=50,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=SLOW_DATA,
+)
+settings.register_profile(
+    "fuzz",
+    derandomize=False,
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "10000")),
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[*SLOW_DATA, HealthCheck.filter_too_much],
+)
+HYPOTHESIS_PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
+settings.load_profile(HYPOTHESIS_PROFILE)
+
+
+def examples(ci: int) -> settings:
+    """Settings for an expensive property: `ci` examples under the ci profile (fast enough
+    for `make test`), the profile's own number otherwise (`make fuzz`)."""
+    return settings(max_examples=ci) if HYPOTHESIS_PROFILE == "ci" else settings()
+
+
+def pytest_collection_modifyitems(items) -> None:
+    for item in items:
+        if getattr(getattr(item, "obj", None), "is_hypothesis_test", False):
+            item.add_marker(pytest.mark.fuzz)
+
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data"

@@ -34,10 +34,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.audit import AuditResult, Stages, _outside_periods, audit_batch, build_summary
+from pipeline.audit import AuditResult, LineCounts, Stages, audit_batch, build_summary
 from pipeline.columns import linked_labels
 from pipeline.config import Config
-from pipeline.engine import merge_findings
+from pipeline.engine import merge_coverage, merge_findings
 from pipeline.errors import InputError, PipelineError
 from pipeline.ingest import (
     INPUT_SUFFIXES,
@@ -235,11 +235,8 @@ class Slice:
 class BucketResult:
     findings: pd.DataFrame
     rejects: pd.DataFrame
-    audited: dict[str, int]
-    in_scope: int
-    out_of_scope: int
-    outside_periods: dict[str, int]
-    not_evaluated: dict[str, int]
+    counts: LineCounts
+    coverage: dict[str, dict]
     seconds: dict[str, float]
 
 
@@ -301,7 +298,7 @@ def audit_bucket(
     frame = _read_slices(slices, moved_out)
     if frame is None:
         return BucketResult(
-            pd.DataFrame(), pd.DataFrame(columns=REJECT_COLUMNS), {}, 0, 0, {}, {}, seconds
+            pd.DataFrame(), pd.DataFrame(columns=REJECT_COLUMNS), LineCounts(), {}, seconds
         )
     offsets = pd.Series(row_offsets)
     frame["source_row"] = (
@@ -316,18 +313,8 @@ def audit_bucket(
     seconds["read"] = time.perf_counter() - t
     batch = audit_batch(combine_inputs(raws), bundle, config, history)
     seconds.update(batch.seconds)
-    lines = batch.summary_lines
-    audited = lines.groupby("source_file", observed=True).size()
-    in_scope = int(lines["in_scope"].sum())
     return BucketResult(
-        batch.ran.findings,
-        batch.rejects,
-        {str(k): int(v) for k, v in audited.items()},
-        in_scope,
-        len(lines) - in_scope,
-        _outside_periods(lines, bundle.manifest),
-        batch.ran.not_evaluated,
-        seconds,
+        batch.ran.findings, batch.rejects, batch.counts, batch.ran.coverage, seconds
     )
 
 
@@ -538,44 +525,19 @@ def distributed_as_completed(futures):
 
 
 def _result(findings, checked, raws, parts, config, bundle, watch, started) -> AuditResult:
-    """The summary as the pandas engine writes it, from the buckets' counts."""
-    audited: dict[str, int] = {}
-    not_evaluated: dict[str, int] = {}
-    outside: dict[str, int] = {}
-    in_scope = out_of_scope = 0
+    """The summary as the pandas engine writes it, from the buckets' counts and coverage."""
+    counts = LineCounts()
     worker: dict[str, float] = {}
     for p in parts:
-        for k, v in p.audited.items():
-            audited[k] = audited.get(k, 0) + v
-        for k, v in p.not_evaluated.items():
-            not_evaluated[k] = not_evaluated.get(k, 0) + v
-        for k, v in p.outside_periods.items():
-            outside[k] = outside.get(k, 0) + v
+        counts = counts + p.counts
         for k, v in p.seconds.items():
             worker[k] = worker.get(k, 0.0) + v
-        in_scope += p.in_scope
-        out_of_scope += p.out_of_scope
-    empty_lines = pd.DataFrame(
-        {
-            "source_file": pd.Series(dtype="category"),
-            "in_scope": pd.Series(dtype=bool),
-            "service_date": pd.Series(dtype="datetime64[s]"),
-        }
-    )
+    coverage = merge_coverage(p.coverage for p in parts)
     timings = dict(watch.timings)
     timings["worker_seconds"] = {k: round(v, 4) for k, v in worker.items()}
     summary = build_summary(
-        raws, checked, empty_lines, findings, not_evaluated, config, bundle, timings, started
+        raws, checked, counts, findings, coverage, config, bundle, timings, started
     )
-    for entry in summary["inputs"]:
-        entry["rows_audited"] = audited.get(entry["path"], 0)
-    totals = summary["totals"]
-    totals["rows_audited"] = sum(f["rows_audited"] for f in summary["inputs"])
-    totals["lines_in_scope"] = in_scope
-    totals["lines_not_audited_out_of_scope"] = out_of_scope
-    summary["lines_outside_reference_period"] = {
-        k: outside.get(k, 0) for k in summary["lines_outside_reference_period"]
-    }
     summary["engine"] = "dask"
-    empty = pd.DataFrame(columns=list(empty_lines.columns))
+    empty = pd.DataFrame(columns=["source_file", "in_scope", "service_date"])
     return AuditResult(findings, checked.rejects, empty, summary, timings)

@@ -1,7 +1,9 @@
 """`build_bundle`: the official CMS files as downloaded -> a reference bundle directory.
 
 The bundle is written to a temporary directory beside `out_dir` and renamed into place only when
-every table is built and valid, so a failed build leaves `out_dir` exactly as it was.
+every table is built and valid, so a failed build leaves `out_dir` exactly as it was. The
+manifest's `tables` gives each table's file, row count and the sha256 of the file as written,
+which `pipeline.reference.load_bundle` checks before it uses the table.
 """
 
 from __future__ import annotations
@@ -17,15 +19,13 @@ import pandas as pd
 
 from pipeline import __version__
 from pipeline.errors import ReferenceBuildError
-from pipeline.reference import DEFAULT_REFERENCE_DIR
+from pipeline.reference import DEFAULT_REFERENCE_DIR, MANIFEST_FORMAT, table_entry
 from pipeline.reference_build import asp, hcpcs
 from pipeline.reference_build.curated import read_curated, validated
 from pipeline.reference_build.mue import mue_table
 from pipeline.reference_build.opps import opps_table
 from pipeline.reference_build.sources import Fixes
 from schemas.reference import TABLE_SCHEMAS
-
-MANIFEST_FORMAT = "claims-audit-reference/1"
 
 SORT_KEYS = {
     "hcpcs": ["hcpcs_code"],
@@ -85,7 +85,7 @@ def build_bundle(
         "tool_version": __version__,
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "sources": sources,
-        "tables": {name: len(df) for name, df in tables.items()},
+        "tables": {},  # file, rows and sha256 of each table, filled in as it is written
         "stats": stats,
     }
     _write_atomically(out, tables, manifest)
@@ -159,6 +159,7 @@ def _write_atomically(out: Path, tables: dict[str, pd.DataFrame], manifest: dict
         tmp.mkdir()
         for name, df in tables.items():
             df.to_parquet(tmp / f"{name}.parquet", index=False)
+            manifest["tables"][name] = table_entry(tmp / f"{name}.parquet", len(df))
         (tmp / "manifest.json").write_text(
             json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )

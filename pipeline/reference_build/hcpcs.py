@@ -20,7 +20,7 @@ from openpyxl import load_workbook
 
 from pipeline.errors import ReferenceBuildError
 from pipeline.parsing import parse_dates
-from pipeline.reference_build.dosage import descriptor_dosage, parse_dosage
+from pipeline.reference_build.dosage import descriptor_dosage, descriptor_threshold, parse_dosage
 from pipeline.reference_build.sources import Source, describe
 
 PRODUCT = "HCPCS Level II alpha-numeric file"
@@ -212,7 +212,14 @@ def hcpcs_table(
     Billing unit: the ASP file's dosage column is CMS's machine-readable statement of it, so a
     code listed there takes it from there (parsed, or left NA when it is not an amount, e.g.
     `PER DOSE`); only a code absent from the ASP file falls back to the dosage segment of its
-    long descriptor (`..., per 10 mg`). `billing_unit_text` keeps the text that was read.
+    long descriptor (`..., per 10 mg`, `..., 3 million units`). `billing_unit_text` keeps the
+    text that was read.
+
+    A descriptor that states a threshold instead of an amount per unit (J1560 `..., over 10 cc`:
+    one unit at any volume above 10 cc) wins over the ASP text (`10 CC` for J1560): the billing
+    unit is left empty, so the unit rules, which divide a dose by the billing-unit amount, report
+    such lines as not evaluated (no billing unit) instead of expecting one unit per 10 mL, and
+    `billing_unit_text` holds the descriptor's phrase (`over 10 cc`) to say why.
 
     `is_noc`: membership in CMS's own NOC code list (the `NOC codes_<MON><YYYY>.xlsx` member of
     the zip, 166 codes in January 2026). Descriptor words are a poor proxy: "not otherwise
@@ -222,15 +229,19 @@ def hcpcs_table(
     and the manifest's stats say so.
 
     Stats: `hcpcs_billing_unit_unparsed` counts the drug codes (listed in the ASP file, or J
-    codes) left without a billing unit; `..._unparsed_codes` lists them.
+    codes) left without a billing unit because no text could be read as one amount;
+    `..._unparsed_codes` lists them. `hcpcs_billing_unit_not_per_amount(_codes)` counts (lists)
+    the drug codes left without one on purpose (a threshold descriptor).
     """
     codes = hcpcs.procedures.copy()
     asp = pricing.set_index("hcpcs_code")["dosage_text"]
     asp_text = codes["hcpcs_code"].map(asp).astype("string")
     in_asp = asp_text.notna()
     phrase = descriptor_dosage(codes["long_description"])
-    text = asp_text.where(in_asp, phrase)
-    unit = parse_dosage(text)
+    threshold = descriptor_threshold(codes["long_description"])
+    not_per_amount = threshold.notna()
+    text = asp_text.where(in_asp, phrase).where(~not_per_amount, threshold)
+    unit = parse_dosage(text.where(~not_per_amount))
     codes["billing_unit_amount"] = unit["billing_unit_amount"]
     codes["billing_unit"] = unit["billing_unit"]
     codes["billing_unit_text"] = text
@@ -249,13 +260,18 @@ def hcpcs_table(
     codes.loc[in_asp, "source"] = f"{hcpcs.source.label}; billing unit: {pricing_source.label}"
     parsed = codes["billing_unit"].notna()
     drug = in_asp | codes["hcpcs_code"].str.startswith("J")
+    unparsed = drug & ~parsed & ~not_per_amount
     stats = {
         "hcpcs_codes_with_asp_dosage": int(in_asp.sum()),
         "hcpcs_billing_unit_from_asp": int((parsed & in_asp).sum()),
         "hcpcs_billing_unit_from_descriptor": int((parsed & ~in_asp).sum()),
-        "hcpcs_billing_unit_unparsed": int((drug & ~parsed).sum()),
-        "hcpcs_billing_unit_unparsed_asp": int((in_asp & ~parsed).sum()),
-        "hcpcs_billing_unit_unparsed_codes": sorted(codes.loc[drug & ~parsed, "hcpcs_code"]),
+        "hcpcs_billing_unit_unparsed": int(unparsed.sum()),
+        "hcpcs_billing_unit_unparsed_asp": int((in_asp & unparsed).sum()),
+        "hcpcs_billing_unit_unparsed_codes": sorted(codes.loc[unparsed, "hcpcs_code"]),
+        "hcpcs_billing_unit_not_per_amount": int((drug & not_per_amount).sum()),
+        "hcpcs_billing_unit_not_per_amount_codes": sorted(
+            codes.loc[drug & not_per_amount, "hcpcs_code"]
+        ),
         "hcpcs_noc_codes": int(codes["is_noc"].sum()),
         "hcpcs_noc_from": noc_from,
     }

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
 
-from pipeline.errors import BundleError
+from pipeline.reference import read_manifest as _read_checked
 
 
 def read_manifest(bundle_dir: Path | str) -> dict:
-    """The manifest of the bundle in `bundle_dir`. Raises BundleError when absent or not JSON."""
-    path = Path(bundle_dir) / "manifest.json"
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BundleError(f"reference bundle {bundle_dir}: manifest.json is missing") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BundleError(f"reference bundle {path}: cannot read ({exc})") from None
+    """The manifest of the bundle in `bundle_dir`, checked for shape (see
+    `pipeline.reference.read_manifest`). Raises BundleError when absent, not JSON or ill-shaped."""
+    return _read_checked(Path(bundle_dir))
 
 
 def format_manifest(manifest: dict, where: Path | str | None = None) -> str:
@@ -50,7 +44,10 @@ def format_manifest(manifest: dict, where: Path | str | None = None) -> str:
         else ["  (none listed)"]
     )
     lines += ["", "tables:"]
-    lines += [f"  {name:<16}{rows:>8}" for name, rows in manifest.get("tables", {}).items()]
+    lines += [
+        f"  {name:<16}{_rows(entry):>8}  {_short_sha(entry)}".rstrip()
+        for name, entry in manifest.get("tables", {}).items()
+    ]
     scalar = {
         k: v for k, v in manifest.get("stats", {}).items() if isinstance(v, int | float | str)
     }
@@ -63,3 +60,11 @@ def _period(period: dict | None) -> str:
     if not period or not (period.get("start") or period.get("end")):
         return "-"
     return f"{period.get('start') or '?'}..{period.get('end') or '?'}"
+
+
+def _rows(entry: object) -> object:
+    return entry.get("rows", "?") if isinstance(entry, dict) else entry
+
+
+def _short_sha(entry: object) -> str:
+    return str(entry.get("sha256") or "")[:12] if isinstance(entry, dict) else ""

@@ -115,12 +115,31 @@ def _rules(summary: dict) -> dict:
             "severity": by_rule.get(r.code, {}).get("severity", r.severity),
             "citation": r.citation,
             "explanation": list(r.explanation.items()),
+            "remittance": r.remittance.describe(),
             "count": by_rule.get(r.code, {}).get("count", 0),
             "not_evaluated": not_evaluated.get(r.code, 0),
             "disabled": r.code in disabled,
         }
         for r in sorted(REGISTRY.values(), key=lambda r: r.code)
     }
+
+
+def coverage_rows(summary: dict) -> list[dict]:
+    """The coverage table: per rule run, lines evaluated, not applicable and not evaluated
+    (with the reasons, largest first)."""
+    rows = []
+    for code, c in (summary.get("coverage_by_rule") or {}).items():
+        reasons = sorted(c["not_evaluated"].items(), key=lambda kv: (-kv[1], kv[0]))
+        rows.append(
+            {
+                "code": code,
+                "evaluated": c["evaluated"],
+                "not_applicable": c["not_applicable"],
+                "not_evaluated": sum(c["not_evaluated"].values()),
+                "reasons": ", ".join(f"{reason} {n:,}" for reason, n in reasons),
+            }
+        )
+    return rows
 
 
 def _frame_rows(frame: pd.DataFrame | None, limit: int) -> list[dict]:
@@ -186,6 +205,11 @@ def render_html(
         impact=summary["impact"],
         engine=summary.get("engine", "pandas"),
         rules=rules,
+        coverage=coverage_rows(summary),
+        rates=summary.get("rates") or {},
+        icd10cm=summary.get("icd10cm_release"),
+        notices=summary.get("reference_period_notices") or [],
+        void_lines=summary.get("void_lines", 0),
         charts=charts,
         charts_missing=not charts_available(),
         columns=[(c, COLUMN_TITLES[c]) for c in columns],

@@ -1,14 +1,25 @@
-"""Write an audit's outputs into the output directory, all or nothing (see `StagedOutput`)."""
+"""Write an audit's outputs into the output directory, all or nothing (see `StagedOutput`),
+and refuse an output directory that would replace something the tool did not write."""
 
 from __future__ import annotations
 
+import glob
+import os
 from pathlib import Path
 
 import pandas as pd
 
 from pipeline.audit import AuditResult
-from pipeline.privacy import mask_id
-from pipeline.report.writers import StagedOutput, write_csv, write_json, write_parquet, write_text
+from pipeline.errors import OutputError
+from pipeline.privacy import PHI_FLAG, mask_id
+from pipeline.report.writers import (
+    StagedOutput,
+    check_replaceable,
+    write_csv,
+    write_json,
+    write_parquet,
+    write_text,
+)
 from schemas.claims import PHI_FIELDS
 
 FORMATS = ("csv", "parquet", "html", "xlsx")
@@ -34,21 +45,61 @@ def masked_rejects(rejects: pd.DataFrame, show_phi: bool) -> pd.DataFrame:
     so its text is withheld too.
     """
     if show_phi:
-        return rejects
-    phi = rejects["column"].isin(PHI_FIELDS)
+        return rejects.drop(columns=PHI_FLAG, errors="ignore")
+    # the validator's flag also marks a patient id of the batch landed in another column
+    phi = rejects[PHI_FLAG] if PHI_FLAG in rejects else rejects["column"].isin(PHI_FIELDS)
     value = rejects["value"].astype("string")
     whole_record = rejects["column"].fillna("").astype(str).eq("") & value.fillna("").ne("")
-    out = rejects.copy()
+    out = rejects.drop(columns=PHI_FLAG, errors="ignore")
     out["value"] = value.where(~phi, mask_id(value)).where(~whole_record, RECORD_WITHHELD)
     return out
 
 
+def _real_paths(item) -> list[Path]:
+    """`item` (a file, directory or glob as given) and what a glob matches, symlinks resolved."""
+    text = str(item)
+    hits = glob.glob(text) if any(c in text for c in "*?[") else []
+    return [Path(os.path.realpath(p)) for p in (text, *hits)]
+
+
+def check_out_dir(out_dir: Path, protected: dict[str, list], replace: bool = True) -> None:
+    """Refuse (OutputError, exit 2) an output directory that is the working directory or one
+    of its parents, that is or holds (at any depth) a path of `protected` (label -> paths: the
+    inputs, the baseline, the suppress file, ...), or (`replace`) an existing directory that is
+    not an earlier claims-audit output (`check_replaceable`)."""
+    out = Path(os.path.realpath(out_dir))
+    cwd = Path(os.path.realpath(os.getcwd()))
+    if out == cwd or out in cwd.parents:
+        raise OutputError(
+            f"--out {out_dir}: is the current directory or one of its parents; refusing to "
+            "replace it: choose a new directory"
+        )
+    for label, paths in protected.items():
+        for item in paths:
+            for real in _real_paths(item):
+                if real == out or out in real.parents:
+                    raise OutputError(
+                        f"--out {out_dir}: is or holds {label} ({item}); refusing to replace "
+                        "it: choose a directory outside it"
+                    )
+    if replace:
+        check_replaceable(Path(out_dir))
+
+
 def write_outputs(
-    result: AuditResult, out_dir: Path, formats=DEFAULT_FORMATS, show_phi: bool = False
+    result: AuditResult,
+    out_dir: Path,
+    formats=DEFAULT_FORMATS,
+    show_phi: bool = False,
+    replace: bool = True,
 ) -> list[Path]:
-    """Write findings, rejects, summary.json and the requested report formats atomically."""
+    """Write findings, rejects, summary.json and the requested report formats atomically.
+
+    `replace`: `out_dir` may be an earlier claims-audit output, replaced whole; else an existing
+    `out_dir` is kept and the outputs go to `out_dir-2`, `-3`, ... The paths returned are in the
+    directory actually written."""
     written = []
-    with StagedOutput(out_dir) as out:
+    with StagedOutput(out_dir, replace=replace) as out:
         if "csv" in formats:
             write_csv(result.findings, out.path("findings.csv"))
             written.append("findings.csv")
@@ -72,4 +123,4 @@ def write_outputs(
             written.append("findings.xlsx")
         write_json(result.summary, out.path("summary.json"))
         written.append("summary.json")
-    return [Path(out_dir) / name for name in written]
+    return [out.target / name for name in written]

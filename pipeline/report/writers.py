@@ -1,22 +1,49 @@
-"""Atomic, deterministic writers: every output goes to a staging directory first, and the
-finished set replaces the output directory in one rename, so a crash leaves either the previous
-complete result or nothing."""
+"""Atomic, deterministic writers, and the one place that may delete an output directory.
+
+Every output goes to a staging directory beside the target first; the finished set replaces
+the target in one rename, so a crash leaves either the previous complete result or nothing.
+
+Safety (the tool never deletes a file it did not write):
+
+* Every directory the tool writes carries a marker file, `.claims-audit-output` (JSON: tool,
+  version and the names of the files the tool wrote there). The staging directory gets it when
+  it is created and each file is listed before it is written.
+* `remove_output_dir` is the only function that deletes anything in an output directory. It
+  reads the marker first, refuses a directory without one, unlinks only the regular files the
+  marker lists (plain names, never a path) and the marker, then `os.rmdir`s the directory,
+  which fails, leaving it in place, if anything else is in it. There is no `shutil.rmtree`.
+* `check_replaceable` refuses, before a run and again at commit, a target that is a file, a
+  link, or a non-empty directory that is not a claims-audit output or holds anything its
+  marker does not list.
+* Directories are made with the mode the umask gives (mkdtemp's 0700 is corrected).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import os
 import re
-import shutil
+import secrets
+import stat
 import tempfile
+from datetime import date, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline import __version__
 from pipeline.errors import OutputError
 from pipeline.report.safety import escape_text_columns
+
+MARKER = ".claims-audit-output"
+MARKER_TOOL = "claims-audit"
+MARKER_MAX_BYTES = 1 << 16
+MAX_SUFFIX = 1000  # audit-out/<timestamp>-2 ... -999 before giving up
 
 
 def cannot_write(path: Path, exc: OSError) -> OutputError:
@@ -32,44 +59,260 @@ def cannot_write(path: Path, exc: OSError) -> OutputError:
     return OutputError(f"{shown}: cannot write ({reason})")
 
 
-class StagedOutput:
-    """Write files into a staging dir beside `target`; `commit()` swaps it into place."""
+def current_umask() -> int:
+    """The process umask, read without changing it where Linux says it (/proc), else by the
+    classic set-and-restore."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
-    def __init__(self, target: Path):
-        self.target = Path(target)
-        parent = self.target.parent
+
+def _plain_name(name: object) -> bool:
+    return (
+        isinstance(name, str)
+        and name not in ("", ".", "..", MARKER)
+        and "/" not in name
+        and "\x00" not in name
+    )
+
+
+def _shown(name: str) -> str:
+    return name if name.isprintable() else ascii(name)
+
+
+def marker_names(directory: Path) -> list[str] | None:
+    """The files a claims-audit output directory's marker lists; None when `directory` is not
+    one (no marker, a marker that is a link, too big, not ours, or of the wrong shape)."""
+    path = Path(directory) / MARKER
+    try:
+        info = os.lstat(path)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MARKER_MAX_BYTES:
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("tool") != MARKER_TOOL:
+        return None
+    files = data.get("files")
+    if not isinstance(files, list) or not all(_plain_name(n) for n in files):
+        return None
+    return files
+
+
+def _write_marker(directory: Path, names: list[str]) -> None:
+    data = {"tool": MARKER_TOOL, "version": __version__, "files": sorted(names)}
+    (directory / MARKER).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+def _foreign_entries(directory: Path, names: list[str]) -> list[str]:
+    """Entries of a marked directory that the tool did not write: anything the marker does not
+    list, or a listed name that is not a regular file."""
+    listed = set(names)
+    foreign = []
+    for entry in sorted(os.listdir(directory)):
+        if entry == MARKER:
+            continue
+        if entry not in listed or not stat.S_ISREG(os.lstat(directory / entry).st_mode):
+            foreign.append(entry)
+    return foreign
+
+
+def check_replaceable(target: Path) -> None:
+    """Raise OutputError unless `target` is absent, an empty directory, or an earlier
+    claims-audit output holding only the files its marker lists."""
+    target = Path(target)
+    try:
+        info = os.lstat(target)
+        if stat.S_ISLNK(info.st_mode):
+            raise OutputError(
+                f"output directory {target}: is a symbolic link; refusing to replace it "
+                "(give a new directory)"
+            )
+        if not stat.S_ISDIR(info.st_mode):
+            raise OutputError(f"output directory {target}: is a file, not a directory")
+        entries = os.listdir(target)
+        if not entries:
+            return
+        names = marker_names(target)
+        if names is None:
+            raise OutputError(
+                f"output directory {target}: exists and is not a claims-audit output "
+                f"(no {MARKER} marker, {len(entries):,} entries); refusing to replace it: "
+                "choose a new or empty directory"
+            )
+        foreign = _foreign_entries(target, names)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise OutputError(
+            f"output directory {target}: cannot write ({exc.strerror or exc})"
+        ) from None
+    if foreign:
+        more = f" and {len(foreign) - 3:,} more" if len(foreign) > 3 else ""
+        raise OutputError(
+            f"output directory {target}: holds files claims-audit did not write "
+            f"({', '.join(map(_shown, foreign[:3]))}{more}); refusing to replace it: "
+            "move them or choose another directory"
+        )
+
+
+def remove_output_dir(directory: Path) -> bool:
+    """Delete a claims-audit output directory: the only deleting function of the tool.
+
+    Refuses (OutputError) a link or a directory without a valid marker; unlinks only the
+    regular files the marker lists, then the marker, then `rmdir`s the directory. Returns
+    False, leaving the directory in place, when something else is still in it."""
+    directory = Path(directory)
+    if os.path.islink(directory) or not directory.is_dir():
+        raise OutputError(f"{directory}: not a claims-audit output directory; not removed")
+    names = marker_names(directory)
+    if names is None:
+        raise OutputError(f"{directory}: not a claims-audit output directory; not removed")
+    for name in names:
+        path = directory / name
         try:
-            if self.target.exists() and not self.target.is_dir():
-                raise OutputError(f"output directory {self.target}: is a file, not a directory")
+            if stat.S_ISREG(os.lstat(path).st_mode):
+                os.unlink(path)
+        except FileNotFoundError:
+            continue
+    os.unlink(directory / MARKER)
+    try:
+        os.rmdir(directory)
+    except OSError:
+        return False
+    return True
+
+
+def _missing_ancestors(path: Path) -> list[Path]:
+    """`path` and its ancestors that do not exist yet, outermost first."""
+    missing = []
+    for candidate in (path, *path.parents):
+        if os.path.lexists(candidate):
+            break
+        missing.append(candidate)
+    return missing[::-1]
+
+
+class StagedOutput:
+    """Write files into a staging dir beside `target`; `commit()` swaps it into place.
+
+    `replace=True`: `target` may be absent, empty or an earlier claims-audit output (replaced
+    whole). `replace=False`: an existing `target` is never touched; the result goes to the first
+    free name of `target`, `target-2`, `target-3`, ... (`self.target` says which)."""
+
+    def __init__(self, target: Path, replace: bool = True):
+        self.target = Path(target)
+        self.replace = replace
+        if replace:
+            check_replaceable(self.target)
+        parent = self.target.parent
+        self._made = _missing_ancestors(parent)
+        self._names: list[str] = []
+        try:
             parent.mkdir(parents=True, exist_ok=True)
             self.stage = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.tmp-", dir=parent))
         except OSError as exc:
             raise OutputError(
                 f"output directory {self.target}: cannot write ({exc.strerror or exc})"
             ) from None
-
-    def path(self, name: str) -> Path:
-        return self.stage / name
-
-    def commit(self) -> None:
-        old = None
         try:
-            if self.target.exists():
-                old = self.target.with_name(f".{self.target.name}.old-{os.getpid()}")
-                os.replace(self.target, old)
-            os.replace(self.stage, self.target)
+            os.chmod(self.stage, 0o777 & ~current_umask())  # mkdtemp makes it 0700
+            _write_marker(self.stage, self._names)
         except OSError as exc:
-            if old is not None and not self.target.exists():
-                os.replace(old, self.target)  # put the previous result back
-            self.abort()
+            self._unmake(self.stage)
             raise OutputError(
                 f"output directory {self.target}: cannot write ({exc.strerror or exc})"
             ) from None
+
+    def path(self, name: str) -> Path:
+        """Where to write output `name` (a plain file name), listed in the marker first."""
+        if not _plain_name(name):
+            raise ValueError(f"not a plain output file name: {name!r}")
+        if name not in self._names:
+            self._names.append(name)
+            try:
+                _write_marker(self.stage, self._names)
+            except OSError as exc:
+                raise cannot_write(self.stage / name, exc) from None
+        return self.stage / name
+
+    def commit(self) -> None:
+        try:
+            if self.replace:
+                self._swap_in()
+            else:
+                self.target = self._move_to_free_name()
+        except BaseException as exc:
+            self.abort()
+            if isinstance(exc, OSError):
+                raise OutputError(
+                    f"output directory {self.target}: cannot write ({exc.strerror or exc})"
+                ) from None
+            raise
+
+    def _swap_in(self) -> None:
+        check_replaceable(self.target)  # again: it may have changed during the run
+        old = None
+        if os.path.lexists(self.target) and os.listdir(self.target):  # an earlier output
+            old = self.target.with_name(
+                f".{self.target.name}.old-{os.getpid()}-{secrets.token_hex(4)}"
+            )
+            os.replace(self.target, old)
+        try:
+            os.replace(self.stage, self.target)  # onto nothing or an empty directory
+        except BaseException:  # Ctrl-C included: never leave the previous result aside
+            if old is not None and not os.path.lexists(self.target):
+                os.replace(old, self.target)  # put the previous result back
+            raise
         if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+            with contextlib.suppress(OSError, OutputError):  # else left in place: never
+                remove_output_dir(old)  # worth failing a finished run
+
+    def _move_to_free_name(self) -> Path:
+        for k in range(1, MAX_SUFFIX):
+            candidate = self.target if k == 1 else self.target.with_name(f"{self.target.name}-{k}")
+            try:
+                os.mkdir(candidate)  # exclusive: claims the name, never an earlier run's
+            except FileExistsError:
+                continue
+            try:
+                os.replace(self.stage, candidate)  # onto the empty directory just made
+            except OSError:
+                os.rmdir(candidate)
+                raise
+            return candidate
+        raise OutputError(f"output directory {self.target}: no free name (-2 .. -{MAX_SUFFIX})")
+
+    def _unmake(self, stage: Path) -> None:
+        """Undo a staging directory that never got its marker (it holds at most a partial
+        marker of ours), and the parents this run made."""
+        try:
+            if os.path.lexists(stage / MARKER):
+                os.unlink(stage / MARKER)
+            os.rmdir(stage)
+        except OSError:
+            pass
+        self._remove_made_parents()
+
+    def _remove_made_parents(self) -> None:
+        for directory in reversed(self._made):
+            try:
+                os.rmdir(directory)  # only if still empty
+            except OSError:
+                break
 
     def abort(self) -> None:
-        shutil.rmtree(self.stage, ignore_errors=True)
+        """Remove the staging directory (through `remove_output_dir`) and the parents made."""
+        if os.path.lexists(self.stage):
+            with contextlib.suppress(OSError, OutputError):
+                remove_output_dir(self.stage)
+        self._remove_made_parents()
 
     def __enter__(self) -> StagedOutput:
         return self
@@ -81,16 +324,74 @@ class StagedOutput:
             self.abort()
 
 
-def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """CSV with text cells escaped against formula injection; byte-identical for equal input."""
+def check_file_replaceable(path: Path, header_prefix: str, kind: str) -> None:
+    """A single-file output (`validate --out`) may replace only an earlier output of the same
+    kind: absent, or a regular file whose first line starts with `header_prefix`."""
+    path = Path(path)
     try:
-        escape_text_columns(frame).to_csv(path, index=False, lineterminator="\n")
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    first = b""
+    if stat.S_ISREG(info.st_mode):
+        try:
+            with path.open("rb") as fh:
+                first = fh.read(len(header_prefix.encode()))
+        except OSError as exc:
+            raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    if first != header_prefix.encode():
+        raise OutputError(
+            f"{path}: exists and is not an earlier {kind} written by claims-audit; "
+            "refusing to replace it: choose a new file name"
+        )
+
+
+def write_csv_file(frame: pd.DataFrame, path: Path) -> None:
+    """`write_csv` to a single file, atomically: a temporary file beside it, then a rename."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent or ".")
+    os.close(fd)
+    try:
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes it 0600
+        write_csv(frame, Path(tmp))
+        os.replace(tmp, path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)  # ours: made by mkstemp above
+        if isinstance(exc, OSError):
+            raise cannot_write(path, exc) from None
+        raise
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """CSV with text cells escaped against formula injection; byte-identical for equal input.
+    Any text is written (a character UTF-8 cannot encode, e.g. a lone surrogate, as `\\udxxx`)."""
+    try:
+        escape_text_columns(frame).to_csv(
+            path, index=False, lineterminator="\n", errors="backslashreplace"
+        )
     except OSError as exc:
         raise cannot_write(path, exc) from None
 
 
+def _arrow_table(frame: pd.DataFrame) -> pa.Table:
+    """The frame as Arrow; an object column that mixes text with other values (which Arrow
+    cannot type) is written as text."""
+    try:
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        mixed = {
+            name: frame[name].astype("string")
+            for name in frame.columns
+            if pd.api.types.is_object_dtype(frame[name])
+        }
+        return pa.Table.from_pandas(frame.assign(**mixed), preserve_index=False)
+
+
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = _arrow_table(frame)
     table = table.replace_schema_metadata(None)  # no pandas/version metadata: stable bytes
     try:
         pq.write_table(table, path, compression="zstd")
@@ -98,17 +399,53 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> None:
         raise cannot_write(path, exc) from None
 
 
+def _json_value(value):
+    """What json cannot write by itself: numpy scalars and arrays, dates, pandas NA; anything
+    else as its text."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (datetime, date, pd.Timestamp)):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset, tuple)):
+        return sorted(value, key=str) if isinstance(value, (set, frozenset)) else list(value)
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return str(value)  # Path, Decimal, ...: as text, as before
+
+
+def non_finite_keys(data, where: str = "") -> list[str]:
+    """Key paths (`totals.rate`, `rules[3].x`) of NaN and infinite numbers in `data`."""
+    if isinstance(data, float | np.floating):
+        return [where or "(top)"] if not math.isfinite(float(data)) else []
+    if isinstance(data, dict):
+        return [
+            k
+            for key, v in data.items()
+            for k in non_finite_keys(v, f"{where}.{key}" if where else str(key))
+        ]
+    if isinstance(data, list | tuple):
+        return [k for i, v in enumerate(data) for k in non_finite_keys(v, f"{where}[{i}]")]
+    return []
+
+
 def write_json(data: dict, path: Path) -> None:
+    """Strict JSON (RFC 8259): numpy scalars become numbers; NaN or infinity is a bug of the
+    code that built `data` and raises ValueError naming the keys."""
     try:
-        path.write_text(
-            json.dumps(data, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8"
-        )
+        text = json.dumps(data, indent=2, sort_keys=False, default=_json_value, allow_nan=False)
+    except ValueError:
+        bad = non_finite_keys(data)
+        raise ValueError(f"{Path(path).name}: NaN or infinity at {', '.join(bad[:5])}") from None
+    try:
+        path.write_text(text + "\n", encoding="utf-8")
     except OSError as exc:
         raise cannot_write(path, exc) from None
 
 
 def write_text(text: str, path: Path) -> None:
     try:
-        path.write_text(text, encoding="utf-8")
+        path.write_text(text, encoding="utf-8", errors="backslashreplace")
     except OSError as exc:
         raise cannot_write(path, exc) from None

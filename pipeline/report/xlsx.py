@@ -1,6 +1,7 @@
 """findings.xlsx: a summary sheet, one sheet per rule category, the rejects and (with a
 baseline) the resolved findings. Frozen header, autofilter, sensible widths, dollars formatted;
-every text cell escaped against formula injection."""
+every text cell escaped against formula injection and made writable to XLSX (control
+characters shown as control pictures, cells cut at Excel's limit: `safety.xlsx_text`)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pipeline.audit import AuditResult
 from pipeline.engine import FINDING_COLUMNS
 from pipeline.errors import OutputError
 from pipeline.report.outputs import masked_rejects
-from pipeline.report.safety import escape_formula, escape_text_columns
+from pipeline.report.safety import escape_formula, escape_text_columns, xlsx_text
 from pipeline.report.views import findings_with_payer
 from pipeline.rules.registry import CATEGORIES
 
@@ -20,10 +21,11 @@ MAX_WIDTH = 60
 WIDTH_SAMPLE = 2000  # rows looked at to size a column
 MAX_SHEET_ROWS = 1_048_575  # Excel's row limit, less the header
 USD_FORMAT = '"$"#,##0.00;[Red]-"$"#,##0.00'
+_AFTER_CODE = FINDING_COLUMNS.index("hcpcs_code") + 1
 SHEET_COLUMNS = [
-    *FINDING_COLUMNS[:9],  # finding_id .. hcpcs_code
+    *FINDING_COLUMNS[:_AFTER_CODE],  # finding_id .. hcpcs_code
     "payer_type",
-    *FINDING_COLUMNS[9:],
+    *FINDING_COLUMNS[_AFTER_CODE:],
     "status",
 ]
 
@@ -83,9 +85,9 @@ def summary_rows(result: AuditResult) -> tuple[pd.DataFrame, list[int]]:
     rows.append(("reference bundle", summary["reference"]["path"]))
     rows += [(f"rows read from {f['path']}", f["rows_read"]) for f in summary["inputs"][:100]]
     frame = pd.DataFrame(rows, columns=["measure", "value"]).astype({"value": object})
-    frame["measure"] = escape_formula(frame["measure"])
+    frame["measure"] = escape_formula(xlsx_text(frame["measure"]))
     text = frame["value"].map(lambda v: isinstance(v, str))  # numbers stay numbers
-    frame.loc[text, "value"] = escape_formula(frame.loc[text, "value"]).astype(object)
+    frame.loc[text, "value"] = escape_formula(xlsx_text(frame.loc[text, "value"])).astype(object)
     return frame, usd
 
 
@@ -93,7 +95,7 @@ def _write_sheet(writer, name: str, frame: pd.DataFrame, notes: list[str]) -> No
     if len(frame) > MAX_SHEET_ROWS:
         notes.append(f"sheet {name}: first {MAX_SHEET_ROWS:,} of {len(frame):,} rows")
         frame = frame.head(MAX_SHEET_ROWS)
-    frame = escape_text_columns(frame)
+    frame = escape_text_columns(frame, xlsx=True)
     frame.to_excel(writer, sheet_name=name, index=False)
     _format_sheet(writer.sheets[name], frame)
 

@@ -10,9 +10,9 @@ from pipeline.rules import (  # noqa: F401  (imported for registration)
     payer,
     units,
 )
-from pipeline.rules.registry import REGISTRY, Flags, Rule, rule
+from pipeline.rules.registry import REGISTRY, REMITTANCE, Flags, Remittance, Rule, rule
 
-__all__ = ["REGISTRY", "Flags", "Rule", "rule", "effective_rules"]
+__all__ = ["REGISTRY", "REMITTANCE", "Flags", "Remittance", "Rule", "rule", "effective_rules"]
 
 
 def effective_rules(config) -> list[Rule]:

@@ -77,19 +77,23 @@ def code_not_effective(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     "CMS HCPCS NOC code list; Medicare Claims Processing Manual Pub. 100-04 Ch. 17 section 20",
 )
 def noc_without_ndc(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
-    """What it checks: a not-otherwise-classified code (J3490, J3590, J9999, ...) is billed
-    without an NDC.
-    Why it matters: a NOC code says nothing about the drug; payers need the NDC (and drug name)
-    to price and pay it, and deny the line without it.
+    """What it checks: a true drug NOC code, billed without an NDC. A drug NOC code is an
+    unclassified drug or biological code of the HCPCS file (J3490, J3590, J9999, J7599, C9399,
+    ...): on the CMS NOC list, no billing unit in its descriptor, no ASP payment limit, and a J
+    code or a descriptor naming drugs or biologicals. Codes on the NOC list that have a
+    descriptor unit and a payment limit ("not otherwise specified" codes such as J3301
+    triamcinolone NOS 10 mg, J9201) are priced like any code and are not applicable, nor are
+    non-drug NOC codes (A, E, L supplies and devices).
+    Why it matters: an unclassified code says nothing about the drug; payers need the NDC (and
+    drug name) to price and pay it, and deny the line without it.
     Example: J3490 with an empty NDC field.
     Fix: report the 11-digit NDC of the drug given (and its name in the claim note), or a
     specific HCPCS code if one exists.
     """
-    mask = lines["is_noc"] & lines["ndc"].isna()
+    applicable = lines["is_drug_noc"]
     return Flags(
-        mask=mask,
+        mask=applicable & lines["ndc"].isna(),
+        applicable=applicable,
         expected="NDC",
-        message=lambda r: (
-            "not-otherwise-classified code " + r["hcpcs_code"] + " billed without an NDC"
-        ),
+        message=lambda r: "unclassified drug code " + r["hcpcs_code"] + " billed without an NDC",
     )

@@ -1,4 +1,5 @@
-"""Small vectorised helpers shared by the rule modules: number formatting and policy lookups."""
+"""Small vectorised helpers shared by the rule modules: number formatting, policy lookups, and
+the coverage vocabulary (applicable lines, "not evaluated" reasons) the rules share."""
 
 from __future__ import annotations
 
@@ -14,6 +15,17 @@ from pipeline.config import Config
 from pipeline.reference import Bundle
 
 WHOLE_EPS = 1e-9
+# "not evaluated" reasons (CONTRACT interface 3; the engine counts them per rule)
+NO_DOSE = "no_dose"
+UNKNOWN_CONTAINER = "unknown_container"
+NO_MUE = "no_mue"
+NO_BILLING_UNIT = "no_billing_unit"
+NO_SUBMISSION_DATE = "no_submission_date"
+NO_FILING_LIMIT = "no_filing_limit"
+OUTSIDE_REFERENCE_PERIOD = "outside_reference_period"
+NO_RATE = "no_rate"
+NO_POLICY = "no_policy"
+MISSING_INPUT = "missing_input"
 
 
 @dataclass
@@ -59,3 +71,31 @@ def drug_policy(lines: pd.DataFrame, bundle: Bundle, column: str) -> pd.Series:
     if isinstance(value.dtype, pd.CategoricalDtype):  # text: NDC rows first, then code rows
         value = value.astype("object")
     return value.where(value.notna(), by_code_value)
+
+
+def payer_requires(lines: pd.DataFrame, ctx: RuleContext, key: str) -> pd.Series:
+    """Per line: the payer's configured boolean setting `key` is true (payer_id over type)."""
+    return ctx.config.payer_setting(lines, key).eq(True).fillna(False).astype(bool)
+
+
+def reasons(index: pd.Index, *cases: tuple[pd.Series, str], default: str) -> pd.Series:
+    """Per-line "not evaluated" reason: the name of the first case whose condition holds
+    (a categorical built from integer codes: no per-line strings)."""
+    names = list(dict.fromkeys([name for _, name in cases] + [default]))
+    codes = np.full(len(index), names.index(default), dtype=np.int8)
+    for condition, name in reversed(cases):  # the first case wins: apply it last
+        hit = np.asarray(pd.Series(condition).fillna(False), dtype=bool)
+        codes[hit] = names.index(name)
+    return pd.Series(pd.Categorical.from_codes(codes, categories=names), index=index)
+
+
+def container_is(lines: pd.DataFrame, kind: str) -> pd.Series:
+    """The curated container type is `kind` (`single_dose`, `multi_dose`); unknown is False."""
+    return (lines["container"] == kind).fillna(False).astype(bool)
+
+
+def at_rate(units: pd.Series, lines: pd.DataFrame) -> pd.Series:
+    """Dollars for billing units at the payment of the line's setting (`rate_usd`: ASP limit,
+    OPPS rate, 0 when packaged, NaN when unknown: the impact is then empty). Adding 0.0 turns
+    a negative zero (units x a packaged drug's 0.0) into 0.0."""
+    return units * lines["rate_usd"] + 0.0

@@ -15,14 +15,47 @@ import pyarrow.compute as pc
 
 from pipeline.columns import TEXT, per_combination
 from pipeline.parsing import split_codes
-from pipeline.rules.common import RuleContext, drug_policy
+from pipeline.rules.common import NO_POLICY, OUTSIDE_REFERENCE_PERIOD, RuleContext, drug_policy
 from pipeline.rules.registry import Flags, rule
+
+# The ICD-10-CM release the installed simple-icd-10-cm library ships, and the dates D002 judges:
+# simple-icd-10-cm 1.5.0 ("the default ICD-10-CM release of the library is now the April 2026
+# release", release notes in its METADATA) loads `data/icd10c-tabular-April-1-2026.xml`
+# (`<version>2026</version>`) and `data/code-list-April-2026.txt`: the CDC's FY2026 ICD-10-CM
+# tables as updated April 1, 2026. Fiscal year 2026 runs 2025-10-01 to 2026-09-30 (SPEC 5: the
+# release's fiscal year must contain the date of service). See `check_icd10cm_release`.
+ICD10CM_RELEASE: dict[str, str] = {
+    "release": "FY2026 (April 1, 2026 update; simple-icd-10-cm 1.5.0)",
+    "valid_from": "2025-10-01",
+    "valid_to": "2026-09-30",
+}
+ICD10CM_DATA_FILE = "icd10c-tabular-April-1-2026.xml"  # what the release above was read from
 
 
 def diagnoses_long(lines: pd.DataFrame) -> pd.Series:
     """One row per (line, diagnosis code), indexed by the line's index."""
     long = split_codes(lines["diagnosis_codes"]).stack().reset_index(level=1, drop=True)
     return long[long.notna()].astype(TEXT)
+
+
+def check_icd10cm_release() -> str:
+    """The tabular file the installed library loads; raises if it is not the one
+    `ICD10CM_RELEASE` describes (a library upgrade must update the release and its dates)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("simple_icd_10_cm")
+    data = Path(spec.origin).parent / "data"
+    if not (data / ICD10CM_DATA_FILE).exists():
+        found = sorted(p.name for p in data.glob("*.xml"))
+        raise RuntimeError(f"simple-icd-10-cm ships {found}, not {ICD10CM_DATA_FILE}")
+    return ICD10CM_DATA_FILE
+
+
+def in_icd10cm_release(dates: pd.Series) -> pd.Series:
+    """True where the date of service falls inside the fiscal year of `ICD10CM_RELEASE`."""
+    start = pd.Timestamp(ICD10CM_RELEASE["valid_from"])
+    end = pd.Timestamp(ICD10CM_RELEASE["valid_to"])
+    return ((dates >= start) & (dates <= end)).fillna(False).astype(bool)
 
 
 def _cache_file() -> Path:
@@ -92,13 +125,23 @@ def diagnosis_missing(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     "diagnosis-invalid",
     "diagnosis",
     "error",
-    "CDC/CMS ICD-10-CM code set (via the simple-icd-10-cm library): billable codes only",
+    "CDC/CMS ICD-10-CM code set, FY2026 April 1, 2026 update (via the simple-icd-10-cm 1.5.0 "
+    "library): billable codes only",
 )
 def diagnosis_invalid(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     """What it checks: a diagnosis code that is not a valid, billable ICD-10-CM code (a category
-    header such as E11, or a code that does not exist).
-    Why it matters: claims with invalid or non-billable (truncated) diagnosis codes are rejected.
-    Example: `E11` is a category; a billable code needs more characters (E11.9).
+    header such as E11, or a code that does not exist) in the release the audit uses (FY2026,
+    April 1, 2026 update; `ICD10CM_RELEASE`, recorded in the summary). ICD-10-CM changes every
+    October 1 (and some years April 1): a code is billable only on dates inside the release that
+    lists it, so the rule judges only lines whose date of service falls inside that release's
+    fiscal year (2025-10-01 to 2026-09-30); others are not evaluated
+    (outside_reference_period), never a finding. The code set is the fiscal year's as of its
+    April 1 update, used for the whole fiscal year (SPEC section 5): a code the update added is
+    accepted from October 1 (a missed finding at worst). Lines without a diagnosis are D001's.
+    Why it matters: claims with invalid or non-billable (truncated) diagnosis codes are rejected
+    (the Medicare editors check the code against the release in effect on the date of service).
+    Example: `E11` is a category; a billable code needs more characters (E11.9). M54.5 was
+    billable until 2021-09-30: a 2021 line with it is outside the release, not a finding.
     Fix: code to the highest specificity documented (a leaf code of the ICD-10-CM tabular list).
     """
 
@@ -107,15 +150,22 @@ def diagnosis_invalid(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
         bad = long[~billable(long)]
         return bad.groupby(level=0).agg(" ".join).reindex(combos.index)
 
-    has_dx = lines["diagnosis_codes"].notna()
-    codes = lines.loc[has_dx, ["diagnosis_codes"]]  # one column: not the whole line
+    applicable = lines["diagnosis_codes"].notna()
+    evaluated = applicable & in_icd10cm_release(lines["service_date"])
+    codes = lines.loc[evaluated, ["diagnosis_codes"]]  # one column: not the whole line
     listed = per_combination(codes, ["diagnosis_codes"], invalid).reindex(lines.index)
     return Flags(
-        mask=listed.notna(),
-        evaluated=lines["diagnosis_codes"].notna(),
+        mask=listed.notna() & evaluated,
+        applicable=applicable,
+        evaluated=evaluated,
+        reason=OUTSIDE_REFERENCE_PERIOD,
         observed=listed,
         message=lambda r: (
-            "diagnosis " + r.pick(listed).astype(TEXT) + " is not a valid billable ICD-10-CM code"
+            "diagnosis "
+            + r.pick(listed).astype(TEXT)
+            + " is not a valid billable ICD-10-CM code (release "
+            + ICD10CM_RELEASE["release"].split(" (")[0]
+            + ")"
         ),
     )
 
@@ -138,7 +188,8 @@ def diagnosis_not_supported(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     is off-label, attach the payer's required documentation.
     """
     indications = drug_policy(lines, ctx.bundle, "indications")
-    evaluable = indications.notna() & lines["diagnosis_codes"].notna()
+    applicable = lines["diagnosis_codes"].notna()
+    evaluable = indications.notna() & applicable
 
     def unsupported(combos: pd.DataFrame) -> pd.Series:
         long = diagnoses_long(combos)
@@ -157,7 +208,9 @@ def diagnosis_not_supported(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     mask = verdict.reindex(lines.index, fill_value=False).astype(bool)
     return Flags(
         mask=mask,
+        applicable=applicable,
         evaluated=evaluable,
+        reason=NO_POLICY,
         observed=lines["diagnosis_codes"],
         expected=lambda r: r.pick(indications).astype(TEXT),
         message=lambda r: (

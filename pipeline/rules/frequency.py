@@ -6,11 +6,18 @@ import numpy as np
 import pandas as pd
 
 from pipeline.columns import TEXT, group_ids
-from pipeline.rules.common import RuleContext, drug_policy, fmt_date, fmt_num
+from pipeline.rules.common import NO_POLICY, RuleContext, drug_policy, fmt_date, fmt_num
 from pipeline.rules.registry import Flags, rule
 
 SCHEDULE = ["patient_id", "hcpcs_code", "min_days"]  # a patient's doses of one schedule
-DUPLICATE_KEY = ["patient_id", "hcpcs_code", "service_date", "modifiers", "billed_units"]
+DUPLICATE_KEY = [
+    "patient_id",
+    "provider_key",
+    "hcpcs_code",
+    "service_date",
+    "modifiers",
+    "billed_units",
+]
 
 
 @rule(
@@ -21,20 +28,26 @@ DUPLICATE_KEY = ["patient_id", "hcpcs_code", "service_date", "modifiers", "bille
     "CMS NCCI Policy Manual ch. 1 (duplicate services); payer duplicate-claim edits",
 )
 def duplicate_line(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
-    """What it checks: same patient, code, date of service, modifiers and units as an earlier
-    line (by claim_id, line_number) of this or another claim. The first occurrence is not
-    flagged.
+    """What it checks: same patient, provider (provider_id when present; lines without one count
+    as one provider), code, date of service, modifiers and units as an earlier line (by
+    claim_id, line_number) of this or another claim. The first occurrence is not flagged. A line
+    of a replacement claim (claim_frequency 7) is never a duplicate: it replaces the claim it
+    repeats, so it is not applicable and is not counted as an occurrence either (the input does
+    not say which claim it replaces). Void claims (8) take no part (they are not audited).
     Why it matters: duplicates are denied, or paid twice and recouped; they usually come from a
-    resubmission or a double charge entry.
-    Example: claim C1 line 2 and claim C7 line 1 both bill J9035 40 units for one patient on
-    2026-01-14; C7 line 1 is flagged.
-    Fix: void the duplicate, or, if two administrations really happened, document them and use
-    the modifier the payer requires (e.g. 76/59) with distinct units.
+    resubmission sent as a new claim instead of a replacement, or a double charge entry.
+    Example: claim C1 line 2 and claim C7 line 1 both bill J9035 40 units for one patient and
+    provider on 2026-01-14; C7 line 1 is flagged. The same services by two providers (two
+    provider_id) are not duplicates.
+    Fix: void the duplicate or send it as a replacement claim (frequency 7); if two
+    administrations really happened, document them and use the modifier the payer requires
+    (e.g. 76/59) with distinct units.
     """
     key = group_ids(*(lines[c] for c in DUPLICATE_KEY))
-    in_scope = lines["in_scope"].to_numpy(dtype=bool)
-    counts = np.bincount(key, weights=in_scope.astype(np.float64))
-    candidates = in_scope & (counts[key] > 1)  # only lines whose key repeats need ordering
+    applicable = lines["in_scope"] & ~lines["is_replacement"]
+    judged = applicable.to_numpy(dtype=bool)
+    counts = np.bincount(key, weights=judged.astype(np.float64))
+    candidates = judged & (counts[key] > 1)  # only lines whose key repeats need ordering
     ordered = lines.loc[candidates, ["claim_id", "line_number"]].assign(_key=key[candidates])
     ordered = ordered.sort_values(["claim_id", "line_number"], kind="stable")
     dup = ordered.duplicated("_key", keep="first")
@@ -44,6 +57,7 @@ def duplicate_line(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     mask = lines.index.isin(dup[dup].index)
     return Flags(
         mask=mask,
+        applicable=applicable,
         observed=lambda r: r.pick(original),
         message=lambda r: (
             r["hcpcs_code"]
@@ -115,7 +129,9 @@ def dose_too_soon(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     min_days = merged["min_days"].reindex(lines.index)
     return Flags(
         mask=mask,
+        applicable=~lines["has_jw"],
         evaluated=pd.Series(lines.index.isin(current.index), index=lines.index),
+        reason=NO_POLICY,
         observed=gap_days,
         expected=min_days,
         message=lambda r: (

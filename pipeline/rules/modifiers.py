@@ -9,8 +9,20 @@ from __future__ import annotations
 import pandas as pd
 
 from pipeline.columns import TEXT, per_combination
-from pipeline.parsing import round_units, split_codes
-from pipeline.rules.common import RuleContext, fmt_date, fmt_num
+from pipeline.enrich import billable_waste
+from pipeline.parsing import split_codes
+from pipeline.rules.common import (
+    NO_BILLING_UNIT,
+    NO_DOSE,
+    UNKNOWN_CONTAINER,
+    RuleContext,
+    at_rate,
+    container_is,
+    fmt_date,
+    fmt_num,
+    payer_requires,
+    reasons,
+)
 from pipeline.rules.registry import Flags, rule
 
 CITATION_JWJZ = (
@@ -19,72 +31,110 @@ CITATION_JWJZ = (
 )
 
 
+def jw_jz_scope(lines: pd.DataFrame) -> pd.Series:
+    """Lines a JW/JZ rule may concern: not an institutional line of a drug with OPPS status
+    indicator N (packaged: its waste is never separately paid, SPEC section 5)."""
+    return lines["separately_payable"].astype(bool)
+
+
+def waste_reason(
+    lines: pd.DataFrame, billable: pd.Series, waste_bu: pd.Series, container: bool = True
+) -> pd.Series:
+    """Why a JW/JZ verdict could not be reached: container type unknown, no dose documented
+    (a waste under one unit cannot be valued without it), or a waste not in the billing unit."""
+    cases = [(lines["container"].isna(), UNKNOWN_CONTAINER)] if container else []
+    cases.append((billable.isna() & waste_bu.notna(), NO_DOSE))
+    return reasons(lines.index, *cases, default=NO_BILLING_UNIT)
+
+
 @rule("M001", "jw-missing", "modifier", "error", CITATION_JWJZ)
 def jw_missing(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
-    """What it checks: a line documents discarded drug (`wasted_amount` > 0, worth at least one
-    billable unit) and its drug group has no JW line.
+    """What it checks: the payer requires JW (`require_jw`: Medicare by default, other payers
+    where the config says so), the drug comes from a container the curated table marks
+    single-dose (unknown container: not evaluated; multi-dose: not applicable, its waste is never
+    billable), the line is separately payable (an institutional line whose OPPS status indicator
+    is N is packaged: not applicable), the line documents waste (`wasted_amount` > 0) worth at
+    least one billable unit (units(given + discarded) - units(given); without a documented dose
+    the waste's whole units, the least a MAC would pay, and a waste under one unit is then not
+    evaluated), and its drug group has no JW line. Waste under one unit is not
+    billable: JZ is then right (M002).
     Why it matters: the discarded amount of a single-dose container is payable only on a JW
-    line; without it the waste is either unbilled (missed revenue) or hidden in the
-    administration line's units.
-    Example: Activase J2997, 67 mg given and 33 mg discarded from a 100 mg vial, billed as one
-    line of 67 units with no JW line: a 33-unit JW line is missing.
+    line; without it the waste is either unbilled (missed revenue, valued at the line's rate:
+    ASP limit, or the OPPS rate of a status K/G drug) or hidden in the administration line.
+    Example: Medicare, Activase J2997 (single-dose 100 mg vial), 67 mg given and 33 mg discarded,
+    billed as one line of 67 units with no JW line: a 33-unit JW line is missing. The same line
+    for a commercial payer not configured with `require_jw` is not applicable.
     Fix: add a line with the same code, modifier JW and units(given + discarded) - units(given).
     """
-    rounding = ctx.config.rounding
-    waste_units = round_units(lines["admin_bu"].fillna(0) + lines["waste_bu"], rounding) - (
-        round_units(lines["admin_bu"].fillna(0), rounding)
-    )
+    waste_units = billable_waste(lines["admin_bu"], lines["waste_bu"], ctx.config.rounding)
     documents_waste = ~lines["has_jw"] & (lines["wasted_amount"].fillna(0) > 0)
-    mask = documents_waste & (waste_units >= 1).fillna(False) & ~lines["group_has_jw"]
+    applicable = (
+        payer_requires(lines, ctx, "require_jw")
+        & jw_jz_scope(lines)
+        & ~container_is(lines, "multi_dose")
+        & documents_waste
+    )
+    evaluated = applicable & lines["container"].notna() & waste_units.notna()
+    mask = evaluated & container_is(lines, "single_dose") & (waste_units >= 1).fillna(False)
+    mask &= ~lines["group_has_jw"]
     return Flags(
         mask=mask,
-        evaluated=documents_waste,
+        applicable=applicable,
+        evaluated=evaluated,
+        reason=waste_reason(lines, waste_units, lines["waste_bu"]),
         observed="0",
         expected=waste_units,
         units_delta=-waste_units,
-        impact_usd=waste_units * lines["payment_limit_usd"],
+        impact_usd=at_rate(waste_units, lines),
         message=lambda r: (
             fmt_num(r["wasted_amount"])
             + " "
             + r["administered_unit"]
             + " of "
             + r["hcpcs_code"]
-            + " documented as discarded but no JW line; expected a JW line"
-            " of " + fmt_num(r.pick(waste_units)) + " units"
+            + " documented as discarded from a single-dose container but no JW line; expected"
+            " a JW line of " + fmt_num(r.pick(waste_units)) + " units"
         ),
     )
 
 
 @rule("M002", "jz-missing", "modifier", "error", CITATION_JWJZ)
 def jz_missing(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
-    """What it checks: Medicare (or a payer configured with `require_jz`), a drug the curated
-    container table marks single-dose, no waste documented and no JW line in the drug group,
-    and the line lacks JZ. Fires whether or not a dose is documented. Does not fire when the
-    container type is unknown, nor on an institutional claim when the code's OPPS status
-    indicator is N (packaged: neither JW nor JZ applies).
+    """What it checks: the payer requires JZ (`require_jz`: Medicare by default, other payers
+    where the config says so), a drug the curated container table marks single-dose, no
+    billable waste in the drug group (none documented, or worth less than one billing unit:
+    units(given + discarded) - units(given) < 1) and no JW line, and the line lacks JZ. Fires
+    whether or not a dose is documented. Not evaluated when the container type is unknown (or a
+    documented waste cannot be valued in the billing unit); not applicable on multi-dose
+    containers, on JW lines, and on an institutional line whose OPPS status indicator is N
+    (packaged: neither JW nor JZ applies).
     Why it matters: since 2023-07-01 Medicare requires JZ on single-dose container drugs when
-    nothing was discarded, and edits claims without it since 2023-10-01.
-    Example: Prolia J0897, one 60 mg single-dose syringe, 60 units, no modifier, Medicare.
-    Fix: append JZ (or, if drug was discarded, document it and bill a JW line).
+    nothing billable was discarded, and edits claims without it since 2023-10-01.
+    Example: Prolia J0897, one 60 mg single-dose syringe, 60 units, no modifier, Medicare. Also
+    Avastin 375 mg given and 3 mg discarded from a 400 mg vial: units(378) - units(375) = 0, so
+    the 3 mg is not billable waste and the line needs JZ.
+    Fix: append JZ (or, if a billable amount was discarded, document it and bill a JW line).
     """
-    require = ctx.config.payer_setting(lines, "require_jz").eq(True)
-    packaged = (lines["claim_type"] == "institutional") & (lines["opps_si"] == "N").fillna(False)
-    single = (lines["container"] == "single_dose").fillna(False)
-    mask = (
-        require
-        & single
-        & ~packaged
-        & ~lines["group_has_waste"]
-        & ~lines["group_has_jw"]
-        & ~lines["has_jz"]
+    billable = lines["group_billable_waste"]
+    applicable = (
+        payer_requires(lines, ctx, "require_jz")
+        & jw_jz_scope(lines)
+        & ~container_is(lines, "multi_dose")
+        & ~lines["has_jw"]
     )
+    evaluated = applicable & lines["container"].notna() & (billable.notna() | lines["group_has_jw"])
+    no_billable_waste = (billable < 1).fillna(False)
+    mask = evaluated & container_is(lines, "single_dose") & no_billable_waste
+    mask &= ~lines["group_has_jw"] & ~lines["has_jz"]
     return Flags(
         mask=mask,
-        evaluated=lines["container"].notna(),
+        applicable=applicable,
+        evaluated=evaluated,
+        reason=waste_reason(lines, billable, lines["group_waste_bu"]),
         observed=lines["modifiers"],
         expected="JZ",
         message=lambda r: (
-            r["hcpcs_code"] + " from a single-dose container with no discarded "
+            r["hcpcs_code"] + " from a single-dose container with no billable discarded "
             "drug documented: JZ required for " + r["payer_type"]
         ),
     )
@@ -92,22 +142,34 @@ def jz_missing(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
 
 @rule("M003", "jz-conflicts-with-waste", "modifier", "error", CITATION_JWJZ)
 def jz_conflicts_with_waste(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
-    """What it checks: JZ on a line whose drug group has a JW line or documents waste; also JW
-    and JZ on the same line.
-    Why it matters: JZ attests that nothing was discarded; with waste on record the claim
-    contradicts itself and is rejected.
+    """What it checks: JZ on a line whose drug group has a JW line or documents waste worth at
+    least one billable unit (units(given + discarded) - units(given) >= 1); also JW and JZ on
+    the same line. Waste under one billing unit is not billable, and JZ is then right. Not
+    applicable on an institutional line whose OPPS status indicator is N (packaged); not
+    evaluated when the documented waste cannot be valued (no dose and under one unit, or not
+    in the billing unit).
+    Why it matters: JZ attests that nothing billable was discarded; with billable waste on record
+    the claim contradicts itself and is rejected.
     Example: Activase 67 mg given, 33 mg discarded (JW line present), administration line JZ.
-    Fix: remove JZ from the administration line; keep the JW line for the discarded amount.
+    Avastin 375 mg given and 3 mg discarded with JZ is right (units(378) = units(375) = 38).
+    Fix: remove JZ from the administration line; keep or add the JW line for the discarded
+    amount.
     """
+    billable = lines["group_billable_waste"]
     both = lines["has_jw"] & lines["has_jz"]
-    mask = (lines["has_jz"] & (lines["group_has_jw"] | lines["group_has_waste"])) | both
+    applicable = lines["has_jz"] & jw_jz_scope(lines)
+    evaluated = applicable & (both | lines["group_has_jw"] | billable.notna())
+    waste = lines["group_has_jw"] | (billable >= 1).fillna(False)
+    mask = evaluated & (waste | both)
     return Flags(
         mask=mask,
-        evaluated=lines["has_jz"],
+        applicable=applicable,
+        evaluated=evaluated,
+        reason=waste_reason(lines, billable, lines["group_waste_bu"], container=False),
         observed=lines["modifiers"],
         message=lambda r: pd.Series(
-            "JZ on " + r["hcpcs_code"] + " but the group documents discarded drug (JW line or "
-            "wasted amount)",
+            "JZ on " + r["hcpcs_code"] + " but the group documents billable discarded drug (JW "
+            "line or wasted amount worth at least one unit)",
             index=r.index,
         ).where(~(r["has_jw"] & r["has_jz"]), "JW and JZ on the same " + r["hcpcs_code"] + " line"),
     )
@@ -116,23 +178,30 @@ def jz_conflicts_with_waste(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
 @rule("M004", "jw-units-mismatch", "modifier", "error", CITATION_JWJZ)
 def jw_units_mismatch(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     """What it checks: a JW line's billed_units differ from units(administered + wasted) -
-    units(administered) of its drug group. Evaluated when the group documents both amounts.
+    units(administered) of its drug group. Evaluated when the group documents both amounts (else
+    not evaluated: no_dose). Not applicable on a multi-dose container (its waste is never
+    billable: M005 reports the JW) nor on an institutional line whose OPPS status indicator is
+    N (packaged: no separate payment, so no units to get right).
     Why it matters: the JW line pays for the discarded part only; more is double billing,
-    less is missed revenue.
+    less is missed revenue (valued at the line's rate: ASP limit or OPPS rate).
     Example: Activase J2997 (per 1 mg), 67 mg given and 33 mg discarded: the JW line must be
     33 units; 50 units billed is 17 too many.
     Fix: bill on the JW line exactly the units of the documented discarded amount.
     """
     expected = lines["expected_jw_units"]
-    evaluable = lines["has_jw"] & lines["group_has_waste"] & expected.notna()
-    mask = evaluable & (lines["billed_units"] - expected).abs().gt(1e-9)
+    applicable = lines["has_jw"] & jw_jz_scope(lines) & ~container_is(lines, "multi_dose")
+    evaluated = applicable & lines["group_has_waste"] & expected.notna()
+    mask = evaluated & (lines["billed_units"] - expected).abs().gt(1e-9)
+    no_dose = ~lines["group_has_waste"] | lines["group_admin_bu"].isna()
     return Flags(
         mask=mask,
-        evaluated=evaluable,
+        applicable=applicable,
+        evaluated=evaluated,
+        reason=reasons(lines.index, (no_dose, NO_DOSE), default=NO_BILLING_UNIT),
         observed=lines["billed_units"],
         expected=expected,
         units_delta=lines["billed_units"] - expected,
-        impact_usd=(expected - lines["billed_units"]) * lines["payment_limit_usd"],
+        impact_usd=at_rate(expected - lines["billed_units"], lines),
         message=lambda r: (
             "JW line billed "
             + fmt_num(r["billed_units"])
@@ -147,17 +216,20 @@ def jw_units_mismatch(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
 @rule("M005", "jw-jz-on-multi-dose", "modifier", "warning", CITATION_JWJZ)
 def jw_jz_on_multi_dose(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     """What it checks: JW or JZ on a drug the curated container table marks as a multi-dose
-    container.
+    container. Not evaluated when the container type is unknown; not applicable on an
+    institutional line whose OPPS status indicator is N (packaged).
     Why it matters: JW and JZ apply only to single-dose containers; waste from a multi-dose
     vial is not billable, so a JW line there is an overpayment.
     Example: Fragmin 95,000 IU/3.8 mL multiple-dose vial (00069-0232-01) with JW.
     Fix: remove JW/JZ; do not bill discarded drug from multi-dose containers.
     """
-    multi = (lines["container"] == "multi_dose").fillna(False)
-    mask = multi & (lines["has_jw"] | lines["has_jz"])
+    applicable = (lines["has_jw"] | lines["has_jz"]) & jw_jz_scope(lines)
+    evaluated = applicable & lines["container"].notna()
     return Flags(
-        mask=mask,
-        evaluated=lines["container"].notna(),
+        mask=evaluated & container_is(lines, "multi_dose"),
+        applicable=applicable,
+        evaluated=evaluated,
+        reason=UNKNOWN_CONTAINER,
         observed=lines["modifiers"],
         message=lambda r: (
             "JW/JZ on "
@@ -177,36 +249,45 @@ def jw_jz_on_multi_dose(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     "CMS HCPCS Level II file, modifier records (add and termination dates); AMA CPT Appendix A",
 )
 def modifier_not_valid(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
-    """What it checks: a modifier unknown to the reference, or terminated before the date of
-    service.
-    Why it matters: payers reject lines with invalid modifiers; a retired modifier signals a
-    stale charge master.
+    """What it checks: a modifier unknown to the reference, or not valid on the date of service:
+    before its add date (JZ before 2023-01-01) or after its termination date (JG after
+    2024-12-31). The reference holds the HCPCS Level II modifiers (HCPCS file, with their dates)
+    and a curated list of the CPT modifiers in common use on drug and administration lines (25,
+    26, 50, 51, 59, 76, 77, 79, 91, 95, ...; CPT publishes no dates for them, so only their
+    presence is checked). Not applicable on an institutional line whose OPPS status indicator is
+    N (SPEC section 5 leaves M001-M007 off packaged lines).
+    Why it matters: payers reject lines with invalid modifiers (the Medicare editors check a
+    modifier's validity on the date of service, as they do codes); a retired modifier signals a
+    stale charge master, one used before its add date a wrong date or a wrong modifier.
     Example: JG (340B-acquired drug) was terminated 2024-12-31; a 2026 line with JG is invalid.
-    Fix: remove the modifier or use its current replacement (for JG: TB).
+    JZ on a line for 2022-12-15 is invalid: JZ was added 2023-01-01.
+    Fix: remove the modifier or use its current replacement (for JG: TB); check the date.
     """
-    table = ctx.bundle["modifiers"].set_index("modifier")
+    table = ctx.bundle["modifiers"].drop_duplicates("modifier").set_index("modifier")
 
     def invalid(combos: pd.DataFrame) -> pd.Series:
         """Per (modifier list, service date): the invalid modifiers and why, or NA."""
         long = split_codes(combos["modifiers"]).stack().reset_index(level=1, drop=True)
         long = long[long.notna()].astype("object")
+        added = pd.to_datetime(long.map(table["add_date"]))
         term = pd.to_datetime(long.map(table["termination_date"]))
         known = long.isin(table.index)
-        ended = (combos["service_date"].reindex(long.index) > term).fillna(False)
-        why = pd.Series(" (unknown to the reference)", index=long.index).where(
-            ~known, " (terminated " + fmt_date(term).fillna("") + ")"
-        )
-        bad = (long + why)[~known | ended]
+        date = combos["service_date"].reindex(long.index)
+        early = (date < added).fillna(False)
+        ended = (date > term).fillna(False)
+        why = pd.Series(" (unknown to the reference)", index=long.index)
+        why = why.where(~ended, " (terminated " + fmt_date(term).fillna("") + ")")
+        why = why.where(~early, " (not valid until " + fmt_date(added).fillna("") + ")")
+        bad = (long + why)[~known | ended | early]
         return bad.groupby(level=0).agg("; ".join).reindex(combos.index)
 
-    has_modifiers = lines["modifiers"].notna()
+    applicable = lines["modifiers"].notna() & jw_jz_scope(lines)
     columns = ["modifiers", "service_date"]
-    listed = per_combination(lines.loc[has_modifiers, columns], columns, invalid)
+    listed = per_combination(lines.loc[applicable, columns], columns, invalid)
     listed = listed.reindex(lines.index)
-    mask = listed.notna()
     return Flags(
-        mask=mask,
-        evaluated=lines["modifiers"].notna(),
+        mask=listed.notna() & applicable,
+        applicable=applicable,
         observed=lambda r: r.pick(listed).str.replace(r" \(.*?\)", "", regex=True),
         message=lambda r: (
             "modifier "
@@ -220,17 +301,18 @@ def modifier_not_valid(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
 @rule("M007", "jw-without-documented-waste", "modifier", "error", CITATION_JWJZ)
 def jw_without_documented_waste(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     """What it checks: a JW line whose drug group documents no waste (no `wasted_amount` > 0 on
-    any of its lines).
+    any of its lines). Not applicable on an institutional line whose OPPS status indicator is N
+    (packaged).
     Why it matters: Medicare pays JW units only when the discarded amount is documented in the
     record; undocumented waste is recouped on audit.
     Example: J2997 JW line of 33 units, but neither line records a wasted amount.
     Fix: document the discarded amount (and that it came from a single-dose container) or
     remove the JW line.
     """
-    mask = lines["has_jw"] & ~lines["group_has_waste"]
+    applicable = lines["has_jw"] & jw_jz_scope(lines)
     return Flags(
-        mask=mask,
-        evaluated=lines["has_jw"],
+        mask=applicable & ~lines["group_has_waste"],
+        applicable=applicable,
         observed=lines["billed_units"],
         message=lambda r: (
             "JW line of "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipeline.rules.common import RuleContext, fmt_num
+from pipeline.rules.common import RuleContext, fmt_num, payer_requires
 from pipeline.rules.registry import Flags, rule
 
 CITATION_XWALK = "CMS ASP NDC-HCPCS crosswalk (quarterly)"
@@ -26,11 +26,10 @@ def ndc_missing(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     Example: a Medicaid line for J9035 with an empty NDC field.
     Fix: report the 11-digit NDC (5-4-2) of the package used, with qualifier and quantity.
     """
-    required = ctx.config.payer_setting(lines, "require_ndc").eq(True)
-    mask = lines["is_drug"] & required & lines["ndc"].isna()
+    applicable = lines["is_drug"] & payer_requires(lines, ctx, "require_ndc")
     return Flags(
-        mask=mask,
-        evaluated=lines["is_drug"],
+        mask=applicable & lines["ndc"].isna(),
+        applicable=applicable,
         expected="NDC",
         message=lambda r: (
             r["payer_type"] + " requires an NDC with " + r["hcpcs_code"] + "; none reported"
@@ -56,7 +55,7 @@ def ndc_malformed(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     """
     return Flags(
         mask=lines["ndc_malformed"],
-        evaluated=lines["ndc"].notna(),
+        applicable=lines["ndc"].notna(),
         observed=lines["ndc"],
         message=lambda r: "NDC '" + r["ndc"] + "' cannot be normalised to 11 digits (5-4-2)",
     )
@@ -75,7 +74,7 @@ def ndc_code_mismatch(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     mask = lines["xwalk_codes"].notna() & ~lines["xwalk_match"]
     return Flags(
         mask=mask,
-        evaluated=lines["ndc11"].notna(),
+        applicable=lines["ndc11"].notna(),
         observed=lines["hcpcs_code"],
         expected=lines["xwalk_codes"],
         message=lambda r: (
@@ -95,7 +94,7 @@ def ndc_not_in_crosswalk(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     mask = lines["ndc11"].notna() & lines["xwalk_codes"].isna()
     return Flags(
         mask=mask,
-        evaluated=lines["ndc11"].notna(),
+        applicable=lines["ndc11"].notna(),
         observed=lines["ndc11"],
         message=lambda r: "NDC " + r["ndc11"] + " is not in the NDC-HCPCS crosswalk",
     )
@@ -120,6 +119,7 @@ def ndc_quantity_inconsistent(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     mask = (implied < lines["billed_units"] - 1e-9).fillna(False)
     return Flags(
         mask=mask,
+        applicable=lines["ndc11"].notna() & lines["ndc_quantity"].notna(),
         evaluated=implied.notna(),
         observed=lines["billed_units"],
         expected=implied,

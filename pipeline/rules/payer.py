@@ -1,16 +1,28 @@
 """Payer rules: prior authorization, timely filing and coordination of benefits.
 
 Which payer requires what is configuration (`audit.toml`, SPEC section 7), not a fact of the
-code: defaults are only the SPEC's (Medicare filing limit 365 days).
+code: defaults are only the SPEC's (Medicare timely filing: one calendar year after the date of
+service, 42 CFR 424.44(a)(1); days only where `filing_limit_days` is configured).
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from pipeline.columns import per_combination
-from pipeline.rules.common import RuleContext, drug_policy, fmt_date, fmt_num
+from pipeline.columns import TEXT, per_combination
+from pipeline.rules.common import (
+    NO_FILING_LIMIT,
+    NO_SUBMISSION_DATE,
+    RuleContext,
+    drug_policy,
+    fmt_date,
+    fmt_num,
+    reasons,
+)
 from pipeline.rules.registry import Flags, rule
+
+CALENDAR_YEAR_PAYERS = ("medicare",)  # P002's default rule where no filing_limit_days is set
 
 
 def prior_auth_required(lines: pd.DataFrame, ctx: RuleContext) -> pd.Series:
@@ -60,7 +72,7 @@ def prior_auth_missing(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     required = prior_auth_required(lines, ctx)
     return Flags(
         mask=required & lines["prior_auth_number"].isna(),
-        evaluated=required,
+        applicable=required,
         expected="prior_auth_number",
         message=lambda r: (
             r["payer_type"]
@@ -71,40 +83,116 @@ def prior_auth_missing(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     )
 
 
+NS_PER_DAY = 86_400_000_000_000
+
+
+def day_number(dates: pd.Series) -> np.ndarray:
+    """Days since 1970-01-01 as float (NaN for NaT), by integer floor division of the
+    nanoseconds: exact at any representable date and never overflows (a difference of two
+    dates in nanoseconds does overflow beyond 292 years, and so does numpy's ns -> day cast at
+    the far end of the range)."""
+    ns = dates.to_numpy(dtype="datetime64[ns]")
+    out = (ns.astype(np.int64) // NS_PER_DAY).astype(np.float64)
+    out[np.isnat(ns)] = np.nan
+    return out
+
+
+def date_key(year: pd.Series, month: pd.Series, day: pd.Series) -> pd.Series:
+    """A date as the number YYYYMMDD: compares like the date, from its calendar parts."""
+    return year.astype("float64") * 10000 + month.astype("float64") * 100 + day.astype("float64")
+
+
+def per_date(dates: pd.Series, fn) -> pd.Series:
+    """`fn` of a datetime Series, evaluated once per distinct date (a batch has few)."""
+    codes, uniques = pd.factorize(dates, use_na_sentinel=True)
+    values = fn(pd.Series(uniques)).to_numpy(dtype="float64")
+    out = np.append(values, np.nan)[np.where(codes < 0, len(values), codes)]
+    return pd.Series(out, index=dates.index)
+
+
+def one_year_deadline(service: pd.Series) -> pd.Series:
+    """The last timely day (as YYYYMMDD) under the Medicare rule: the same month and day of the
+    next year. February 29 has no anniversary in the next year: its deadline is March 1 (the
+    day after February 28, the lenient reading, so the audit never reports a claim a payer
+    reading the rule either way would accept)."""
+    year, month, day = service.dt.year + 1, service.dt.month, service.dt.day
+    leap_day = (month == 2) & (day == 29)
+    return date_key(year, month.where(~leap_day, 3), day.where(~leap_day, 1))
+
+
+def key_text(key: pd.Series) -> pd.Series:
+    """YYYYMMDD numbers as `YYYY-MM-DD` text (for the few flagged rows)."""
+    k = key.astype("int64")
+    year = (k // 10000).astype(TEXT).str.zfill(4)
+    month = (k // 100 % 100).astype(TEXT).str.zfill(2)
+    day = (k % 100).astype(TEXT).str.zfill(2)
+    return year + "-" + month + "-" + day
+
+
 @rule(
     "P002",
     "timely-filing-exceeded",
     "payer",
     "error",
-    "42 CFR 424.44 (Medicare: 12 months after the date of service); payer contracts",
+    "42 CFR 424.44(a)(1) (Medicare: no later than 1 calendar year after the date of service); "
+    "payer contracts (audit.toml filing_limit_days)",
 )
 def timely_filing_exceeded(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
-    """What it checks: submission_date - service_date is more than the payer's filing limit
-    (Medicare 365 days by default; other payers from `filing_limit_days` in the config). Lines
-    without a submission date or a known limit are not evaluated.
+    """What it checks: the claim is filed after the payer's limit. A payer (type or payer_id)
+    with `filing_limit_days` in the config: submission_date - service_date is more than that
+    many days. Medicare without a configured limit: submission_date is later than one calendar
+    year after the date of service, the same month and day of the next year (a service of
+    2024-02-01 filed 2025-02-01 is timely, 2025-02-02 is late; a service on February 29 has
+    until March 1 of the next year). Other payers without a configured limit are not evaluated
+    (no_filing_limit), nor are lines without a submission date (no_submission_date).
     Why it matters: claims filed late are denied and cannot be billed to the patient.
-    Example: a Medicare line with service 2025-01-10 submitted 2026-02-20 (406 days).
+    Example: a Medicare line with service 2025-01-10 submitted 2026-02-20 (after 2026-01-10).
     Fix: file within the limit; if late for a reason the payer accepts, attach the exception.
     """
     limit = ctx.config.payer_setting(lines, "filing_limit_days").astype("float64")
-    days = (lines["submission_date"] - lines["service_date"]).dt.days
-    evaluable = limit.notna() & days.notna()
-    return Flags(
-        mask=evaluable & (days > limit).fillna(False),
-        evaluated=evaluable,
-        observed=days,
-        expected=limit,
-        message=lambda r: (
-            "submitted "
-            + fmt_date(r["submission_date"])
-            + ", "
+    service, submitted = lines["service_date"], lines["submission_date"]
+    days = pd.Series(day_number(submitted) - day_number(service), index=lines.index)
+    calendar = limit.isna() & lines["payer_type"].isin(CALENDAR_YEAR_PAYERS).to_numpy()
+    deadline = per_date(service, one_year_deadline)
+    filed = per_date(submitted, lambda d: date_key(d.dt.year, d.dt.month, d.dt.day))
+    has_rule = limit.notna() | calendar
+    evaluated = has_rule & submitted.notna()
+    late_days = (days > limit).fillna(False)
+    late_year = (filed > deadline).fillna(False)
+    mask = evaluated & ((limit.notna() & late_days) | (calendar & late_year))
+
+    def expected_text(r) -> pd.Series:
+        by_days = fmt_num(r.pick(limit))
+        return by_days.where(r.pick(limit).notna(), key_text(r.pick(deadline)))
+
+    def message(r) -> pd.Series:
+        head = "submitted " + fmt_date(r["submission_date"]) + ", "
+        by_days = (
+            head
             + fmt_num(r.pick(days))
             + " days after service; "
             + r["payer_type"]
             + " limit is "
             + fmt_num(r.pick(limit))
             + " days"
-        ),
+        )
+        by_year = (
+            head
+            + "more than one calendar year after service on "
+            + fmt_date(r["service_date"])
+            + " (Medicare deadline "
+            + key_text(r.pick(deadline))
+            + ")"
+        )
+        return by_days.where(r.pick(limit).notna(), by_year)
+
+    return Flags(
+        mask=mask,
+        evaluated=evaluated,
+        reason=reasons(lines.index, (~has_rule, NO_FILING_LIMIT), default=NO_SUBMISSION_DATE),
+        observed=days,
+        expected=expected_text,
+        message=message,
     )
 
 
@@ -125,7 +213,7 @@ def cob_incomplete(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     secondary = lines["payer_sequence"].isin(["secondary", "tertiary"])
     return Flags(
         mask=secondary & lines["other_payer_paid_usd"].isna(),
-        evaluated=secondary,
+        applicable=secondary,
         expected="other_payer_paid_usd",
         message=lambda r: (
             r["payer_sequence"] + " claim line without the amount paid by the other payer"

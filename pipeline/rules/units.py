@@ -1,7 +1,8 @@
 """Unit rules: billed units against the documented dose, the MUE, and whole-unit billing.
 
 Units are compared in the code's billing unit: expected = units(administered) under the
-rounding policy (enrich computes `expected_units`). Impact uses the ASP payment limit per unit.
+rounding policy (enrich computes `expected_units`). Impact is at the payment of the line's
+setting (`rate_usd`: ASP payment limit, or the OPPS rate of a separately paid drug).
 """
 
 from __future__ import annotations
@@ -9,8 +10,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pipeline.columns import group_ids, group_sum
-from pipeline.rules.common import RuleContext, fmt_num, is_whole, unit_text
+from pipeline.columns import TEXT, group_any, group_ids, group_sum
+from pipeline.enrich import MUE_SETTING
+from pipeline.rules.common import (
+    NO_BILLING_UNIT,
+    NO_DOSE,
+    NO_MUE,
+    RuleContext,
+    at_rate,
+    fmt_num,
+    is_whole,
+    reasons,
+    unit_text,
+)
 from pipeline.rules.registry import Flags, rule
 
 CITATION_UNITS = (
@@ -18,6 +30,15 @@ CITATION_UNITS = (
     "(bill units of the HCPCS descriptor, next whole unit when not a multiple)"
 )
 SLIP_RATIOS = (10.0, 100.0, 1000.0, 0.1, 0.01, 0.001)
+# what an MUE adjudication indicator means (NCCI MUE, "MAI" column; NCCI Policy Manual ch. I)
+MAI_MEANING = {
+    1: "MAI 1, line edit: the line's units are denied",
+    2: "MAI 2, policy edit: absolute, an appeal cannot succeed",
+    3: "MAI 3, clinical edit: documentation of medical necessity may support an appeal",
+}
+# the CARC of an MUE denial by claim type (Noridian: CO-96 practitioner; B5 outpatient hospital)
+MUE_CARC = {"professional": "96", "institutional": "B5"}
+MUE_DAY = ["patient_id", "hcpcs_code", "service_date", "claim_type", "provider_key"]
 
 
 def dose_evaluable(lines: pd.DataFrame) -> pd.Series:
@@ -40,7 +61,7 @@ def unit_slip(lines: pd.DataFrame) -> pd.Series:
 
 def units_impact(lines: pd.DataFrame) -> pd.Series:
     """Signed dollars: + missed revenue when under-billed, - overpayment risk when over."""
-    return (lines["expected_units"] - lines["billed_units"]) * lines["payment_limit_usd"]
+    return at_rate(lines["expected_units"] - lines["billed_units"], lines)
 
 
 def _dose_message(r: pd.DataFrame, tail: str = "") -> pd.Series:
@@ -62,9 +83,14 @@ def _dose_message(r: pd.DataFrame, tail: str = "") -> pd.Series:
 
 
 def _dose_flags(lines: pd.DataFrame, mask: pd.Series, tail: str = "") -> Flags:
+    """A dose rule's verdict: JW lines are M004's (not applicable); a line without a documented
+    dose, or whose dose cannot be converted into the code's billing unit, is not evaluated."""
+    no_dose = lines["administered_amount"].isna()
     return Flags(
         mask=mask,
-        evaluated=dose_evaluable(lines) | lines["has_jw"],
+        applicable=~lines["has_jw"],
+        evaluated=dose_evaluable(lines),
+        reason=reasons(lines.index, (no_dose, NO_DOSE), default=NO_BILLING_UNIT),
         observed=lines["billed_units"],
         expected=lines["expected_units"],
         units_delta=lines["billed_units"] - lines["expected_units"],
@@ -102,55 +128,119 @@ def units_under_dose(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     "units-over-mue",
     "units",
     "error",
-    "CMS NCCI Medically Unlikely Edits, practitioner and outpatient hospital tables (quarterly)",
+    "CMS NCCI Medically Unlikely Edits, practitioner and outpatient hospital tables (quarterly); "
+    "NCCI Policy Manual for Medicare Services ch. I (MUE)",
+    scope="hcpcs+cpt",
 )
 def units_over_mue(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
-    """What it checks: MAI 1: the line's billed_units exceed the code's MUE. MAI 2 or 3: the
-    units of the code for the patient on the date of service, all claims and JW lines included,
-    exceed the MUE; reported once, on the first of those lines, with the total observed. The MUE
-    table follows the claim type (practitioner or outpatient hospital).
-    Why it matters: units above the MUE are denied (line edit) or the whole day's units are
-    denied (date-of-service edit) unless documented and appealed.
-    Example: J2354 has an MUE of 60 (practitioner, April 2026); 64 units on one day exceed it.
-    Fix: check the dose and units; if clinically right, document medical necessity for appeal.
+    """What it checks: the MUE of the line's setting (professional: practitioner table;
+    institutional: outpatient hospital table), for HCPCS and CPT codes alike (administration
+    codes such as 96413 are judged by this rule only). MAI 1: the line's billed_units exceed the
+    MUE. MAI 2 or 3: the units of the code for the patient on the date of service, same claim
+    type and same provider (provider_id; lines without one count as one provider), all claims
+    and JW lines included, exceed the MUE; reported once, on the first of those lines by
+    (claim_id, line_number), with the day's total observed. An MUE of 0 is reported as not
+    payable in that setting, with the file's rationale. Void claims take no part; where a day
+    has lines of a replacement claim (claim_frequency 7) only the replacement claims' lines are
+    counted and judged, since the input does not say which claim a replacement replaces (the
+    MAC counts the replacement instead of the claim it replaces; this lower bound never reports
+    a total the MAC would not see). Codes without an MUE row are not evaluated.
+    Why it matters: the MAC denies the whole line (MAI 1) or all of the day's units of the code
+    (MAI 2/3), not just the excess; MAI 2 denials cannot be appealed, MAI 3 denials can with
+    the records. The impact is all the units denied at the line's rate.
+    Example: J2354 has an MUE of 60 (practitioner, MAI 3, April 2026); 40 + 24 units on one day
+    for one patient and provider are 64: all 64 units are denied.
+    Fix: check the dose and units; if clinically right, document medical necessity for appeal
+    (MAI 3); for an MUE of 0 bill the service in the setting that pays it.
     """
-    in_scope = lines["in_scope"] & lines["mue_value"].notna()
-    day = group_ids(lines["patient_id"], lines["hcpcs_code"], lines["service_date"])
-    day_total = group_sum(lines["billed_units"].where(in_scope), day)
+    judged = lines["in_scope"] | lines["cpt_in_scope"]
+    counted = judged & lines["mue_value"].notna()
+    day = group_ids(*(lines[c] for c in MUE_DAY))
+    replaced_day = group_any(counted & lines["is_replacement"], day)
+    counts = counted & (~replaced_day | lines["is_replacement"])
+    billed, mue = lines["billed_units"], lines["mue_value"]
+    day_total = group_sum(billed.where(counts), day)
     per_line = lines["mai"] == 1
-    observed = lines["billed_units"].where(per_line, day_total)
-    over_day = in_scope & ~per_line & (day_total > lines["mue_value"]).fillna(False)
-    # report a day's excess once: on its first line by (claim_id, line_number)
+    denied = billed.where(per_line, day_total)
+    over_day = counts & ~per_line & (day_total > mue).fillna(False)
+    # a day's excess is reported once: on its first line by (claim_id, line_number)
     firsts = (
         lines.loc[over_day, ["claim_id", "line_number"]]
-        .assign(_day=day[over_day])
+        .assign(_day=day[over_day.to_numpy()])
         .sort_values(["claim_id", "line_number"])
         .drop_duplicates("_day")
         .index
     )
-    over_line = in_scope & per_line & (lines["billed_units"] > lines["mue_value"]).fillna(False)
+    over_line = counts & per_line & (billed > mue).fillna(False)
     mask = over_line | lines.index.isin(firsts)
-    over = observed - lines["mue_value"]
+    institutional = (lines["claim_type"] == "institutional").fillna(False).to_numpy(dtype=bool)
+    carc = pd.Series(
+        np.where(institutional, MUE_CARC["institutional"], MUE_CARC["professional"]),
+        index=lines.index,
+    )
     return Flags(
         mask=mask,
-        evaluated=in_scope,
-        observed=observed,
-        expected=lines["mue_value"],
-        units_delta=over,
-        impact_usd=-over * lines["payment_limit_usd"],
-        message=lambda r: (
-            r["hcpcs_code"]
-            + ": "
-            + fmt_num(r.pick(observed))
-            + " units "
-            + np.where(r["mai"] == 1, "on the line", "for the patient on the day")
-            + " exceed the MUE of "
-            + fmt_num(r["mue_value"])
-            + " (MAI "
-            + fmt_num(r["mai"])
-            + ")"
-        ),
+        evaluated=counted,
+        reason=NO_MUE,
+        observed=denied,
+        expected=mue,
+        units_delta=denied - mue,
+        impact_usd=at_rate(-denied, lines),
+        carc=carc,
+        message=lambda r: _mue_message(r, r.pick(denied)),
     )
+
+
+def _mue_message(r, denied: pd.Series) -> pd.Series:
+    """`J2354: 64 units for the patient on the day exceed the MUE of 60 (practitioner; MAI 3,
+    clinical edit: ...; rationale: Prescribing Information); all 64 units are denied`."""
+    mai = r["mai"].astype("float64")
+    meaning = pd.Series(
+        np.select([mai == k for k in MAI_MEANING], list(MAI_MEANING.values()), "MAI unknown"),
+        index=r.index,
+        dtype=TEXT,
+    )
+    institutional = r["claim_type"] == "institutional"
+    setting = pd.Series(
+        np.where(institutional, MUE_SETTING["institutional"], MUE_SETTING["professional"]),
+        index=r.index,
+        dtype=TEXT,
+    ).str.replace("_", " ")
+    why = "; rationale: " + r["mue_rationale"].fillna("not given")
+    units = fmt_num(denied)
+    where = pd.Series(
+        np.where(mai == 1, " units on the line", " units for the patient on the day"),
+        index=r.index,
+        dtype=TEXT,
+    )
+    over = (
+        r["hcpcs_code"]
+        + ": "
+        + units
+        + where
+        + " exceed the MUE of "
+        + fmt_num(r["mue_value"])
+        + " ("
+        + setting
+        + "; "
+        + meaning
+        + why
+        + "); all "
+        + units
+        + " units are denied"
+    )
+    zero = (
+        r["hcpcs_code"]
+        + " is not payable in the "
+        + setting
+        + " setting (MUE 0; "
+        + meaning
+        + why
+        + "): "
+        + units
+        + " units denied"
+    )
+    return over.where(r["mue_value"].astype("float64") != 0, zero)
 
 
 @rule("U004", "unit-of-measure-slip", "units", "error", CITATION_UNITS)

@@ -22,9 +22,9 @@ SOURCE = HERE.parent / "claims.csv"
 # (claim_id, line_number): {column: (value in the sample, value in the changed extract)}
 FIXES = {
     # M002 resolved: Prolia for Medicare now carries JZ
-    ("CLM000013", "2"): {"modifiers": ("", "JZ")},
-    # C001 resolved: octreotide billed under its real code, with the vial's NDC and JZ
-    ("CLM000015", "2"): {
+    ("CLM000017", "2"): {"modifiers": ("", "JZ")},
+    # C001 resolved: octreotide billed under its real code, with the single-dose vial's NDC and JZ
+    ("CLM000019", "2"): {
         "hcpcs_code": ("J2297", "J2354"),
         "modifiers": ("", "JZ"),
         "ndc": ("", "63323-0376-01"),
@@ -32,27 +32,26 @@ FIXES = {
         "ndc_quantity": ("", "1"),
     },
     # D001 resolved: the ceftriaxone line gets the claim's diagnosis
-    ("CLM000010", "2"): {"diagnosis_codes": ("", "J18.9")},
+    ("CLM000014", "2"): {"diagnosis_codes": ("", "J18.9")},
     # P001 resolved: the prior authorization number is reported
-    ("CLM000034", "2"): {"prior_auth_number": ("", "PA-2026-0134")},
-    # U001 resolved: Avastin 375 mg billed as 38 units, not the whole 400 mg vial (and with it
-    # F001 of CLM000038, the resubmission that repeated this line's 40 units)
-    ("CLM000022", "2"): {"billed_units": ("40", "38"), "charge_usd": ("3940.00", "3743.00")},
+    ("CLM000043", "2"): {"prior_auth_number": ("", "PA-2026-0134")},
+    # U001 resolved: Avastin 375 mg billed as 38 units, not the whole 400 mg vial
+    ("CLM000030", "2"): {"billed_units": ("40", "38"), "charge_usd": ("3940.00", "3743.00")},
 }
 DEFECTS = {
     # M002 new: JZ dropped from a Medicare Prolia line
-    ("CLM000006", "2"): {"modifiers": ("JZ", "")},
-    # U004/U003/N005/A001 new: Avastin 400 mg keyed as 400 units
-    ("CLM000003", "2"): {"billed_units": ("40", "400")},
+    ("CLM000082", "2"): {"modifiers": ("JZ", "")},
+    # U004/U003/N005/A001 new: Avastin 1200 mg keyed as 1200 units on an office claim
+    ("CLM000011", "3"): {"billed_units": ("120", "1200")},
     # D001 new: diagnosis left off an octreotide line
-    ("CLM000091", "2"): {"diagnosis_codes": ("E34.00 C7B.02", "")},
-    # P002 new: submitted more than a year after the service
-    ("CLM000108", "2"): {"submission_date": ("2026-03-14", "2027-04-20")},
+    ("CLM000133", "2"): {"diagnosis_codes": ("E34.00 C7A.019", "")},
+    # P002 new: a Medicare claim submitted more than one calendar year after the service
+    ("CLM000160", "2"): {"submission_date": ("2026-03-28", "2027-04-20")},
 }
 # (claim_id, line_number, rule_code, reason, expires)
 SUPPRESSIONS = [
-    ("CLM000024", 2, "A001", "contract price below ASP agreed with the payer", "2099-12-31"),
-    ("CLM000044", 2, "U005", "fractional units accepted during the 2025 pilot", "2025-12-31"),
+    ("CLM000032", 2, "A001", "contract price below ASP agreed with the payer", "2099-12-31"),
+    ("CLM000056", 2, "U005", "fractional units accepted during the 2025 pilot", "2025-12-31"),
 ]
 
 

@@ -32,8 +32,12 @@ def assert_same_outputs(pandas_result, dask_result, tmp_path: Path) -> None:
         "totals",
         "inputs",
         "findings_by_rule",
+        "coverage_by_rule",
         "not_evaluated_by_rule",
+        "void_lines",
+        "rates",
         "lines_outside_reference_period",
+        "reference_period_notices",
         "impact",
     ):
         assert p[key] == d[key], key

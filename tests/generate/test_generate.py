@@ -9,10 +9,12 @@ from click.testing import CliRunner
 from pipeline.audit import run_audit
 from pipeline.cli import main
 from pipeline.generate import generate_claims, labels_path_for
+from pipeline.rules.diagnosis import ICD10CM_RELEASE
 from tests.helpers import finding_keys
 
 ROWS = 20_000
 CORE = ("C001", "C002", "U001", "U002", "U003", "U004", "N002", "N003", "M001", "M002", "M004")
+JW_JZ_RULES = ("M001", "M002", "M003", "M004", "M005", "M007")  # planted on Medicare only
 
 
 @pytest.fixture(scope="module")
@@ -129,3 +131,144 @@ def test_cli_sample_generate_rejects_bad_rows(tmp_path):
         main, ["sample", "generate", "--rows", "0", "--out", str(tmp_path / "x.csv")]
     )
     assert result.exit_code == 2
+
+
+# -- the revised SPEC: payer, container, setting, provider, claim frequency --------------------
+
+
+@pytest.fixture(scope="module")
+def lines(generated, starter_bundle):
+    """The generated lines with the facts the JW/JZ policy depends on, and their labels."""
+    frame = pd.read_parquet(generated.path)
+    frame["line_number"] = frame["line_number"].astype(int)
+    digits = frame["ndc"].fillna("").str.replace("-", "", regex=False)
+    ndc11 = (digits.str[:5] + "-" + digits.str[5:9] + "-" + digits.str[9:]).where(
+        digits.str.fullmatch(r"\d{11}")
+    )
+    container = starter_bundle["container"].dropna(subset=["ndc11"])
+    frame["container"] = ndc11.map(container.set_index("ndc11")["container"])
+    si = starter_bundle["opps"].set_index("hcpcs_code")["status_indicator"]
+    frame["packaged"] = (frame["claim_type"] == "institutional") & frame["hcpcs_code"].map(si).eq(
+        "N"
+    )
+    mods = frame["modifiers"].fillna("")
+    frame["jw"], frame["jz"] = mods.str.contains("JW"), mods.str.contains("JZ")
+    frame["cpt"] = frame["hcpcs_code"].str.fullmatch(r"\d{5}")
+    labels = pd.read_parquet(generated.labels_path)
+    labelled = labels.groupby(["claim_id", "line_number"])["rule_code"].agg(set)
+    keys = pd.MultiIndex.from_frame(frame[["claim_id", "line_number"]])
+    frame["labels"] = [labelled.get(k, set()) for k in keys]  # test-side only
+    return frame
+
+
+def _with(frame: pd.DataFrame, rule: str) -> pd.DataFrame:
+    return frame[frame["labels"].map(lambda s: rule in s)]
+
+
+def test_jw_jz_defects_only_where_the_policy_applies(lines):
+    """M001 (and the other JW/JZ plants) only on Medicare, single-dose, separately payable
+    lines: never on another payer, a multi-dose or unknown container, or an SI N hospital line."""
+    for rule in JW_JZ_RULES:
+        flagged = _with(lines, rule)
+        assert len(flagged) > 0, rule
+        assert set(flagged["payer_type"]) == {"medicare"}, rule
+        assert not flagged["packaged"].any(), rule
+    for rule in ("M001", "M002", "M003", "M004", "M007"):
+        containers = set(_with(lines, rule)["container"])
+        assert containers == {"single_dose"}, (rule, containers)
+    assert set(_with(lines, "M005")["container"]) == {"multi_dose"}
+
+
+def test_clean_lines_carry_jw_jz_only_for_medicare_single_dose(lines):
+    clean = lines[lines["labels"].map(len).eq(0) & (lines["jw"] | lines["jz"])]
+    assert len(clean) > 100
+    assert set(clean["payer_type"]) == {"medicare"}
+    assert set(clean["container"]) == {"single_dose"}
+    assert not clean["packaged"].any()
+
+
+def test_waste_documented_without_jw_where_no_jw_is_due(lines, audited):
+    """Documented waste with no JW line on other payers, multi-dose, unknown containers and
+    SI N hospital lines: the audit finds no M001 there."""
+    waste = lines[(lines["wasted_amount"].astype(float) > 0) & ~lines["jw"]]
+    groups = lines.groupby(["claim_id", "hcpcs_code", "service_date"])["jw"].transform("any")
+    waste = waste[~groups[waste.index]]
+    cases = {
+        "other payer": waste["payer_type"] != "medicare",
+        "multi-dose": waste["container"].eq("multi_dose"),
+        "unknown container": waste["container"].isna() & ~waste["cpt"],
+        "SI N": waste["packaged"],
+    }
+    m001 = audited.findings[audited.findings["rule_code"] == "M001"]
+    m001_keys = set(zip(m001["claim_id"], m001["line_number"].astype(int), strict=True))
+    for name, mask in cases.items():
+        rows = waste[mask.fillna(False).astype(bool)]
+        assert len(rows) >= 5, name
+        keys = set(zip(rows["claim_id"], rows["line_number"], strict=True))
+        assert not keys & m001_keys, name
+
+
+def test_waste_below_one_unit_carries_jz(lines, starter_bundle):
+    """A JZ line may document waste worth less than one billing unit (no billable waste)."""
+    small = lines[lines["jz"] & (lines["wasted_amount"].astype(float) > 0)]
+    small = small[small["labels"].map(len).eq(0)]
+    assert len(small) > 10
+    bua = small["hcpcs_code"].map(
+        starter_bundle["hcpcs"].set_index("hcpcs_code")["billing_unit_amount"]
+    )
+    assert (small["wasted_amount"].astype(float) < bua).all()
+
+
+def test_a001_professional_and_d002_inside_the_icd10_release(lines):
+    assert set(_with(lines, "A001")["claim_type"]) == {"professional"}
+    d002 = _with(lines, "D002")
+    start, end = ICD10CM_RELEASE["valid_from"], ICD10CM_RELEASE["valid_to"]
+    assert len(d002) > 0 and d002["service_date"].between(start, end).all()
+    assert (lines["service_date"] < start).any()  # lines outside the release exist (not judged)
+
+
+def test_providers_are_npi_like_and_few(lines):
+    npis = lines["provider_id"].dropna()
+    assert npis.str.fullmatch(r"\d{10}").all()
+    assert 5 <= npis.nunique() <= 20
+    assert all(_luhn_ok("80840" + n) for n in npis.unique())
+    assert lines["provider_id"].isna().any()  # a feed without NPIs: one shared provider
+    per_patient = lines.dropna(subset=["provider_id"]).groupby(["patient_id", "claim_type"])
+    assert per_patient["provider_id"].nunique().max() == 1
+
+
+def _luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch) * (2 if i % 2 else 1)
+        total += d - 9 if d > 9 else d
+    return total % 10 == 0
+
+
+def test_replacement_and_void_claims(lines, audited):
+    """Frequency 7 claims repeat an original claim's line and are not duplicates (no F001);
+    void claims (8) have no labels and no findings."""
+    assert set(lines["claim_frequency"]) == {"1", "7", "8"}
+    key = ["patient_id", "provider_id", "hcpcs_code", "service_date", "billed_units"]
+    original = lines[lines["claim_frequency"] == "1"]
+    for frequency in ("7", "8"):
+        copies = lines[lines["claim_frequency"] == frequency]
+        assert len(copies) >= 5
+        assert copies["labels"].map(len).eq(0).all()
+        repeated = copies[key].merge(original[key].drop_duplicates(), how="left", indicator=True)
+        assert (repeated["_merge"] == "both").all()
+    findings = audited.findings.assign(
+        line_number=audited.findings["line_number"].astype(int)
+    ).merge(lines[["claim_id", "line_number", "claim_frequency"]], on=["claim_id", "line_number"])
+    assert findings["claim_frequency"].eq("8").sum() == 0
+    assert not ((findings["claim_frequency"] == "7") & (findings["rule_code"] == "F001")).any()
+
+
+def test_u003_planted_on_cpt_lines_over_their_mue(lines, starter_bundle):
+    cpt = _with(lines, "U003")
+    cpt = cpt[cpt["cpt"]]
+    assert len(cpt) > 0
+    mue = starter_bundle["mue"]
+    practitioner = mue[mue["setting"] == "practitioner"].set_index("hcpcs_code")["mue_value"]
+    prof = cpt[cpt["claim_type"] == "professional"]
+    assert (prof["billed_units"].astype(float) > prof["hcpcs_code"].map(practitioner)).all()

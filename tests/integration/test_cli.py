@@ -61,6 +61,26 @@ def test_run_sample_matches_expected_findings(sample_run):
     assert sorted(got - want) == [] and sorted(want - got) == []
 
 
+def test_run_sample_impacts_match_expected(sample_run):
+    """Every finding's dollar impact equals the sample's independent reading of SPEC 5."""
+    _, out = sample_run
+    key = ["claim_id", "line_number", "rule_code"]
+    findings = pd.read_csv(out / "findings.csv", dtype={"claim_id": str, "line_number": str})
+    expected = pd.read_csv(
+        SAMPLE / "expected_findings.csv", dtype={"claim_id": str, "line_number": str}
+    )
+    both = expected.merge(findings[key + ["impact_usd"]], on=key, suffixes=("_want", "_got"))
+    assert len(both) == len(expected)
+    assert both["impact_usd_want"].notna().sum() > 10
+    differ = both[
+        ~(
+            (both["impact_usd_want"].isna() & both["impact_usd_got"].isna())
+            | ((both["impact_usd_want"] - both["impact_usd_got"]).abs() < 0.005)
+        )
+    ]
+    assert differ.to_dict("records") == []
+
+
 def test_run_sample_most_lines_clean(sample_run):
     _, out = sample_run
     findings = pd.read_csv(out / "findings.csv", dtype=str)

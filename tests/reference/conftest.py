@@ -3,12 +3,14 @@ into the project), a small curated directory written to tmp, and one full build 
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from pipeline.reference import read_table_file, table_entry
 from pipeline.reference_build import build_bundle
 
 RAW = Path(__file__).resolve().parents[2].parent / "shared" / "reference-raw"
@@ -59,6 +61,18 @@ def write_curated(directory: Path, **override: str) -> Path:
     for name, text in (files | override).items():
         (directory / f"{name}.csv").write_text(text, encoding="utf-8")
     return directory
+
+
+def rehash_manifest(bundle_dir: Path) -> dict:
+    """Rewrite the manifest's row count and sha256 of every table file of `bundle_dir`, as a build
+    would have written them (for tests that edit a bundle on purpose and want it to load)."""
+    path = bundle_dir / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    for name, entry in manifest["tables"].items():
+        table = bundle_dir / entry["file"]
+        manifest["tables"][name] = table_entry(table, len(read_table_file(bundle_dir, name)))
+    path.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    return manifest
 
 
 @pytest.fixture(scope="session")
@@ -115,4 +129,5 @@ def next_quarter(built, tmp_path_factory) -> Path:
     edit("mue", mue)
     edit("payment_limits", limits)
     edit("ndc_crosswalk", crosswalk)
+    rehash_manifest(new_dir)
     return new_dir

@@ -40,7 +40,15 @@ def test_build_row_counts_exact(built):
         "drug_policy": 2,
     }
     assert {name: len(df) for name, df in tables.items()} == expected
-    assert manifest["tables"] == expected
+    assert {name: entry["rows"] for name, entry in manifest["tables"].items()} == expected
+
+
+def test_manifest_gives_file_and_sha256_of_every_table(built):
+    out, manifest, _ = built
+    assert set(manifest["tables"]) == set(TABLE_SCHEMAS)
+    for name, entry in manifest["tables"].items():
+        assert entry["file"] == f"{name}.parquet"
+        assert entry["sha256"] == hashlib.sha256((out / entry["file"]).read_bytes()).hexdigest()
 
 
 def test_build_writes_every_table_and_replaces_old_bundle(built):
@@ -234,7 +242,7 @@ def test_manifest_header_and_tables(built):
     out, manifest, _ = built
     on_disk = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert on_disk == manifest
-    assert manifest["format"] == "claims-audit-reference/1"
+    assert manifest["format"] == "claims-audit-reference/2"
     assert manifest["kind"] == "cms"
     assert manifest["tool_version"] == __version__
     assert manifest["built_at"].endswith("+00:00")
@@ -264,12 +272,16 @@ def test_manifest_sources_periods_and_hashes(built):
 
 def test_manifest_stats_unparsed_billing_units(built):
     stats = built[1]["stats"]
-    assert stats["hcpcs_billing_unit_unparsed"] == 109
-    assert stats["hcpcs_billing_unit_unparsed_asp"] == 42
-    assert stats["hcpcs_billing_unit_from_asp"] == 802
-    assert stats["hcpcs_billing_unit_from_descriptor"] == 774
-    assert len(stats["hcpcs_billing_unit_unparsed_codes"]) == 109
-    assert {"A9606", "J3490", "J9216"} <= set(stats["hcpcs_billing_unit_unparsed_codes"])
+    assert stats["hcpcs_billing_unit_unparsed"] == 100
+    assert stats["hcpcs_billing_unit_unparsed_asp"] == 40
+    assert stats["hcpcs_billing_unit_from_asp"] == 801  # J1560's `10 CC` is not used
+    assert stats["hcpcs_billing_unit_from_descriptor"] == 777  # with J9213, J9214, J9216
+    assert len(stats["hcpcs_billing_unit_unparsed_codes"]) == 100
+    assert {"A9606", "J3490"} <= set(stats["hcpcs_billing_unit_unparsed_codes"])
+    assert "J9216" not in stats["hcpcs_billing_unit_unparsed_codes"]  # 3 million units
+    assert stats["hcpcs_billing_unit_not_per_amount_codes"] == [
+        "J0572", "J0573", "J0574", "J0575", "J1560", "Q9991", "Q9992"
+    ]  # fmt: skip
 
 
 def test_manifest_records_source_fixes(built):

@@ -49,7 +49,7 @@ def test_cli_build_same_tables_as_library(runner, built, tmp_path):
     result = runner.invoke(cli_reference.reference, _args(out))
     assert result.exit_code == 0, result.output
     assert "ndc_crosswalk       7124" in result.output
-    assert "hcpcs_billing_unit_unparsed: 109" in result.output
+    assert "hcpcs_billing_unit_unparsed: 100" in result.output
     for name, table in built[2].items():  # deterministic: a second build gives the same rows
         pd.testing.assert_frame_equal(pd.read_parquet(out / f"{name}.parquet"), table)
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
@@ -96,7 +96,7 @@ def test_cli_show_prints_provenance(built):
     out, manifest, _ = built
     result = CliRunner().invoke(cli_reference.reference, ["show", "--reference", str(out)])
     assert result.exit_code == 0, result.output
-    assert "kind cms, format claims-audit-reference/1" in result.output
+    assert "kind cms, format claims-audit-reference/2" in result.output
     assert f"by claims-audit {manifest['tool_version']}" in result.output
     assert manifest["built_at"] in result.output
     line = next(x for x in result.output.splitlines() if "MCR_MUE_Practitioner" in x)
@@ -144,7 +144,7 @@ def test_cli_diff_same_bundle_prints_no_changes(built, tmp_path):
 
 def test_cli_show_starter_style_manifest(tmp_path):
     manifest = {
-        "format": "claims-audit-reference/1",
+        "format": "claims-audit-reference/2",
         "kind": "starter",
         "tool_version": "0.1.0",
         "built_at": "2026-01-15T00:00:00+00:00",
@@ -158,7 +158,7 @@ def test_cli_show_starter_style_manifest(tmp_path):
                 "rows": 12,
             }
         ],
-        "tables": {"hcpcs": 12},
+        "tables": {"hcpcs": {"file": "hcpcs.csv", "rows": 12, "sha256": "cd" * 32}},
         "stats": {},
     }
     (tmp_path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
@@ -167,3 +167,5 @@ def test_cli_show_starter_style_manifest(tmp_path):
     assert "kind starter" in result.output
     row = next(x.split() for x in result.output.splitlines() if "hcpcs.csv" in x)
     assert row == ["hcpcs", "hcpcs.csv", "curated", "extract", "-", "12", "ab" * 6]
+    table = next(x.split() for x in result.output.splitlines() if x.strip().startswith("hcpcs  "))
+    assert table == ["hcpcs", "12", "cd" * 6]

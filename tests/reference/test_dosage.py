@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from pipeline.reference_build.asp import read_pricing
-from pipeline.reference_build.dosage import descriptor_dosage, parse_dosage
+from pipeline.reference_build.dosage import descriptor_dosage, descriptor_threshold, parse_dosage
 from pipeline.reference_build.sources import Fixes
 from tests.reference.conftest import RAW_FILES, needs_raw
 
@@ -67,6 +67,10 @@ def _parse_one(text: str | None) -> tuple[float, str | None]:
         ("5 micrograms", 5.0, "mcg"),
         ("1,000 i.u.", 1000.0, "units"),
         ("  10 MG  ", 10.0, "mg"),
+        ("3 million units", 3_000_000.0, "units"),  # J9213, J9216 interferons
+        ("1 MILLION UNITS", 1_000_000.0, "units"),
+        ("per 1 million units", 1_000_000.0, "units"),
+        ("2.5 million iu", 2_500_000.0, "units"),
     ],
 )
 def test_parse_dosage_amount_and_unit(text, amount, unit):
@@ -77,8 +81,11 @@ def test_parse_dosage_amount_and_unit(text, amount, unit):
 
 @pytest.mark.parametrize(
     "text",
-    ["PER DOSE", "1 EACH", "2 MEQ", "2MG/3MG", "0.25 MG - 5 MG", "MG", "0 MG", "", None, "1 SQ CM"],
-)
+    [
+        "PER DOSE", "1 EACH", "2 MEQ", "2MG/3MG", "0.25 MG - 5 MG", "MG", "0 MG", "", None,
+        "1 SQ CM", "1 million\xa0PFU", "million units", "UP TO 200 MILLION CAR T CELLS",
+    ],
+)  # fmt: skip
 def test_parse_dosage_not_an_amount_is_na(text):
     amount, unit = _parse_one(text)
     assert math.isnan(amount) and unit is None
@@ -102,6 +109,7 @@ def test_parse_dosage_keeps_index():
         ("Injection, morphine sulfate, 100mg", "100mg"),
         ("5% dextrose in lactated ringers infusion, up to 1000 cc", "up to 1000 cc"),
         ("Injection, asparaginase (erwinaze), 1,000 iu", "1,000 iu"),
+        ("Injection, interferon, alfa-2a, recombinant, 3 million units", "3 million units"),
     ],
 )
 def test_descriptor_dosage_finds_phrase(descriptor, phrase):
@@ -121,6 +129,33 @@ def test_descriptor_dosage_finds_phrase(descriptor, phrase):
 )
 def test_descriptor_dosage_none_when_ambiguous_or_absent(descriptor):
     assert pd.isna(descriptor_dosage(pd.Series([descriptor])).iloc[0])
+
+
+@pytest.mark.parametrize(
+    ("descriptor", "phrase"),
+    [
+        ("Injection, gamma globulin, intramuscular, over 10 cc", "over 10 cc"),
+        ("Injection, buprenorphine extended-release (sublocade), greater than 100 mg",
+         "greater than 100 mg"),
+        ("Buprenorphine/naloxone, oral, less than or equal to 3 mg buprenorphine",
+         "less than or equal to 3 mg"),
+    ],
+)  # fmt: skip
+def test_descriptor_threshold_found(descriptor, phrase):
+    assert descriptor_threshold(pd.Series([descriptor])).iloc[0] == phrase
+
+
+@pytest.mark.parametrize(
+    "descriptor",
+    [
+        "Injection, gamma globulin, intramuscular, 1 cc",
+        "Injection, hydromorphone, up to 4 mg",
+        "Injection, interferon, gamma 1-b, 3 million units",
+        "Over-bed table",
+    ],
+)
+def test_descriptor_threshold_none_for_amounts(descriptor):
+    assert pd.isna(descriptor_threshold(pd.Series([descriptor])).iloc[0])
 
 
 @needs_raw

@@ -190,3 +190,30 @@ def test_modifiers_table_cms_wins_over_curated():
         ["25", "Significant E/M", "CPT"],
     ]
     assert stats["modifiers_curated_superseded_by_hcpcs"] == ["XE"]
+
+
+def test_hcpcs_table_threshold_descriptor_wins_over_asp_amount():
+    source = Source(Path("h.zip"), "HCPCS", date(2026, 1, 1), date(2026, 3, 31), "0" * 64)
+    procedures = pd.DataFrame(
+        {
+            "hcpcs_code": ["J1460", "J1560", "J9216"],
+            "long_description": [
+                "Injection, gamma globulin, intramuscular, 1 cc",
+                "Injection, gamma globulin, intramuscular, over 10 cc",
+                "Injection, interferon, gamma 1-b, 3 million units",
+            ],
+        }
+    )
+    hcpcs = HcpcsFile(source, procedures, pd.DataFrame(), frozenset())
+    pricing = pd.DataFrame({"hcpcs_code": ["J1460", "J1560"], "dosage_text": ["1 CC", "10 CC"]})
+    table, stats = hcpcs_table(hcpcs, pricing, ASP_SOURCE)
+    units = table.set_index("hcpcs_code")[
+        ["billing_unit_amount", "billing_unit", "billing_unit_text"]
+    ]
+    assert units.loc["J1460"].tolist() == [1.0, "mL", "1 CC"]
+    assert pd.isna(units.loc["J1560", "billing_unit_amount"])
+    assert pd.isna(units.loc["J1560", "billing_unit"])
+    assert units.loc["J1560", "billing_unit_text"] == "over 10 cc"
+    assert units.loc["J9216"].tolist() == [3_000_000.0, "units", "3 million units"]
+    assert stats["hcpcs_billing_unit_not_per_amount_codes"] == ["J1560"]
+    assert stats["hcpcs_billing_unit_unparsed_codes"] == []

@@ -149,21 +149,28 @@ def test_read_only_out_is_exit_2(tmp_path, monkeypatch):
     assert "Read-only file system" in line and str(tmp_path / "o") in line
 
 
-def test_failed_commit_puts_previous_result_back(tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    "failure, raised",
+    [
+        (OSError(errno.EXDEV, os.strerror(errno.EXDEV)), OutputError),
+        (KeyboardInterrupt(), KeyboardInterrupt),  # Ctrl-C between the two renames
+    ],
+)
+def test_failed_commit_puts_previous_result_back(tmp_path, monkeypatch, failure, raised):
     target = tmp_path / "out"
-    target.mkdir()
-    (target / "summary.json").write_text("previous")
+    with StagedOutput(target) as earlier:  # an earlier claims-audit output
+        earlier.path("summary.json").write_text("previous")
     real_replace = os.replace
     calls = []
 
     def flaky_replace(src, dst):
         calls.append((src, dst))
         if len(calls) == 2:  # the staging dir -> target rename
-            raise OSError(errno.EXDEV, os.strerror(errno.EXDEV))
+            raise failure
         return real_replace(src, dst)
 
     monkeypatch.setattr("pipeline.report.writers.os.replace", flaky_replace)
-    with pytest.raises(OutputError, match="cannot write"), StagedOutput(target) as out:
+    with pytest.raises(raised), StagedOutput(target) as out:
         out.path("summary.json").write_text("new")
     assert (target / "summary.json").read_text() == "previous"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]

@@ -17,6 +17,9 @@ from click.testing import CliRunner
 
 from pipeline.cli import main
 from tests.conftest import ROOT
+from tests.reliability.conftest import make_corpus
+
+SECRET = make_corpus.SECRET
 
 CORPUS = ROOT / "tests" / "data" / "bad"
 with (CORPUS / "expected.csv").open(encoding="utf-8", newline="") as _fh:
@@ -53,7 +56,9 @@ def test_bad_input_outcome(case, tmp_path):
         assert case["file"] in lines[0]
         assert not out.exists()
         return
-    assert result.exit_code == 0, (result.output, repr(result.exception))
+    # an input with rows and none audited exits 1 (issue 12 item 2), whatever --fail-on
+    none_audited = int(case["rows_read"]) > 0 and int(case["rows_audited"]) == 0
+    assert result.exit_code == (1 if none_audited else 0), (result.output, repr(result.exception))
     summary = json.loads((out / "summary.json").read_text())
     (entry,) = summary["inputs"]
     assert entry["rows_read"] == entry["rows_audited"] + entry["rows_rejected"]
@@ -107,3 +112,46 @@ def test_expected_table_matches_generator(tmp_path, monkeypatch):
     for case in CASES:
         assert (tmp_path / case["file"]).read_bytes() == (CORPUS / case["file"]).read_bytes()
     assert (tmp_path / "expected.csv").read_bytes() == (CORPUS / "expected.csv").read_bytes()
+
+
+def _claims_audit(*args: str, timeout: int = 120) -> subprocess.CompletedProcess:
+    cmd = [str(Path(sys.executable).with_name("claims-audit")), *args]
+    kw = {"capture_output": True, "text": True, "env": dict(os.environ), "cwd": ROOT}
+    return subprocess.run(cmd, timeout=timeout, **kw)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device_link", "symlink_loop"])
+def test_directory_input_with_a_special_entry_is_exit_2_naming_it(kind, tmp_path):
+    """A directory input takes regular files only: a FIFO, a link to a device or a symlink loop
+    is exit 2 naming the entry, never a hang (the subprocess timeout would fail the test)."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.csv").write_bytes((CORPUS / "bom.csv").read_bytes())
+    entry = folder / "b.csv"
+    if kind == "fifo":
+        os.mkfifo(entry)
+    elif kind == "device_link":
+        entry.symlink_to("/dev/zero")
+    else:
+        entry.symlink_to(folder / "c.csv")
+        (folder / "c.csv").symlink_to(entry)
+    out = tmp_path / "out"
+    done = _claims_audit("run", str(folder), "--out", str(out), timeout=60)
+    assert done.returncode == 2, done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert str(entry) in line
+    assert ("not a regular file" in line) or ("cannot be read" in line)
+    assert not out.exists()
+
+
+def test_no_corpus_output_shows_the_secret_patient_id(tmp_path):
+    """The shifted row's patient id lands in payer_type: masked in rejects.csv unless
+    --show-phi (SECRET is a patient id of that batch)."""
+    path = CORPUS / "phi_shifted_row.csv"
+    masked = run_cli(str(path), "--out", str(tmp_path / "a"), "--fail-on", "never")
+    assert masked.exit_code == 0, masked.output
+    assert SECRET not in (tmp_path / "a" / "rejects.csv").read_text()
+    assert SECRET not in (tmp_path / "a" / "report.html").read_text()
+    shown = run_cli(str(path), "--out", str(tmp_path / "b"), "--fail-on", "never", "--show-phi")
+    assert shown.exit_code == 0, shown.output
+    assert SECRET in (tmp_path / "b" / "rejects.csv").read_text()

@@ -7,10 +7,13 @@ import math
 from datetime import date
 
 import pandas as pd
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from pipeline.parsing import (
+    FIRST_YEAR,
+    LAST_YEAR,
+    date_out_of_range,
     has_code,
     normalize_code_list,
     normalize_diagnosis_codes,
@@ -21,9 +24,11 @@ from pipeline.parsing import (
     split_codes,
     to_billing_units,
 )
+from tests.conftest import examples
 
-FAST = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = examples(50)  # 50 under the ci profile, the fuzz profile's own count in `make fuzz`
 DIGITS = "0123456789"
+ARABIC_INDIC = "\u0660\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669"
 UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
@@ -66,13 +71,48 @@ def test_ndc_unhyphenated_10_digits_is_ambiguous(value):
 
 
 @FAST
-@given(value=st.text(alphabet=DIGITS + "-. E+x ", max_size=16) | st.text(max_size=16))
+@given(
+    value=st.text(alphabet=DIGITS + "-. E+xN4" + ARABIC_INDIC, max_size=16) | st.text(max_size=16)
+)
 def test_ndc_any_text_is_5_4_2_or_na_and_idempotent(value):
     out = one(normalize_ndc, value)
     if out is not None:
         assert len(out) == 13 and out[5] == "-" and out[10] == "-"
         assert out.replace("-", "").isdigit() and out.replace("-", "").isascii()
         assert one(normalize_ndc, out) == out
+
+
+@FAST
+@given(
+    labeler=digits(5),
+    product=digits(4),
+    package=digits(2),
+    separators=st.lists(st.sampled_from(["-", " ", "."]), min_size=2, max_size=2),
+    prefix=st.sampled_from(["", "N4", "n4", "N4 "]),
+)
+def test_ndc_n4_prefix_and_space_or_dot_separators(labeler, product, package, separators, prefix):
+    canonical = f"{labeler}-{product}-{package}"
+    written = f"{prefix}{labeler}{separators[0]}{product}{separators[1]}{package}"
+    assert one(normalize_ndc, written) == canonical
+    assert one(normalize_ndc, f"{prefix}{labeler}{product}{package}") == canonical
+
+
+@FAST
+@given(
+    labeler=digits(5),
+    product=digits(4),
+    package=digits(2),
+    prefix=st.sampled_from(["N", "N5", "X4", "4N", "N4-", "N44"]),
+)
+def test_ndc_other_prefixes_are_not_accepted(labeler, product, package, prefix):
+    assert one(normalize_ndc, f"{prefix}{labeler}{product}{package}") is None
+
+
+@FAST
+@given(labeler=digits(5), product=digits(4), package=digits(2), sep=st.sampled_from(["-", ""]))
+def test_ndc_in_non_ascii_digits_is_malformed(labeler, product, package, sep):
+    table = str.maketrans(DIGITS, ARABIC_INDIC)
+    assert one(normalize_ndc, f"{labeler}{sep}{product}{sep}{package}".translate(table)) is None
 
 
 @FAST
@@ -83,7 +123,10 @@ def test_ndc_excel_scientific_notation_is_never_normalised(mantissa, exponent):
 
 # -- dates -----------------------------------------------------------------------------------
 
-DATES = st.dates(min_value=date(1700, 1, 1), max_value=date(2261, 12, 31))
+DATES = st.dates(min_value=date(FIRST_YEAR, 1, 1), max_value=date(LAST_YEAR, 12, 31))
+OUTSIDE = st.dates(max_value=date(FIRST_YEAR - 1, 12, 31), min_value=date(1000, 1, 1)) | st.dates(
+    min_value=date(LAST_YEAR + 1, 1, 1)
+)
 
 
 @FAST
@@ -113,6 +156,35 @@ def test_dates_any_text_is_a_midnight_date_or_nat(value):
 
 
 @FAST
+@given(day=OUTSIDE)
+def test_dates_outside_the_years_are_out_of_range_not_unparseable(day):
+    texts = [
+        day.isoformat(),
+        day.strftime("%m/%d/%Y"),
+        f"{day.year:04d}{day.month:02d}{day.day:02d}",
+    ]
+    series = pd.Series(texts, dtype="string")
+    assert parse_dates(series).isna().all()
+    assert date_out_of_range(series).all()
+
+
+@FAST
+@given(day=DATES)
+def test_dates_inside_the_years_are_never_out_of_range(day):
+    assert not date_out_of_range(pd.Series([day.isoformat(), "not a date", None])).any()
+
+
+@FAST
+@given(day=DATES, digits=st.sampled_from([ARABIC_INDIC, "۰۱۲۳۴۵۶۷۸۹", "０１２３４５６７８９"]))
+def test_dates_and_numbers_in_other_digits_are_not_parsed(day, digits):
+    table = str.maketrans("0123456789", digits)
+    text = pd.Series([day.isoformat().translate(table), day.strftime("%Y%m%d").translate(table)])
+    assert parse_dates(text.astype("string")).isna().all()
+    assert not date_out_of_range(text).any()
+    assert parse_decimal(pd.Series(["60".translate(table), "1.5".translate(table)])).isna().all()
+
+
+@FAST
 @given(
     stamp=st.datetimes(min_value=pd.Timestamp("1700-01-02").to_pydatetime()),
     tz=st.sampled_from([None, "UTC", "America/Chicago"]),
@@ -122,7 +194,7 @@ def test_dates_typed_timestamps_keep_their_calendar_date(stamp, tz):
     if tz:
         series = series.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
     out = parse_dates(series).iloc[0]
-    inside = pd.Timestamp.min <= pd.Timestamp(stamp) <= pd.Timestamp.max
+    inside = FIRST_YEAR <= stamp.year <= LAST_YEAR
     if pd.isna(series.iloc[0]) or not inside:
         assert pd.isna(out)
     else:

@@ -34,8 +34,10 @@ def write_hostile_csv(path: Path) -> Path:
     """Three drug lines copied from the sample under hostile claim ids / code, and a
     malformed record carrying a patient id."""
     header, rows = _sample_rows()
-    # CLM000015 line 2: octreotide under J2297 (C001); CLM000013 line 2: Prolia without JZ (M002)
-    script_line = {**rows[("CLM000015", "2")], "claim_id": SCRIPT_CLAIM, "patient_id": "MRNX0001"}
+    # a line billed under J2297, a code not in HCPCS (C001 whatever the rest of the line);
+    # CLM000013 line 2: a drug line with findings
+    unknown = next(r for r in rows.values() if r["hcpcs_code"] == "J2297")
+    script_line = {**unknown, "claim_id": SCRIPT_CLAIM, "patient_id": "MRNX0001"}
     formula_line = {**rows[("CLM000013", "2")], "claim_id": FORMULA_CLAIM, "patient_id": "MRNX0002"}
     code_line = {
         **rows[("CLM000015", "2")],

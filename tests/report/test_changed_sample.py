@@ -50,34 +50,33 @@ def _keys(frame, status=None):
 
 def test_changed_sample_new_findings_are_the_planted_defects(demo):
     assert _keys(demo.findings, "new") == [
-        ("CLM000003", "A001"),
-        ("CLM000003", "N005"),
-        ("CLM000003", "U003"),
-        ("CLM000003", "U004"),
-        ("CLM000006", "M002"),
-        ("CLM000091", "D001"),
-        ("CLM000108", "P002"),
+        ("CLM000011", "A001"),
+        ("CLM000011", "N005"),
+        ("CLM000011", "U003"),
+        ("CLM000011", "U004"),
+        ("CLM000082", "M002"),
+        ("CLM000133", "D001"),
+        ("CLM000160", "P002"),
     ]
 
 
 def test_changed_sample_resolved_findings_are_the_fixes(demo):
     assert _keys(demo.resolved) == [
-        ("CLM000010", "D001"),
-        ("CLM000013", "M002"),
-        ("CLM000015", "C001"),
-        ("CLM000022", "U001"),
-        ("CLM000034", "P001"),
-        ("CLM000038", "F001"),
+        ("CLM000014", "D001"),
+        ("CLM000017", "M002"),
+        ("CLM000019", "C001"),
+        ("CLM000030", "U001"),
+        ("CLM000043", "P001"),
     ]
 
 
 def test_changed_sample_suppression_counts(demo):
-    assert _keys(demo.findings, "suppressed") == [("CLM000024", "A001")]
+    assert _keys(demo.findings, "suppressed") == [("CLM000032", "A001")]
     counts = {k: v for k, v in demo.summary["baseline"].items() if isinstance(v, int)}
     assert counts == {
         "new": 7,
-        "persisting": 66,
-        "resolved": 6,
+        "persisting": 77,
+        "resolved": 5,
         "suppressed": 1,
         "expired_suppressions": 1,
         "unmatched_suppressions": 0,

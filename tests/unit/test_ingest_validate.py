@@ -1,10 +1,14 @@
+import os
+import signal
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from pipeline.errors import InputError
-from pipeline.ingest import read_input, resolve_inputs
+from pipeline.ingest import REJECT_COLUMNS, read_input, resolve_inputs
 from pipeline.validate import validate_inputs
 
 HEADER = "claim_id,line_number,patient_id,payer_type,service_date,hcpcs_code,billed_units"
@@ -117,3 +121,279 @@ def test_resolve_inputs_dir_and_glob(tmp_path):
     assert [p.name for p in resolve_inputs([str(tmp_path / "*.csv")])] == ["b.csv"]
     with pytest.raises(InputError, match="no such file"):
         resolve_inputs([str(tmp_path / "missing.csv")])
+
+
+# -- issue 17 / 12: batch-independent typing, ranges, ASCII digits, hostile files ----------
+
+
+def reject_list(checked) -> list[list]:
+    return checked.rejects[["source_row", "column", "reason_code", "value"]].values.tolist()
+
+
+def parquet(tmp_path: Path, name: str, columns: dict) -> Path:
+    path = tmp_path / name
+    pq.write_table(pa.table(columns), path)
+    return path
+
+
+BASE_COLUMNS = {
+    "claim_id": ["Z1", "Z2"],
+    "line_number": [1, 1],
+    "patient_id": ["PZ1", "PZ2"],
+    "payer_type": ["medicare", "medicare"],
+    "hcpcs_code": ["J9035", "J9035"],
+    "billed_units": [38.0, 38.0],
+}
+
+
+def test_zoned_parquet_dates_alone_and_with_a_csv_are_the_same(tmp_path):
+    stamps = pa.array([1767261600, 1767308400], pa.timestamp("s", tz="America/New_York"))
+    zoned = parquet(tmp_path, "z.parquet", {**BASE_COLUMNS, "service_date": stamps})
+    text = write(tmp_path, "t.csv", HEADER + "\nC1,1,P1,medicare,2026-01-05,J9035,38\n")
+    alone = validate_inputs([read_input(zoned)])
+    both = validate_inputs([read_input(text), read_input(zoned)])
+    assert alone.rejects.empty and both.rejects.empty
+    # 10:00 UTC is 05:00 in New York (Jan 1); 23:00 UTC on Jan 1 is 18:00 there
+    expected = [pd.Timestamp("2026-01-01"), pd.Timestamp("2026-01-01")]
+    assert alone.lines["service_date"].tolist() == expected
+    assert both.lines["service_date"].tolist()[1:] == expected
+
+
+def test_typed_values_become_their_exact_text(tmp_path):
+    path = parquet(
+        tmp_path,
+        "typed.parquet",
+        {
+            **BASE_COLUMNS,
+            "service_date": pa.array([20454, 20455], pa.date32()),
+            "billed_units": pa.array([0.1, 1 / 3]),
+            "place_of_service": pa.array([11, 22], pa.int32()),
+        },
+    )
+    raw = read_input(path)
+    assert raw.frame["billed_units"].astype(str).tolist() == ["0.1", "0.3333333333333333"]
+    assert raw.frame["service_date"].astype(str).tolist() == ["2026-01-01", "2026-01-02"]
+    lines = validate_inputs([raw]).lines
+    assert lines["billed_units"].tolist() == [0.1, 1 / 3]
+    assert lines["place_of_service"].astype(str).tolist() == ["11", "22"]
+
+
+def test_numbers_out_of_range_are_v004(tmp_path):
+    rows = ["1e308", "1e-320", "1000000000", "0.000001", "1000000000.5", "0.0000009"]
+    text = HEADER + "".join(
+        f"\nC{i},1,P{i},medicare,2026-01-05,J9035,{u}" for i, u in enumerate(rows)
+    )
+    checked = validate_inputs([read_input(write(tmp_path, "n.csv", text + "\n"))])
+    assert reject_list(checked) == [
+        [1, "billed_units", "V004", "1e308"],
+        [2, "billed_units", "V004", "1e-320"],
+        [5, "billed_units", "V004", "1000000000.5"],
+        [6, "billed_units", "V004", "0.0000009"],
+    ]
+    assert checked.lines["billed_units"].tolist() == [1e9, 1e-6]
+    assert "at most 1e+09, none below 1e-06" in checked.rejects["message"].iloc[0]
+
+
+def test_dates_outside_1900_2100_are_v004(tmp_path):
+    dates = ["1678-01-01", "1899-12-31", "1900-01-01", "2100-12-31", "2101-01-01", "12/31/1850"]
+    text = HEADER + "".join(f"\nC{i},1,P{i},medicare,{d},J9035,38" for i, d in enumerate(dates))
+    checked = validate_inputs([read_input(write(tmp_path, "d.csv", text + "\n"))])
+    assert [r[:3] for r in reject_list(checked)] == [
+        [1, "service_date", "V004"],
+        [2, "service_date", "V004"],
+        [5, "service_date", "V004"],
+        [6, "service_date", "V004"],
+    ]
+    assert "date outside the years 1900-2100" in checked.rejects["message"].iloc[0]
+    assert checked.lines["service_date"].tolist() == [
+        pd.Timestamp("1900-01-01"),
+        pd.Timestamp("2100-12-31"),
+    ]
+
+
+def test_parquet_integers_beyond_2_53_reject_the_row_not_the_file(tmp_path):
+    columns = {**BASE_COLUMNS, "service_date": ["2026-01-05", "2026-01-05"]}
+    columns["line_number"] = pa.array([1, 2**53 + 1], pa.int64())
+    checked = validate_inputs([read_input(parquet(tmp_path, "big.parquet", columns))])
+    assert reject_list(checked) == [[2, "line_number", "V004", "9007199254740993"]]
+    assert checked.lines["claim_id"].tolist() == ["Z1"]
+
+
+def test_unknown_time_zone_is_v004_per_row(tmp_path):
+    stamps = pa.array([1767261600, None], pa.timestamp("s", tz="Mars/Olympus"))
+    path = parquet(tmp_path, "mars.parquet", {**BASE_COLUMNS, "service_date": stamps})
+    raw = read_input(path)
+    checked = validate_inputs([raw])
+    assert reject_list(checked) == [
+        [1, "service_date", "V004", "2026-01-01 10:00:00.000"],  # Parquet keeps ms
+        [2, "service_date", "V002", ""],
+    ]
+    assert "time zone 'Mars/Olympus' is unknown" in checked.rejects["message"].iloc[0]
+    assert raw.rows_read == 2
+
+
+def test_nested_column_is_exit_2_naming_file_and_column(tmp_path):
+    columns = {**BASE_COLUMNS, "service_date": ["2026-01-05", "2026-01-05"]}
+    columns["payer_type"] = pa.array([{"a": "medicare"}, None], pa.struct([("a", pa.string())]))
+    path = parquet(tmp_path, "nested.parquet", columns)
+    with pytest.raises(InputError) as err:
+        read_input(path)
+    assert str(path) in str(err.value) and "column payer_type has type struct" in str(err.value)
+
+
+def test_ascii_digits_only(tmp_path):
+    arabic = str.maketrans(
+        "0123456789", "\u0660\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669"
+    )
+    text = (
+        HEADER
+        + ",place_of_service"
+        + "\nC1,1,P1,medicare,2026-01-05,J9035,38,"
+        + "11".translate(arabic)
+        + "\nC2,1,P2,medicare,2026-01-05,J9035,"
+        + "38".translate(arabic)
+        + ",11\nC3,"
+        + "1".translate(arabic)
+        + ",P3,medicare,2026-01-05,J9035,38,11\n"
+    )
+    checked = validate_inputs([read_input(write(tmp_path, "ar.csv", text))])
+    assert [r[:3] for r in reject_list(checked)] == [
+        [1, "place_of_service", "V004"],
+        [2, "billed_units", "V003"],
+        [3, "line_number", "V003"],
+    ]
+
+
+def test_arabic_indic_hcpcs_is_not_a_cpt_code():
+    from pipeline.enrich import CPT_PATTERN
+
+    codes = pd.Series(["96413", "\u0669\u0666\u0664\u0661\u0663", "0001F"], dtype="string")
+    assert codes.str.match(CPT_PATTERN).tolist() == [True, False, True]
+
+
+def test_control_characters_are_v006_shown_escaped(tmp_path):
+    text = (
+        HEADER
+        + ",payer_id\nC1,1,P1,medicare,2026-01-05,J9035,38,MCR\x07JH"
+        + "\nC2,1,P2,medicare,2026-01-05,J9035,38,X\u0085Y"
+        + '\nC3,1,P3,medicare,2026-01-05,J9035,38,"A\tB"\n'
+    )
+    raw = read_input(write(tmp_path, "ctl.csv", text))
+    checked = validate_inputs([raw])
+    assert reject_list(checked) == [
+        [1, "payer_id", "V006", "MCR\\x07JH"],
+        [2, "payer_id", "V006", "X\\x85Y"],
+    ]
+    assert "control character" in checked.rejects["message"].iloc[0]
+    assert checked.lines["claim_id"].tolist() == ["C3"]
+
+
+def test_lone_cr_line_ends_are_read(tmp_path):
+    text = HEADER + "\rC1,1,P1,medicare,2026-01-05,J9035,38\rC2,1,P2,medicare,2026-01-05,J9035,38\r"
+    checked = validate_inputs([read_input(write(tmp_path, "cr.csv", text))])
+    assert checked.rejects.empty
+    assert checked.lines["claim_id"].tolist() == ["C1", "C2"]
+    assert checked.lines["billed_units"].tolist() == [38.0, 38.0]
+
+
+def test_corrupt_dictionary_page_is_input_error(tmp_path):
+    from tests.reliability.conftest import make_corpus
+
+    path = tmp_path / "dict.parquet"
+    path.write_bytes(
+        make_corpus.corrupt_dictionary(make_corpus.text_table(make_corpus.good_rows(5)))
+    )
+    with pytest.raises(InputError) as err:
+        read_input(path)
+    assert str(path) in str(err.value) and "\n" not in str(err.value)
+
+
+def _with_alarm(fn):
+    """Run fn, failing (not hanging) if it blocks for more than 5 s."""
+
+    def on_alarm(*_):
+        raise TimeoutError("blocked")
+
+    old = signal.signal(signal.SIGALRM, on_alarm)
+    signal.alarm(5)
+    try:
+        return fn()
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device_link", "loop", "dangling", "subdir"])
+def test_directory_inputs_take_regular_files_only(tmp_path, kind):
+    good = write(tmp_path, "a.csv", HEADER + "\nC1,1,P1,medicare,2026-01-05,J9035,38\n")
+    entry = tmp_path / "b.csv"
+    if kind == "fifo":
+        os.mkfifo(entry)
+    elif kind == "device_link":
+        entry.symlink_to("/dev/zero")
+    elif kind == "loop":
+        entry.symlink_to(tmp_path / "c.csv")
+        (tmp_path / "c.csv").symlink_to(entry)
+    elif kind == "dangling":
+        entry.symlink_to(tmp_path / "gone.csv")
+    else:
+        entry.mkdir()
+    with pytest.raises(InputError) as err:
+        _with_alarm(lambda: resolve_inputs([str(tmp_path)]))
+    assert str(entry) in str(err.value) and "\n" not in str(err.value)
+    assert resolve_inputs([str(good)]) == [good.resolve()]
+
+
+def test_fifo_named_directly_never_blocks(tmp_path):
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match="not a regular file"):
+        _with_alarm(lambda: resolve_inputs([str(fifo)]))
+    with pytest.raises(InputError, match="not a regular file .a FIFO."):
+        _with_alarm(lambda: read_input(fifo))
+
+
+def test_file_changed_while_read_is_input_error(tmp_path, monkeypatch):
+    from pipeline import ingest
+
+    path = write(tmp_path, "x.csv", HEADER + "\nC1,1,P1,medicare,2026-01-05,J9035,38\n")
+    real = ingest._read_csv
+
+    def read_then_replace(*args, **kwargs):
+        result = real(*args, **kwargs)
+        other = tmp_path / "other.csv"
+        other.write_text(HEADER + "\nC9,1,P9,medicare,2026-01-05,J9035,99\n")
+        os.replace(other, path)  # another file put in its place after it was parsed
+        return result
+
+    monkeypatch.setattr(ingest, "_read_csv", read_then_replace)
+    with pytest.raises(InputError, match="changed while it was read"):
+        read_input(path)
+
+
+def test_sha256_is_of_the_bytes_parsed(tmp_path):
+    import hashlib
+
+    data = (HEADER + "\nC1,1,P1,medicare,2026-01-05,J9035,38\n").encode()
+    path = tmp_path / "x.csv"
+    path.write_bytes(data)
+    assert read_input(path).sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_patient_id_shifted_into_another_column_is_masked(tmp_path):
+    from pipeline.report.outputs import masked_rejects
+
+    text = (
+        HEADER
+        + "\nC1,1,PSECRET77,medicare,2026-01-05,J9035,38"
+        + "\nC2,,1,PSECRET77,2026-01-05,J9035,38\n"  # shifted: patient id in payer_type
+    )
+    checked = validate_inputs([read_input(write(tmp_path, "s.csv", text))])
+    shown = masked_rejects(checked.rejects, show_phi=False)
+    assert list(shown.columns) == REJECT_COLUMNS
+    assert shown[["column", "value"]].values.tolist() == [
+        ["line_number", ""],
+        ["payer_type", "P***ET77"],
+    ]
+    raw_values = masked_rejects(checked.rejects, show_phi=True)["value"].tolist()
+    assert raw_values == ["", "PSECRET77"]

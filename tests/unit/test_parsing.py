@@ -31,6 +31,17 @@ from pipeline.parsing import (
         ("55513-0710-001", None),
         ("abcde-fghi-jk", None),
         ("", None),
+        ("N455513071001", "55513-0710-01"),  # 837 / CMS-1500 N4 qualifier
+        ("N4 55513-0710-01", "55513-0710-01"),
+        ("n40781-3422-92", "00781-3422-92"),
+        ("55513 0710 01", "55513-0710-01"),  # spaces as separators
+        ("0781.3422.92", "00781-3422-92"),  # dots as separators
+        ("55513.710-01", "55513-0710-01"),
+        ("N45551307100", None),  # N4 + 10 digits: still ambiguous
+        ("N555513071001", None),
+        ("55513--0710-01", None),
+        ("\u0665\u0665\u0665\u0661\u0663-\u0660\u0667\u0661\u0660-\u0660\u0661", None),
+        ("\uff15\uff15\uff15\uff11\uff13\uff10\uff17\uff11\uff10\uff10\uff11", None),
     ],
 )
 def test_normalize_ndc_forms(raw, expected):
@@ -126,3 +137,41 @@ def test_round_units_policies(policy, values, expected):
 def test_round_units_unknown_policy():
     with pytest.raises(ValueError):
         round_units(pd.Series([1.0]), "sideways")
+
+
+def test_dates_outside_the_years_and_in_other_digits():
+    from pipeline.parsing import date_out_of_range
+
+    values = pd.Series(
+        [
+            "1899-12-31",
+            "2101-01-01",
+            "01/01/1678",
+            "19000101",
+            "2100-12-31",
+            "x",
+            None,
+            "\u0662\u0660\u0662\u0666-\u0660\u0661-\u0660\u0665",
+        ],
+        dtype="string",
+    )
+    assert date_out_of_range(values).tolist() == [
+        True,
+        True,
+        True,
+        False,
+        False,
+        False,
+        False,
+        False,
+    ]
+    parsed = parse_dates(values)
+    assert parsed.iloc[3] == pd.Timestamp("1900-01-01")
+    assert parsed.iloc[4] == pd.Timestamp("2100-12-31")
+    assert parsed.drop([3, 4]).isna().all()
+
+
+def test_parse_decimal_ascii_digits_only():
+    out = parse_decimal(pd.Series(["60", "\u0666\u0660", "\uff16\uff10", "6\u06f0", "1e5"]))
+    assert out.iloc[0] == 60.0 and out.iloc[4] == 1e5
+    assert out.iloc[1:4].isna().all()

@@ -1,6 +1,7 @@
 import pandas as pd
+import pyarrow as pa
 
-from pipeline.privacy import mask_id
+from pipeline.privacy import PHI_FLAG, mask_id, phi_rejects
 from pipeline.report.outputs import masked_rejects
 from pipeline.report.safety import escape_formula, escape_text_columns
 
@@ -32,3 +33,34 @@ def test_escape_text_columns_leaves_numbers():
     out = escape_text_columns(frame)
     assert out.loc[0, "claim_id"].startswith("'=")
     assert out.loc[0, "impact_usd"] == -25.5
+
+
+def test_phi_rejects_marks_patient_ids_in_any_column():
+    rejects = pd.DataFrame(
+        {
+            "column": ["payer_type", "patient_id", "billed_units", "payer_type", "claim_id"],
+            "value": ["MRN700001", "x", "-3", " MRN700002 ", ""],
+        }
+    )
+    ids = [pa.array(["MRN700001"]), pa.array(["MRN700002", "MRN700003"]), pa.array([], pa.string())]
+    assert phi_rejects(rejects, ids).tolist() == [True, True, False, True, False]
+    assert phi_rejects(rejects, []).tolist() == [False, True, False, False, False]
+
+
+def test_masked_rejects_uses_the_phi_flag_and_drops_it():
+    rejects = pd.DataFrame(
+        {
+            "source_file": ["a.csv"] * 2,
+            "source_row": [1, 2],
+            "column": ["payer_type", "billed_units"],
+            "value": ["MRN700001", "-3"],
+            "reason_code": ["V004", "V004"],
+            "message": ["m", "m"],
+            PHI_FLAG: [True, False],
+        }
+    )
+    out = masked_rejects(rejects, show_phi=False)
+    assert out["value"].tolist() == ["M***0001", "-3"]
+    assert PHI_FLAG not in out
+    shown = masked_rejects(rejects, show_phi=True)
+    assert shown["value"].tolist() == ["MRN700001", "-3"] and PHI_FLAG not in shown

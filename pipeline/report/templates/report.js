@@ -103,11 +103,13 @@
       p.textContent = para;
       body.append(h, p);
     }
-    const h = document.createElement("h4");
-    h.textContent = "Source";
-    const p = document.createElement("p");
-    p.textContent = r.citation;
-    body.append(h, p);
+    for (const [head, para] of [["Remittance codes", r.remittance], ["Source", r.citation]]) {
+      const h = document.createElement("h4");
+      h.textContent = head;
+      const p = document.createElement("p");
+      p.textContent = para;
+      body.append(h, p);
+    }
     const dialog = $("explain");
     if (!dialog.open) dialog.showModal();
   }

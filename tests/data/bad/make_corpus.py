@@ -35,6 +35,8 @@ GOOD = dict(
     patient_id="MRN700001",
     payer_type="medicare",
     payer_id="MCR-JH",
+    provider_id="",
+    claim_frequency="",
     claim_type="professional",
     place_of_service="11",
     service_date="2026-02-03",
@@ -363,9 +365,12 @@ def build_csv_cases() -> None:
         "dates_rejected.csv",
         to_csv([line(i + 1, service_date=d) for i, d in enumerate(bad_dates)]),
         len(bad_dates),
-        rejects=" ".join(f"{i + 1}:service_date:V003" for i in range(len(bad_dates))),
-        note="other formats, impossible dates, Excel serials, timestamps and dates beyond "
-        "pandas' range (after 2262) are V003",
+        rejects=" ".join(
+            f"{i + 1}:service_date:{'V004' if d == '9999-12-31' else 'V003'}"
+            for i, d in enumerate(bad_dates)
+        ),
+        note="other formats, impossible dates, Excel serials and timestamps are V003; a date "
+        "after 2100 (9999-12-31) is V004, out of range",
     )
     audit(
         "excel_mangled_ndc.csv",
@@ -484,12 +489,124 @@ def build_csv_cases() -> None:
         message="NUL",
         note="binary data",
     )
+    audit(
+        "numbers_range.csv",
+        to_csv(
+            [
+                line(1, billed_units="1e308"),
+                line(2, billed_units="1e-320"),
+                line(3, charge_usd="2e9"),
+                line(4, ndc_quantity="0.0000001"),
+                line(5, administered_amount="1000000001", billed_units="1000000000"),
+                line(6, wasted_amount="1e-7", other_payer_paid_usd="-1e300"),
+                line(7, charge_usd="1000000000", ndc_quantity="0.000001"),
+                line(8, line_number="9007199254740993"),
+            ]
+        ),
+        8,
+        rejects="1:billed_units:V004 2:billed_units:V004 3:charge_usd:V004 4:ndc_quantity:V004 "
+        "5:administered_amount:V004 6:other_payer_paid_usd:V004 6:wasted_amount:V004 "
+        "8:line_number:V004",
+        note="numbers are finite and in range: units and amounts at most 1e9, no positive value "
+        "below 1e-6 (it reads as 0 in messages), whole numbers below 2^53; else V004",
+    )
+    audit(
+        "dates_range.csv",
+        to_csv(
+            [
+                line(1, service_date="1678-01-01"),
+                line(2, service_date="1899-12-31", submission_date="2101-01-01"),
+                line(3, service_date="01/01/1850"),
+                line(4, service_date="21010101"),
+                line(5, service_date="1900-01-01", submission_date="2100-12-31"),
+                line(6, service_date="9999-02-30"),
+            ]
+        ),
+        6,
+        rejects="1:service_date:V004 2:service_date:V004 2:submission_date:V004 "
+        "3:service_date:V004 4:service_date:V004 6:service_date:V004",
+        note="dates before 1900 or after 2100 are V004 (out of range, not unparseable): no "
+        "date arithmetic downstream (P002 filing limits) can overflow",
+    )
+    arabic = str.maketrans(
+        "0123456789", "\u0660\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669"
+    )
+    audit(
+        "unicode_digits.csv",
+        to_csv(
+            [
+                line(1, hcpcs_code="96413".translate(arabic), ndc="", modifiers=""),
+                line(2, place_of_service="11".translate(arabic)),
+                line(3, ndc="55513-0710-01".translate(arabic)),
+                line(4, billed_units="60".translate(arabic)),
+                line(5, service_date="2026-02-03".translate(arabic)),
+                line(6, line_number="1".translate(arabic)),
+                line(7, ndc_quantity="\uff11"),
+            ]
+        ),
+        7,
+        rejects="2:place_of_service:V004 4:billed_units:V003 5:service_date:V003 "
+        "6:line_number:V003 7:ndc_quantity:V003",
+        findings="CLMB0001:C001 CLMB0003:N002",
+        note="digits are ASCII [0-9] only: a code in Arabic-Indic digits is no CPT code (C001), "
+        "a place of service in them is V004, an NDC in them is malformed (N002), numbers and "
+        "dates in them (or in full-width digits) are V003",
+    )
+    audit(
+        "control_chars.csv",
+        to_csv(
+            [
+                line(1, payer_id="MCR\x07JH"),
+                line(2, claim_id="CLMB\x1b0002"),
+                line(3, diagnosis_codes="M81.0\x0cZ79.83"),
+                line(4, patient_id="MRN\x01" + SECRET),
+                line(5, prior_auth_number="PA\x7f1", payer_id="X\u0085Y"),
+                line(6, hcpcs_code="J0897\uffff"),
+                line(7, diagnosis_codes="M81.0\tZ79.83"),
+            ]
+        ),
+        7,
+        rejects="1:payer_id:V006 2:claim_id:V006 3:diagnosis_codes:V006 4:patient_id:V006 "
+        "5:payer_id:V006 5:prior_auth_number:V006 6:hcpcs_code:V006",
+        note="control characters (C0 but tab, LF, CR; DEL; C1; U+FFFE/U+FFFF) in a value are "
+        "V006 like a NUL byte: they are corruption, and XLSX cannot hold them; the reject shows "
+        "them escaped (\\x07). Tab and line breaks are separators",
+    )
+    audit(
+        "lone_cr.csv",
+        to_csv(good_rows(3), eol="\r"),
+        3,
+        note="old Mac line ends (a lone CR): read like LF",
+    )
+    shifted = list(line(2, patient_id=SECRET).values())
+    shifted = [shifted[0], "", *shifted[1:-1]]  # one empty field too many early, one fewer late
+    audit(
+        "phi_shifted_row.csv",
+        to_csv([line(1, patient_id=SECRET), shifted]),
+        2,
+        rejects="2:administered_unit:V004 2:billed_units:V003 2:line_number:V002 "
+        "2:ndc_quantity:V003 2:ndc_unit_qualifier:V004 2:other_payer_paid_usd:V003 "
+        "2:payer_type:V004 2:place_of_service:V004 2:service_date:V003 2:wasted_amount:V003",
+        note="a row shifted by one field puts the patient id in payer_type: a reject value equal "
+        "to a patient id of the batch is masked whatever its column, unless --show-phi",
+    )
 
 
 def parquet_bytes(table: pa.Table) -> bytes:
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink, compression="zstd")
     return sink.getvalue().to_pybytes()
+
+
+def corrupt_dictionary(table: pa.Table) -> bytes:
+    """The table as uncompressed dictionary-encoded Parquet with the length prefix of the
+    first payer_id dictionary value overwritten: the dictionary page cannot be decoded."""
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="none", use_dictionary=True)
+    data = bytearray(sink.getvalue().to_pybytes())
+    at = data.index(b"\x06\x00\x00\x00MCR-JH")
+    data[at + 3] = 0x7F
+    return bytes(data)
 
 
 def build_parquet_cases() -> None:
@@ -571,10 +688,11 @@ def build_parquet_cases() -> None:
         "typed_columns.parquet",
         typed,
         3,
-        rejects="3:service_date:V003",
+        rejects="3:service_date:V004",
         encoding="parquet",
         note="typed Parquet: ints, floats, tz-aware timestamps (calendar date kept, time "
-        "dropped), date32; an int place_of_service is its text; a date in year 3000 is V003",
+        "dropped), date32, each read as its exact text; an int place_of_service is its text; "
+        "a date in year 3000 is V004 (after 2100)",
     )
     nested = text.set_column(
         HEADER.index("diagnosis_codes"),
@@ -587,6 +705,85 @@ def build_parquet_cases() -> None:
         "exit2",
         message="column diagnosis_codes has type list",
         note="a list/struct column cannot be read as text: exit 2 naming the column",
+    )
+    struct = text.set_column(
+        HEADER.index("patient_id"),
+        "patient_id",
+        pa.array([{"id": "MRN1"}, {"id": "MRN2"}, None], pa.struct([("id", pa.string())])),
+    )
+    case(
+        "struct_column.parquet",
+        struct,
+        "exit2",
+        message="column patient_id has type struct",
+        note="a struct column for a canonical field is not that field: exit 2 naming the file "
+        "and the column (as for list columns)",
+    )
+    stamps = [1767261600 + 86400 * i for i in range(30)]  # 2026-01-01 10:00 UTC, daily
+    zoned = text_table([line(i + 1) for i in range(30)])
+    zoned = zoned.set_column(
+        HEADER.index("service_date"),
+        "service_date",
+        pa.array(stamps, pa.timestamp("s", tz="America/New_York")),
+    )
+    audit(
+        "tz_service_date.parquet",
+        zoned,
+        30,
+        encoding="parquet",
+        note="a zoned timestamp service_date is its calendar date where it was recorded, "
+        "alone or in a batch with CSV files (each file is typed on its own)",
+    )
+    mars = text.set_column(
+        HEADER.index("service_date"),
+        "service_date",
+        pa.array([1770076800, None, 1770076800], pa.timestamp("s", tz="Mars/Olympus")),
+    )
+    audit(
+        "unknown_time_zone.parquet",
+        mars,
+        3,
+        rejects="1:service_date:V004 2:service_date:V002 3:service_date:V004",
+        encoding="parquet",
+        note="a time zone the time zone database does not know: the calendar date of its "
+        "timestamps is unknown, V004 per row (an empty one is V002)",
+    )
+    big = text.set_column(
+        HEADER.index("line_number"),
+        "line_number",
+        pa.array([1, 2**53 + 1, 2**62], pa.int64()),
+    ).set_column(
+        HEADER.index("billed_units"), "billed_units", pa.array([60, 60, 2**60], pa.int64())
+    )
+    audit(
+        "big_integers.parquet",
+        big,
+        3,
+        rejects="2:line_number:V004 3:billed_units:V004 3:line_number:V004",
+        encoding="parquet",
+        note="integers beyond 2^53 (not exact as float64) reject their row (V004), not the file",
+    )
+    floats = text.set_column(
+        HEADER.index("billed_units"),
+        "billed_units",
+        pa.array([float("inf"), float("nan"), 1e-320]),
+    ).set_column(HEADER.index("charge_usd"), "charge_usd", pa.array([1.5, -0.0, 1e308]))
+    audit(
+        "float_specials.parquet",
+        floats,
+        3,
+        rejects="1:billed_units:V003 2:billed_units:V002 3:billed_units:V004 3:charge_usd:V004",
+        encoding="parquet",
+        note="typed floats are read as their exact text, like CSV: infinity is V003, NaN is "
+        "empty (V002 when required), subnormal and huge values are V004",
+    )
+    case(
+        "corrupt_dictionary.parquet",
+        corrupt_dictionary(text_table(good_rows(20))),
+        "exit2",
+        message="cannot be read",
+        note="a dictionary page that cannot be decoded: exit 2 naming the file (a file that "
+        "reads never raises)",
     )
     dup = pa.table([*text.columns, pa.array(["X1", "X2", "X3"])], names=[*HEADER, "claim_id"])
     audit(
