@@ -7,7 +7,7 @@ OUT    ?= audit-out
 REF_RAW ?= ../shared/reference-raw
 # `make reference OUT=dir` builds into dir; without OUT, into reference-build/
 REF_OUT = $(if $(filter command line,$(origin OUT)),$(OUT),reference-build)
-EXTRAS ?= dev,dask,bench,xlsx,browser,report
+EXTRAS ?= dev,dask,bench,browser
 
 .PHONY: install audit test lint format bench reference report-demo clean
 

@@ -23,6 +23,7 @@ from pipeline.config import Config
 from pipeline.engine import (
     SEVERITY_RANK,
     RuleRun,
+    impact_split,
     merge_coverage,
     merge_findings,
     not_evaluated_totals,
@@ -266,13 +267,7 @@ def _impact_totals(findings: pd.DataFrame, by: str) -> dict:
     if impact.empty:
         return {}
     grouped = impact.groupby(by, observed=True)["impact_usd"]
-    return {
-        str(k): {
-            "missed_revenue_usd": round(float(v[v > 0].sum()), 2),
-            "overpayment_risk_usd": round(float(-v[v < 0].sum()), 2),
-        }
-        for k, v in grouped
-    }
+    return {str(k): impact_split(v) for k, v in grouped}
 
 
 def build_summary(
@@ -350,8 +345,7 @@ def build_summary(
         "coverage_by_rule": coverage,
         "not_evaluated_by_rule": not_evaluated_totals(coverage),
         "impact": {
-            "missed_revenue_usd": round(float(impact[impact > 0].sum()), 2),
-            "overpayment_risk_usd": round(float(-impact[impact < 0].sum()), 2),
+            **impact_split(impact),
             "by_rule": _impact_totals(findings, "rule_code"),
             "by_code": _impact_totals(findings, "hcpcs_code"),
             "by_severity": _impact_totals(findings, "severity"),

@@ -6,6 +6,10 @@ not run (a `PipelineError`: bad arguments, unreadable input, missing column, bad
 config, an --out that would replace something the tool did not write), one line; 3 internal
 error (any other exception), one line naming its type and stage, the traceback in a crash file;
 130 interrupted (Ctrl-C), one line.
+
+Start-up imports only click and this package's small modules: pandas, pyarrow, pandera, the
+rules and the reference builder are imported inside the commands that use them, so that
+`--version` and `--help` answer at once.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import os
 import platform
 import sys
 import tempfile
+import time
 import traceback
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +29,7 @@ from pipeline import __version__
 from pipeline.cli_reference import reference
 from pipeline.cli_sample import sample
 from pipeline.errors import PipelineError, current_stage, set_stage
+from pipeline.money import format_usd
 
 EXAMPLE_RUN = """
 \b
@@ -125,6 +131,11 @@ def _load(reference, config_path):
     return load_bundle(reference), config
 
 
+def stderr_is_terminal() -> bool:
+    """Whether a person is watching stderr (progress is shown), not a log file or a pipe."""
+    return sys.stderr.isatty()
+
+
 def _progress(enabled: bool):
     """Stage-by-stage progress on stderr, for a person at a terminal (silent in cron/CI logs).
     Either way the stage is recorded (`set_stage`) for an internal-error line."""
@@ -138,6 +149,20 @@ def _progress(enabled: bool):
             click.echo(f"\r  {stage}...{count}".ljust(60), err=True, nl=False)
         else:
             click.echo(f"\r  {stage}{count} in {seconds:.1f}s".ljust(60), err=True)
+
+    return show
+
+
+def _write_progress(enabled: bool):
+    """Each output file as it is written, on stderr at a terminal (None: silent)."""
+    if not enabled:
+        return None
+
+    def show(name: str, seconds: float | None) -> None:
+        if seconds is None:
+            click.echo(f"\r  writing {name}...".ljust(60), err=True, nl=False)
+        else:
+            click.echo(f"\r  wrote {name} in {seconds:.1f}s".ljust(60), err=True)
 
     return show
 
@@ -219,6 +244,7 @@ def run(
 
     --out replaces only an earlier claims-audit output (or an empty directory); without it the
     outputs go to a new audit-out/<timestamp>/ (never an earlier run's)."""
+    started = time.perf_counter()  # "took": the whole command, the imports and writing included
     from pipeline.audit import run_audit
     from pipeline.report.outputs import check_out_dir, parse_formats, write_outputs
 
@@ -235,13 +261,20 @@ def run(
     check_out_dir(out_dir, protected, replace=replace)
     set_stage("load config and reference")
     bundle, config = _load(reference, config_path)
-    progress = _progress(sys.stderr.isatty() and not quiet)
+    interactive = stderr_is_terminal() and not quiet
+    progress = _progress(interactive)
     set_stage("audit")
     if engine == "dask":
         from pipeline.engines.dask_engine import run_audit_dask
 
         result = run_audit_dask(
-            inputs, bundle, config, history=history, scheduler=scheduler, progress=progress
+            inputs,
+            bundle,
+            config,
+            history=history,
+            scheduler=scheduler,
+            progress=progress,
+            max_field_bytes=max_field_bytes,
         )
     else:
         result = run_audit(
@@ -260,12 +293,22 @@ def run(
         set_stage("baseline")
         compare_with_baseline(result, baseline, suppress_file)
     set_stage("write outputs")
-    written = write_outputs(result, out_dir, chosen, show_phi=show_phi, replace=replace)
+    writing = time.perf_counter()
+    written = write_outputs(
+        result,
+        out_dir,
+        chosen,
+        show_phi=show_phi,
+        replace=replace,
+        progress=_write_progress(interactive),
+    )
+    finished = time.perf_counter()
     out_dir = written[0].parent  # without --out, maybe audit-out/<timestamp>-2
     set_stage("summary")
     code = result.exit_code(fail_on or config.fail_on)
     if not quiet:
-        click.echo(format_summary(result.summary, out_dir))
+        took = {"total": finished - started, "writing": finished - writing}
+        click.echo(format_summary(result.summary, out_dir, took=took))
     for problem in (too_many_rejects, none_audited(result.summary)):
         if problem:
             click.echo(f"claims-audit: {problem}", err=True)
@@ -317,7 +360,10 @@ def reject_rate_exceeded(summary: dict, max_rate: float | None) -> str | None:
     )
 
 
-def format_summary(summary: dict, out_dir: Path) -> str:
+def format_summary(summary: dict, out_dir: Path, took: dict[str, float] | None = None) -> str:
+    """The lines `run` prints. `took`: the command's seconds, `total` (from the start of the
+    command to the last output written) and `writing` (the outputs); without it, the audit's
+    own total from the summary."""
     t, sev, imp = summary["totals"], summary["findings_by_severity"], summary["impact"]
     top = sorted(
         (
@@ -339,8 +385,8 @@ def format_summary(summary: dict, out_dir: Path) -> str:
         f"({t['lines_not_audited_out_of_scope']:,} CPT lines: MUE check only)",
         f"findings: {t['findings']:,} ({sev['error']:,} errors, {sev['warning']:,} warnings) "
         f"on {t['lines_with_findings']:,} lines",
-        f"impact: missed revenue ${imp['missed_revenue_usd']:,.2f}, "
-        f"overpayment risk ${imp['overpayment_risk_usd']:,.2f}"
+        f"impact: missed revenue {format_usd(imp['missed_revenue_usd'])}, "
+        f"overpayment risk {format_usd(imp['overpayment_risk_usd'])}"
         + (f" ({', '.join(quarters)} rates)" if quarters else ""),
     ]
     if summary.get("void_lines"):
@@ -365,7 +411,11 @@ def format_summary(summary: dict, out_dir: Path) -> str:
         )
     if top:
         lines.append("top rules: " + ", ".join(f"{c} {n} ({k})" for k, c, n in top))
-    lines.append(f"outputs: {out_dir}/ (took {summary['timings_seconds']['total']:.2f}s)")
+    if took is None:
+        timing = f"took {summary['timings_seconds']['total']:.2f}s"
+    else:
+        timing = f"took {took['total']:.2f}s, writing the outputs {took['writing']:.2f}s"
+    lines.append(f"outputs: {out_dir}/ ({timing})")
     return "\n".join(lines)
 
 

@@ -3,6 +3,9 @@
 Each command is a few lines over `pipeline.reference_build`. Errors are `PipelineError`s, which the
 main CLI turns into one line and exit 2 (any other exception: exit 3, see `pipeline.cli`). `diff
 --out` replaces only an earlier diff file (its first line is the diff's header).
+
+The builder (pandas, pyarrow, pandera) is imported only when a command runs, through the small
+wrappers below, so that `claims-audit --help` and `--version` start at once.
 """
 
 from __future__ import annotations
@@ -12,8 +15,6 @@ from pathlib import Path
 import click
 
 from pipeline.errors import set_stage
-from pipeline.reference import DEFAULT_REFERENCE_DIR
-from pipeline.reference_build import build_bundle, diff_bundles, format_manifest, read_manifest
 
 EXAMPLE_BUILD = """
 \b
@@ -40,6 +41,55 @@ Example:
 
 _FILE = click.Path(dir_okay=False, path_type=Path)
 DIFF_HEADER_PREFIX = "change_type,"  # the first line of a `reference diff --out` file
+PAYMENT_LIMIT_CHANGES = ("payment_limit_added", "payment_limit_removed", "payment_limit_changed")
+
+
+def build_bundle(*args, **kwargs) -> dict:
+    """`pipeline.reference_build.build_bundle`, imported when a build runs."""
+    from pipeline.reference_build import build_bundle as build
+
+    return build(*args, **kwargs)
+
+
+def read_manifest(bundle_dir: Path | None) -> dict:
+    """The manifest of `bundle_dir` (None: the starter bundle), checked for shape."""
+    from pipeline.reference_build.show import read_manifest as read
+
+    return read(_bundle_dir(bundle_dir))
+
+
+def diff_bundles(old: Path, new: Path):
+    """`pipeline.reference_build.diff_bundles`, imported when a diff runs."""
+    from pipeline.reference_build import diff_bundles as diff
+
+    return diff(old, new)
+
+
+def format_manifest(manifest: dict, where: Path | str | None = None) -> str:
+    """`pipeline.reference_build.show.format_manifest`, imported when a command prints it."""
+    from pipeline.reference_build.show import format_manifest as show
+
+    return show(manifest, where)
+
+
+def _bundle_dir(bundle_dir: Path | None) -> Path:
+    """`--reference`, else the starter bundle's directory."""
+    from pipeline.reference import DEFAULT_REFERENCE_DIR
+
+    return DEFAULT_REFERENCE_DIR if bundle_dir is None else bundle_dir
+
+
+def _shown_changes(changes):
+    """The changes as printed: payment limits in dollars per billing unit (`$29.457`, the ASP
+    file's three places), empty cells blank. `--out` keeps the plain numbers."""
+    from pipeline.money import format_usd
+
+    shown = changes.astype(object).where(changes.notna(), "")
+    limits = changes["change_type"].isin(PAYMENT_LIMIT_CHANGES)
+    for column in ("old", "new"):
+        values = changes.loc[limits, column].dropna()
+        shown.loc[values.index, column] = [format_usd(float(v), decimals=3) for v in values]
+    return shown
 
 
 @click.group("reference")
@@ -97,14 +147,12 @@ def build(hcpcs_zip, asp_pricing, asp_crosswalk, mue_practitioner, mue_outpatien
     "--reference",
     "bundle_dir",
     type=click.Path(file_okay=False, path_type=Path),
-    default=DEFAULT_REFERENCE_DIR,
-    show_default="the starter bundle in reference/",
-    help="Bundle directory.",
+    help="Bundle directory (default: the starter bundle in reference/).",
 )
 def show(bundle_dir):
-    """Which sources, periods, row counts and hashes a bundle holds."""
+    """Which sources, periods, row counts and hashes a bundle holds, and when it was built."""
     set_stage("reference show")
-    click.echo(format_manifest(read_manifest(bundle_dir), bundle_dir))
+    click.echo(format_manifest(read_manifest(bundle_dir), _bundle_dir(bundle_dir)))
 
 
 @reference.command(epilog=EXAMPLE_DIFF)
@@ -127,4 +175,4 @@ def diff(old, new, out_file):
         return
     counts = changes["change_type"].value_counts().sort_index()
     click.echo("\n".join(f"{kind}: {n}" for kind, n in counts.items()) + "\n")
-    click.echo(changes.fillna("").to_string(index=False))
+    click.echo(_shown_changes(changes).to_string(index=False))

@@ -252,6 +252,15 @@ def run_rules(lines: pd.DataFrame, ctx: RuleContext) -> RuleRun:
     return RuleRun(sort_findings(findings[FINDING_COLUMNS]), coverage)
 
 
+def impact_split(impact: pd.Series) -> dict[str, float]:
+    """Signed impacts as the two totals the reports show, in cents, never `-0.0`."""
+    values = impact.astype("float64")
+    return {
+        "missed_revenue_usd": round(float(values[values > 0].sum()), 2) + 0.0,
+        "overpayment_risk_usd": round(float(-values[values < 0].sum()), 2) + 0.0,
+    }
+
+
 def empty_findings() -> pd.DataFrame:
     findings = pd.DataFrame({c: pd.Series(dtype=TEXT) for c in FINDING_COLUMNS})
     findings["line_number"] = findings["line_number"].astype("int64")

@@ -336,11 +336,16 @@ def _locate_overlong_record(path: Path, encoding: str, delimiter: str, limit: in
 
 
 def _read_csv(
-    path: Path, aliases: dict[str, str], max_field_bytes: int, utf8_valid: bool = True
+    path: Path,
+    aliases: dict[str, str],
+    max_field_bytes: int,
+    utf8_valid: bool = True,
+    fallback: str | None = None,
 ) -> tuple[pa.Table, str, list[dict], bool]:
     """CSV -> Arrow table of the mapped columns (canonical names), its encoding, the malformed
     records (number = 1-based record number counting the header) and whether the text was
-    transcoded with replacement characters (then a U+FFFD marks undecodable bytes)."""
+    transcoded with replacement characters (then a U+FFFD marks undecodable bytes). Text that
+    is not UTF-8 is transcoded from `fallback`, by default `choose_fallback_encoding`'s."""
     line, more = _header_line(path)
     # pyarrow cannot hand an invalid record holding invalid UTF-8 to the handler (it fails
     # decoding it), so a file that is not valid UTF-8 goes straight to the transcoding path
@@ -348,7 +353,7 @@ def _read_csv(
     block_size = max(BLOCK_SIZE, 2 * max_field_bytes)
     for encoding in [*encodings, None]:
         if encoding is None:  # not valid UTF-8: transcode, undecodable bytes -> U+FFFD
-            encoding = choose_fallback_encoding(path)
+            encoding = fallback or choose_fallback_encoding(path)
             transcode = True
         else:
             transcode = False
@@ -433,7 +438,11 @@ def _rename(table: pa.Table, names: list[str], positions: dict[int, str]) -> pa.
 # -- Parquet -----------------------------------------------------------------------------
 
 
-def _read_parquet(path: Path, aliases: dict[str, str]) -> pa.Table:
+def _read_parquet(
+    path: Path, aliases: dict[str, str], row_groups: list[int] | None = None
+) -> pa.Table:
+    """The mapped columns of a Parquet file (canonical names); only `row_groups` when given
+    (a piece of the file, `--engine dask`)."""
     try:
         with pq.ParquetFile(path) as source:
             schema = source.schema_arrow
@@ -445,11 +454,14 @@ def _read_parquet(path: Path, aliases: dict[str, str]) -> pa.Table:
                     for i in wanted
                     if pa.types.is_string(schema.field(i).type) and positions[i] not in IDENTIFIERS
                 ]
-                table = pq.read_table(
-                    path, columns=[schema.names[i] for i in wanted], read_dictionary=text
-                )
+                columns = [schema.names[i] for i in wanted]
+                if row_groups is None:
+                    table = pq.read_table(path, columns=columns, read_dictionary=text)
+                else:
+                    with pq.ParquetFile(path, read_dictionary=text) as piece:
+                        table = piece.read_row_groups(row_groups, columns=columns)
             else:  # duplicated names cannot be selected by name: read all, pick by position
-                table = source.read()
+                table = source.read() if row_groups is None else source.read_row_groups(row_groups)
                 table = pa.table([table.column(i) for i in wanted], names=[f"f{i}" for i in wanted])
     except (pa.ArrowException, OSError, ValueError, UnicodeError, IndexError, KeyError) as exc:
         # a corrupted footer can fail anywhere in pyarrow's metadata decoding
@@ -486,6 +498,18 @@ def repair_utf8(table: pa.Table) -> tuple[pa.Table, bool]:
             column = pa.chunked_array(chunks, type=kind)
         columns.append(column)
     return pa.table(columns, names=table.column_names), repaired
+
+
+def read_parquet(
+    path: Path, aliases: dict[str, str], row_groups: list[int] | None = None
+) -> tuple[pa.Table, bool]:
+    """The mapped columns of a Parquet file (or of its `row_groups`) with invalid UTF-8
+    replaced (`repair_utf8`), and whether anything was replaced."""
+    table = _read_parquet(path, aliases, row_groups)
+    try:
+        return repair_utf8(table)
+    except pa.ArrowException as exc:  # e.g. dictionary indices out of bounds
+        raise InputError(f"{path}: cannot be read ({_arrow_reason(exc)})") from None
 
 
 # -- canonical columns -------------------------------------------------------------------
@@ -816,45 +840,29 @@ def _check_unchanged(path: Path, before: tuple[int, ...]) -> None:
         )
 
 
-def read_input(
-    path: Path, aliases: dict[str, str] | None = None, max_field_bytes: int = MAX_FIELD_BYTES
-) -> RawInput:
-    """Read one CSV or Parquet file into canonical columns plus `source_row` (1-based data row).
-
-    Malformed records and values that cannot be trusted (undecodable bytes, NUL bytes, longer
-    than `max_field_bytes`) are V006 rejects; every record read is in the frame or the rejects.
-    """
-    aliases = aliases or {}
-    path = Path(path)
-    head, before = _open_regular(path)
-    kind = _sniff_kind(path, head)
-    sha256, utf8_valid = scan_file(path, before)
-    bad_rows: list[dict] = []
-    undecodable = False
-    if kind == "parquet":
-        table = _read_parquet(path, aliases)
-        try:
-            table, undecodable = repair_utf8(table)
-        except pa.ArrowException as exc:  # e.g. dictionary indices out of bounds
-            raise InputError(f"{path}: cannot be read ({_arrow_reason(exc)})") from None
-        encoding = "parquet"
-    else:
-        table, encoding, bad_rows, undecodable = _read_csv(
-            path, aliases, max_field_bytes, utf8_valid
-        )
-    _check_unchanged(path, before)  # the bytes parsed are the bytes hashed
-    rows_read = table.num_rows + len(bad_rows)
-    good_rows, bad_numbers = _source_rows(table.num_rows, bad_rows)
+def canonical_rows(
+    tables: list[pa.Table],
+    source_rows: np.ndarray,
+    path: Path,
+    max_field_bytes: int,
+    undecodable: bool,
+) -> tuple[pd.DataFrame, pd.DataFrame, pa.Array]:
+    """The rows of a file's table (or of a piece of it, `--engine dask`) as `read_input` gives
+    them: the frame of the rows kept, canonical columns plus `source_row` (`source_rows`, one
+    per table row); the V004 (unknown time zone, `resolve_time_zones`) and V006
+    (`screen_values`) rejects of the others, in no particular order; the distinct patient ids
+    of all of them (`patient_ids`). `tables` holds the one table and is emptied: the
+    conversion then holds the only reference and lets go of each Arrow column once converted,
+    so the rows are never held twice."""
+    table = tables.pop()
     try:
         ids = patient_ids(table)
-        table, zoned, unknown_zone = resolve_time_zones(table, good_rows, path)
-        keep, screened = screen_values(table, good_rows, path, max_field_bytes, undecodable)
+        table, zoned, unknown_zone = resolve_time_zones(table, source_rows, path)
+        keep, screened = screen_values(table, source_rows, path, max_field_bytes, undecodable)
         keep &= ~zoned
         if not keep.all():
             table = table.filter(pa.array(keep))
-            good_rows = good_rows[keep]
-        # to_frame, letting go of each Arrow column once converted (this is the only
-        # reference to the table): the file is never held twice
+            source_rows = source_rows[keep]
         rows, columns = table.num_rows, {}
         while table.num_columns:
             columns[table.column_names[0]] = _to_pandas(table.column(0), table.column_names[0])
@@ -868,13 +876,54 @@ def read_input(
         for name in frame.columns:
             if isinstance(frame[name].dtype, pd.CategoricalDtype):
                 frame[name] = frame[name].cat.remove_unused_categories()
-    frame["source_row"] = good_rows.astype(np.int64)
+    frame["source_row"] = source_rows.astype(np.int64)
+    rejects = _joined_rejects([r for r in (screened, unknown_zone) if len(r)])
+    return frame, rejects, ids
+
+
+def input_kind(path: Path) -> str:
+    """csv or parquet, as `read_input` tells them (the first bytes, not the suffix); an
+    InputError for a special file or a format that is neither."""
+    head, _ = _open_regular(path)
+    return _sniff_kind(path, head)
+
+
+def read_input(
+    path: Path,
+    aliases: dict[str, str] | None = None,
+    max_field_bytes: int = MAX_FIELD_BYTES,
+    fallback: str | None = None,
+) -> RawInput:
+    """Read one CSV or Parquet file into canonical columns plus `source_row` (1-based data row).
+
+    Malformed records and values that cannot be trusted (undecodable bytes, NUL bytes, longer
+    than `max_field_bytes`) are V006 rejects; every record read is in the frame or the rejects.
+    `fallback`: when `path` is a piece of a CSV file that is not valid UTF-8 (`--engine
+    dask`), that file's encoding (`choose_fallback_encoding`): the piece is decoded as the
+    whole file is, even where its own bytes would be read otherwise.
+    """
+    aliases = aliases or {}
+    path = Path(path)
+    head, before = _open_regular(path)
+    kind = _sniff_kind(path, head)
+    sha256, utf8_valid = scan_file(path, before)
+    utf8_valid &= fallback is None
+    bad_rows: list[dict] = []
+    undecodable = False
+    if kind == "parquet":
+        table, undecodable = read_parquet(path, aliases)
+        encoding = "parquet"
+    else:
+        table, encoding, bad_rows, undecodable = _read_csv(
+            path, aliases, max_field_bytes, utf8_valid, fallback
+        )
+    _check_unchanged(path, before)  # the bytes parsed are the bytes hashed
+    rows_read = table.num_rows + len(bad_rows)
+    good_rows, bad_numbers = _source_rows(table.num_rows, bad_rows)
+    tables, table = [table], None  # `canonical_rows` holds the only reference
+    frame, rejects, ids = canonical_rows(tables, good_rows, path, max_field_bytes, undecodable)
     rejects = pd.concat(
-        [
-            r
-            for r in (_malformed_rejects(path, bad_rows, bad_numbers), screened, unknown_zone)
-            if len(r)
-        ]
+        [r for r in (_malformed_rejects(path, bad_rows, bad_numbers), rejects) if len(r)]
         or [pd.DataFrame(columns=REJECT_COLUMNS)],
         ignore_index=True,
     )

@@ -5,7 +5,8 @@ Hypothesis profiles (`HYPOTHESIS_PROFILE`, default `ci`):
 * `ci` (`make test`, CI): derandomised, so a run is the same run every time and CI is never red
   at random; a modest number of examples; no deadline (the machine is shared).
 * `fuzz` (`make fuzz`): random seeds, `FUZZ_EXAMPLES` examples per property (default 10,000);
-  every failure it finds is to be added to its test as an explicit `@example`.
+  every failure it finds is to be added to its test as an explicit `@example` (explicit examples
+  run in `make test`; the fuzz profile skips them so a known failure does not stop the search).
 
 Every hypothesis test carries the `fuzz` marker, so `pytest -m fuzz` runs all the properties.
 """
@@ -16,7 +17,7 @@ import os
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 from pipeline.config import load_config
 from pipeline.reference import load_bundle
@@ -34,6 +35,8 @@ settings.register_profile(
 )
 settings.register_profile(
     "fuzz",
+    # the explicit @examples are `make test`'s: here, a known failure must not stop the search
+    phases=[Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
     derandomize=False,
     max_examples=int(os.environ.get("FUZZ_EXAMPLES", "10000")),
     deadline=None,

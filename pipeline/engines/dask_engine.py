@@ -1,10 +1,15 @@
 """`--engine dask`: the pandas pipeline's own functions over partitions of the batch, on a Dask
 cluster (a local one by default), in bounded memory.
 
-1. partition: each input is cut into pieces (Parquet row groups; CSV byte ranges at line ends,
-   the header repeated). A task reads a piece exactly as `ingest` reads a file (`to_frame`,
-   `read_input`), hashes every row's patient_id into one of N buckets and writes the piece, rows
-   ordered by bucket, to an Arrow file in a scratch directory.
+1. partition: each input is cut into pieces (Parquet row groups; CSV byte ranges at record
+   ends, the header repeated, the encoding of a file that is not UTF-8 decided once for all its
+   pieces). A task reads a piece with `ingest`'s own per-file functions (a CSV piece with
+   `read_input`; a Parquet piece with `read_parquet` and `canonical_rows`, which `read_input`
+   runs on a whole file): the same V004 (unknown time zone) and V006 (NUL, control characters,
+   undecodable or overlong values) rejects, and the piece's distinct patient ids, which mask a
+   reject value equal to one of them (`finish_rejects`). It hashes every row's patient_id into
+   one of N buckets and writes the piece, rows ordered by bucket, to an Arrow file in a scratch
+   directory.
 2. audit: a task per bucket maps its rows from every piece, restores file order, and runs
    `validate_inputs`, `enrich` and `run_rules` on them: every line of a patient is in one bucket,
    so drug groups, MUE per day, duplicates and frequency rules see all of them.
@@ -32,6 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipeline.audit import AuditResult, LineCounts, Stages, audit_batch, build_summary
@@ -40,14 +46,19 @@ from pipeline.config import Config
 from pipeline.engine import merge_coverage, merge_findings
 from pipeline.errors import InputError, PipelineError
 from pipeline.ingest import (
-    INPUT_SUFFIXES,
+    BLOCK_SIZE,
+    MAX_FIELD_BYTES,
     REJECT_COLUMNS,
     RawInput,
+    canonical_rows,
+    choose_fallback_encoding,
     file_sha256,
+    input_kind,
     map_columns,
     read_input,
+    read_parquet,
     resolve_inputs,
-    to_frame,
+    scan_file,
 )
 from pipeline.parsing import TEXT
 from pipeline.reference import Bundle
@@ -56,6 +67,7 @@ from pipeline.validate import combine_inputs, finish_rejects
 DEFAULT_PARTITION_ROWS = 250_000  # lines audited per task (memory per worker ~ 1-2 GB)
 DEFAULT_PIECE_ROWS = 500_000  # lines read per partition task
 DEFAULT_WORKERS = 2
+_MAX_RECORD_BYTES = 2 * BLOCK_SIZE  # a CSV piece grows this far to end on a record end
 _HELPERS = ["_file", "_piece", "_phash"]
 # identifiers come back as the Arrow-backed strings `ingest` makes (pandas writes them as
 # large_string): never as Python objects
@@ -85,6 +97,8 @@ class Piece:
     path: str  # the input file (parquet) or the piece's own CSV file
     row_groups: list[int] = field(default_factory=list)
     rows: int = 0  # known (parquet) or estimated (csv)
+    file: str = ""  # the input file (named in errors)
+    fallback: str | None = None  # a CSV file not valid UTF-8: its encoding (every piece's)
 
 
 @dataclass
@@ -92,37 +106,53 @@ class PieceInfo:
     index: int
     rows_read: int
     encoding: str
-    rejects: pd.DataFrame  # V006 records of a CSV piece (source_row relative to the piece)
+    rejects: pd.DataFrame  # ingest rejects (V004, V006) of the piece, rows relative to it
+    patient_ids: pa.Array  # distinct patient ids of the piece (rejected rows too)
+    undecodable: bool  # Parquet: invalid UTF-8 replaced (U+FFFD) in the piece
     pairs: np.ndarray  # distinct (claim hash, patient hash) of the piece, uint64 (n, 2)
     bucket_offsets: np.ndarray  # rows of bucket b are [offsets[b], offsets[b + 1])
     arrow_path: str
     seconds: float
 
 
-def _parquet_pieces(path: Path, file_index: int, start: int, piece_rows: int) -> list[Piece]:
+def _parquet_pieces(
+    path: Path, file_index: int, start: int, piece_rows: int, aliases: dict[str, str]
+) -> list[Piece]:
+    """Row groups of about `piece_rows` rows; V001 (a required column missing) at once."""
     try:
-        meta = pq.ParquetFile(path).metadata
-    except (pa.ArrowException, OSError) as exc:
+        with pq.ParquetFile(path) as source:
+            meta, names = source.metadata, source.schema_arrow.names
+    except (pa.ArrowException, OSError, ValueError, UnicodeError, IndexError, KeyError) as exc:
         raise InputError(
             f"{path}: cannot be read as Parquet ({str(exc).splitlines()[0]})"
         ) from None
+    map_columns(names, aliases, path)
     pieces, group, rows = [], [], 0
     for rg in range(meta.num_row_groups):
         group.append(rg)
         rows += meta.row_group(rg).num_rows
         if rows >= piece_rows:
-            pieces.append(Piece(start + len(pieces), file_index, "parquet", str(path), group, rows))
+            pieces.append(
+                Piece(start + len(pieces), file_index, "parquet", str(path), group, rows, str(path))
+            )
             group, rows = [], 0
     if group or not pieces:
-        pieces.append(Piece(start + len(pieces), file_index, "parquet", str(path), group, rows))
+        pieces.append(
+            Piece(start + len(pieces), file_index, "parquet", str(path), group, rows, str(path))
+        )
     return pieces
 
 
 def _csv_pieces(
-    path: Path, file_index: int, start: int, piece_rows: int, scratch: Path
+    path: Path, file_index: int, start: int, piece_rows: int, scratch: Path, fallback: str | None
 ) -> list[Piece]:
-    """Cut a CSV file at line ends into files of about `piece_rows` records, each starting
-    with the header line (the byte-order mark, if any, stays on the first piece only)."""
+    """Cut a CSV file at record ends into files of about `piece_rows` records, each starting
+    with the header line (the byte-order mark, if any, stays on the first piece only). A file
+    that is not valid UTF-8 has its `fallback` encoding decided once, for every piece.
+
+    A record ends at a line end outside quotes: after an even number of `"` (a doubled quote
+    counts twice). A quote never closed makes the rest of the file one record, as when the file
+    is read whole, up to the read block (beyond it `ingest` refuses the record anyway)."""
     with path.open("rb") as fh:
         header = fh.readline()
         sample = fh.read(1 << 20)
@@ -139,19 +169,28 @@ def _csv_pieces(
             block = fh.read(target)
             if not block:
                 break
-            if not block.endswith(b"\n"):
-                block += fh.readline()
+            parts = [block] if block.endswith(b"\n") else [block, fh.readline()]
+            odd, size = sum(part.count(b'"') for part in parts) % 2, len(block)
+            while odd and size < _MAX_RECORD_BYTES:  # inside a quoted value: read on
+                line = fh.readline()
+                if not line:
+                    break
+                parts.append(line)
+                odd, size = odd ^ line.count(b'"') % 2, size + len(line)
+            block = b"".join(parts)
             index = start + len(pieces)
             piece_path = scratch / f"piece-{index:06d}.csv"
             with piece_path.open("wb") as out:
                 out.write(header if not pieces else bare_header)
                 out.write(block)
             rows = int(len(block) / per_row)
-            pieces.append(Piece(index, file_index, "csv", str(piece_path), rows=rows))
+            pieces.append(
+                Piece(index, file_index, "csv", str(piece_path), [], rows, str(path), fallback)
+            )
     if not pieces:
         piece_path = scratch / f"piece-{start:06d}.csv"
         piece_path.write_bytes(header)
-        pieces.append(Piece(start, file_index, "csv", str(piece_path)))
+        pieces.append(Piece(start, file_index, "csv", str(piece_path), [], 0, str(path), fallback))
     return pieces
 
 
@@ -165,22 +204,46 @@ def _hash(values: pd.Series) -> np.ndarray:
     return np.where(codes >= 0, hashed[np.maximum(codes, 0)], np.uint64(0)).astype(np.uint64)
 
 
+def read_piece(
+    piece: Piece, aliases: dict[str, str], max_field_bytes: int, undecodable: bool = False
+) -> tuple[RawInput, bool]:
+    """One piece read by `ingest`'s per-file functions, as `read_input` reads a whole file:
+    `source_row` (of the frame and the rejects) counts from the piece's first row; a Parquet
+    piece has no sha256 (`_audit` records the file's). Also whether invalid UTF-8 was replaced
+    in a Parquet piece; `undecodable`: the file has some (in another piece), so a U+FFFD is
+    V006 in this piece too, as `read_input` would decide for the whole file."""
+    path = Path(piece.path)
+    try:
+        if piece.kind == "csv":
+            return read_input(path, aliases, max_field_bytes, piece.fallback), False
+        table, repaired = read_parquet(path, aliases, piece.row_groups)
+        rows = table.num_rows
+        tables, table = [table], None  # `canonical_rows` holds the only reference
+        frame, rejects, ids = canonical_rows(
+            tables,
+            np.arange(1, rows + 1, dtype=np.int64),
+            path,
+            max_field_bytes,
+            repaired or undecodable,
+        )
+    except InputError as exc:  # the error names the input file, not the piece's scratch copy
+        raise InputError(str(exc).replace(piece.path, piece.file or piece.path)) from None
+    return RawInput(path, frame, "parquet", "", rows, rejects, ids), repaired
+
+
 def partition_piece(
-    piece: Piece, n_buckets: int, scratch: str, aliases: dict[str, str]
+    piece: Piece,
+    n_buckets: int,
+    scratch: str,
+    aliases: dict[str, str],
+    max_field_bytes: int = MAX_FIELD_BYTES,
+    undecodable: bool = False,
 ) -> PieceInfo:
-    """Read one piece as `ingest` reads a file; write its rows ordered by patient bucket."""
+    """Read one piece as `ingest` reads a file (`read_piece`); write its rows ordered by
+    patient bucket."""
     started = time.perf_counter()
-    rejects = pd.DataFrame(columns=REJECT_COLUMNS)
-    if piece.kind == "parquet":
-        source = pq.ParquetFile(piece.path)
-        mapping = map_columns(source.schema_arrow.names, aliases, Path(piece.path))
-        table = source.read_row_groups(piece.row_groups, columns=list(mapping))
-        frame = to_frame(table.rename_columns([mapping[n] for n in table.column_names]))
-        frame["source_row"] = np.arange(1, len(frame) + 1, dtype="int64")
-        rows_read, encoding = len(frame), "parquet"
-    else:
-        raw = read_input(Path(piece.path), aliases)
-        frame, rows_read, encoding, rejects = raw.frame, raw.rows_read, raw.encoding, raw.rejects
+    raw, repaired = read_piece(piece, aliases, max_field_bytes, undecodable)
+    frame, rows_read, encoding, rejects = raw.frame, raw.rows_read, raw.encoding, raw.rejects
     frame["_file"] = np.int32(piece.file_index)
     frame["_piece"] = np.int32(piece.index)
     claim = _hash(frame["claim_id"]) if "claim_id" in frame else np.zeros(len(frame), np.uint64)
@@ -212,6 +275,8 @@ def partition_piece(
         rows_read,
         encoding,
         rejects,
+        raw.patient_ids,
+        repaired,
         pairs,
         offsets,
         arrow_path,
@@ -371,12 +436,13 @@ def run_audit_dask(
     n_workers: int = DEFAULT_WORKERS,
     scratch_dir: str | Path | None = None,
     client=None,
+    max_field_bytes: int | None = None,
 ) -> AuditResult:
     """The audit of `run_audit`, on a Dask cluster: same findings and rejects, bounded memory.
 
     `scheduler`: address of an existing cluster (its workers must see the input files and the
     scratch directory); default a local cluster of `n_workers` processes. `client`: an already
-    connected `distributed.Client` (tests).
+    connected `distributed.Client` (tests). `max_field_bytes`: as for `run_audit`.
     """
     distributed = _require_dask()
     started = datetime.now(UTC)
@@ -389,12 +455,12 @@ def run_audit_dask(
         with watch.stage("plan"):
             pieces: list[Piece] = []
             for i, path in enumerate(paths):
-                kind = INPUT_SUFFIXES.get(path.suffix.lower(), "csv")
-                if kind == "parquet":
-                    map_columns(pq.read_schema(path).names, config.columns, path)  # V001 early
-                    pieces += _parquet_pieces(path, i, len(pieces), piece_rows)
+                if input_kind(path) == "parquet":  # its bytes tell, as for `read_input`
+                    pieces += _parquet_pieces(path, i, len(pieces), piece_rows, config.columns)
                 else:
-                    pieces += _csv_pieces(path, i, len(pieces), piece_rows, scratch)
+                    valid = scan_file(path)[1]
+                    fallback = None if valid else choose_fallback_encoding(path)
+                    pieces += _csv_pieces(path, i, len(pieces), piece_rows, scratch, fallback)
             total_rows = sum(p.rows for p in pieces)
             n_buckets = max(1, math.ceil(total_rows / partition_rows))
             if client is None:
@@ -402,16 +468,30 @@ def run_audit_dask(
                 client = own_client
         with watch.stage("partition"):
             watch.rows = None
-            futures = client.map(
-                partition_piece,
-                pieces,
-                n_buckets=n_buckets,
-                scratch=str(scratch),
-                aliases=config.columns,
-                pure=False,
-            )
+            options = {
+                "n_buckets": n_buckets,
+                "scratch": str(scratch),
+                "aliases": config.columns,
+                "max_field_bytes": max_field_bytes or MAX_FIELD_BYTES,
+                "pure": False,
+            }
+            futures = client.map(partition_piece, pieces, **options)
             infos: list[PieceInfo] = sorted(client.gather(futures), key=lambda x: x.index)
             del futures
+            # `read_input` makes a U+FFFD V006 in the whole of a Parquet file in which invalid
+            # UTF-8 was replaced: its other pieces are read again with `undecodable`
+            damaged = {p.file_index for p, i in zip(pieces, infos, strict=True) if i.undecodable}
+            again = [
+                p
+                for p, i in zip(pieces, infos, strict=True)
+                if p.file_index in damaged and not i.undecodable
+            ]
+            if again:
+                redone = client.gather(
+                    client.map(partition_piece, again, undecodable=True, **options)
+                )
+                by_index = {i.index: i for i in infos} | {i.index: i for i in redone}
+                infos = [by_index[p.index] for p in pieces]
             watch.rows = sum(i.rows_read for i in infos)
         with watch.stage("audit"):
             result = _audit(client, paths, pieces, infos, n_buckets, bundle, config, history)
@@ -492,20 +572,17 @@ def _audit(client, paths, pieces, infos, n_buckets, bundle, config, history):
         p.findings = None
     findings = merge_findings(frames)
     del frames
-    malformed = []
-    for piece, info in zip(pieces, infos, strict=True):
-        if len(info.rejects):
-            rej = info.rejects.copy()
-            rej["source_file"] = files[piece.file_index]
-            rows = pd.to_numeric(rej["source_row"], errors="coerce")
-            rej["source_row"] = rows + row_offsets[piece.index]
-            malformed.append(rej)
-    checked = finish_rejects([p.rejects for p in parts] + malformed, [])
+    ingested = [
+        _file_rejects(info.rejects, piece.path, files[piece.file_index], row_offsets[piece.index])
+        for piece, info in zip(pieces, infos, strict=True)
+        if len(info.rejects)
+    ]
     raws = []
     for i, path in enumerate(paths):
         mine = [info for piece, info in zip(pieces, infos, strict=True) if piece.file_index == i]
         encodings = {info.encoding for info in mine}
         encoding = "cp1252" if "cp1252" in encodings else encodings.pop() if encodings else "utf-8"
+        ids = [info.patient_ids for info in mine if len(info.patient_ids)]
         raws.append(
             RawInput(
                 path,
@@ -513,9 +590,29 @@ def _audit(client, paths, pieces, infos, n_buckets, bundle, config, history):
                 encoding,
                 file_sha256(path),
                 sum(info.rows_read for info in mine),
+                patient_ids=pc.unique(pa.concat_arrays(ids)) if ids else pa.array([], pa.string()),
             )
         )
+    # the ingest rejects travel as parts: the inputs carry only their patient ids
+    checked = finish_rejects([p.rejects for p in parts] + ingested, raws)
     return findings, checked, raws, parts
+
+
+def _file_rejects(rejects: pd.DataFrame, piece_path: str, file: str, offset: int) -> pd.DataFrame:
+    """A piece's ingest rejects as the file's: its name, rows numbered after those of the
+    file's earlier pieces, also in the message (`<path> row <n>...`, as `ingest` writes it)."""
+    out = rejects.copy()
+    rows = pd.to_numeric(out["source_row"], errors="coerce").astype("int64") + offset
+    rest = (
+        out["message"]
+        .astype("string")
+        .str.slice(len(f"{Path(piece_path)} row "))
+        .str.replace(r"^[0-9]+", "", regex=True)
+    )
+    out["source_file"] = file
+    out["source_row"] = rows.to_numpy()
+    out["message"] = (f"{file} row " + rows.astype("string") + rest).to_numpy(dtype=object)
+    return out
 
 
 def distributed_as_completed(futures):

@@ -20,8 +20,7 @@ def format_manifest(manifest: dict, where: Path | str | None = None) -> str:
     lines = [
         f"reference bundle {where or ''}".rstrip(),
         f"  kind {manifest.get('kind', '?')}, format {manifest.get('format', '?')}",
-        f"  built {manifest.get('built_at', '?')}"
-        f" by claims-audit {manifest.get('tool_version', '?')}",
+        f"  {_built(manifest)}",
         "",
         "sources:",
     ]
@@ -54,6 +53,18 @@ def format_manifest(manifest: dict, where: Path | str | None = None) -> str:
     if scalar:
         lines += ["", "stats:"] + [f"  {k}: {v}" for k, v in scalar.items()]
     return "\n".join(lines)
+
+
+def _built(manifest: dict) -> str:
+    """When and by which version the bundle was built; the starter bundle (`built_at` null) is
+    curated, not built."""
+    version = f"claims-audit {manifest.get('tool_version') or '?'}"
+    built_at = manifest.get("built_at")
+    if built_at:
+        return f"built {built_at} by {version}"
+    if manifest.get("kind") == "starter":
+        return f"starter bundle (not built from CMS files), written by {version}"
+    return f"build time not recorded, by {version}"
 
 
 def _period(period: dict | None) -> str:

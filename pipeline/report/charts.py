@@ -1,50 +1,64 @@
-"""The report's charts: Vega-Lite specs built with altair from the full findings (aggregated
-first, so a chart's size does not grow with the run) and rendered to inline SVG at build time
-with vl-convert: no JavaScript library, no network when the report is opened."""
+"""The report's charts: horizontal bar charts drawn as inline SVG in Python, from the full
+findings aggregated first (a chart's size does not grow with the run). No dependency, no
+JavaScript, no network: the SVG is part of the page.
+
+Every chart adds up to the headline: findings by rule and by payer type sum to the number of
+findings, the $ chart's bars (the top codes and one "other codes" bar) to the missed revenue and
+overpayment risk. Each bar's total is a `<text class="total">` label; its `<title>` (the
+tooltip) gives the split.
+"""
 
 from __future__ import annotations
 
+import math
+import re
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from dataclasses import dataclass
+from html import escape
 
+import numpy as np
 import pandas as pd
+
+from pipeline.money import format_usd
+from pipeline.report.safety import XLSX_ILLEGAL
 
 SEVERITIES = ("error", "warning", "info")
 SEVERITY_COLORS = ("#b42318", "#dc6803", "#667085")
 IMPACT_KINDS = ("missed revenue", "overpayment risk")
 IMPACT_COLORS = ("#027a48", "#b42318")
-TOP_CODES = 20  # codes in the $ impact chart
+RUN_KINDS = ("baseline", "this run")
+RUN_COLORS = ("#98a2b3", "#175cd3")
+TOP_CODES = 20  # codes in the $ impact chart; the others are one bar
 MAX_LABEL = 36  # characters of a category label (input text such as an unknown code)
-WIDTH = 380
+WIDTH = 380  # of the plot area, in px
+ROW = 22  # px per bar (per group of bars when grouped)
+CHAR_PX = 6.6  # label width estimate per character at 11 px
+FONT = "font-family:system-ui,sans-serif;font-size:11px"
 _UNSAFE_ELEMENTS = {"script", "foreignobject", "iframe", "object", "embed"}
 
 
-def charts_available() -> bool:
-    try:
-        import altair  # noqa: F401
-        import vl_convert  # noqa: F401
-    except ImportError:
-        return False
-    return True
+@dataclass
+class Bars:
+    """One chart: a bar per label, a segment (stacked) or a bar (grouped) per series.
+    Stacked values may be negative: they stack left of zero (the $ chart)."""
+
+    labels: list[str]
+    values: np.ndarray  # (labels, series)
+    series: tuple[str, ...]
+    colors: tuple[str, ...]
+    grouped: bool = False
+    money: bool = False
+    unit: str = "findings"
 
 
-def _label(values: pd.Series) -> pd.Series:
-    text = values.astype(str)
-    return text.where(text.str.len() <= MAX_LABEL, text.str.slice(0, MAX_LABEL - 1) + "…")
+def _xml(text: str) -> str:
+    """Text escaped for SVG; characters XML cannot hold (C0 controls, ...) shown as U+FFFD."""
+    return escape(re.sub(XLSX_ILLEGAL, "\ufffd", text))
 
 
-def _severity_color():
-    import altair as alt
-
-    return alt.Color(
-        "severity:N",
-        scale=alt.Scale(domain=list(SEVERITIES), range=list(SEVERITY_COLORS)),
-        legend=alt.Legend(orient="bottom", title=None),
-        sort=list(SEVERITIES),
-    )
-
-
-def _bar_height(n: int) -> int:
-    return max(40, 20 * n)
+def _label(text: str) -> str:
+    return text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 1] + "…"
 
 
 def findings_by_rule(findings: pd.DataFrame) -> pd.DataFrame:
@@ -62,7 +76,8 @@ def findings_by_rule(findings: pd.DataFrame) -> pd.DataFrame:
 
 
 def impact_by_code(findings: pd.DataFrame, top: int = TOP_CODES) -> pd.DataFrame:
-    """Missed revenue (+) and overpayment risk (-) per HCPCS code, the `top` codes by total $."""
+    """Missed revenue (+) and overpayment risk (-) per HCPCS code, the `top` codes by total $
+    (largest first), then one row `N other codes` for the rest; zero parts left out."""
     impact = findings.dropna(subset=["impact_usd"])
     if impact.empty:
         return pd.DataFrame(columns=["code", "kind", "usd"])
@@ -79,9 +94,15 @@ def impact_by_code(findings: pd.DataFrame, top: int = TOP_CODES) -> pd.DataFrame
         .sum()
     )
     per_code["total"] = per_code["missed revenue"] - per_code["overpayment risk"]
-    per_code = per_code.sort_values("total", ascending=False, kind="stable").head(top)
+    per_code = per_code.sort_values("total", ascending=False, kind="stable")
+    shown, rest = per_code.head(top), per_code.iloc[top:]
+    if len(rest):
+        shown = pd.concat([shown, rest.sum().to_frame(f"{len(rest)} other codes").T])
     long = (
-        per_code.drop(columns="total").reset_index().melt("code", var_name="kind", value_name="usd")
+        shown.drop(columns="total")
+        .rename_axis("code")
+        .reset_index()
+        .melt("code", var_name="kind", value_name="usd")
     )
     return long[long["usd"] != 0].round({"usd": 2}).reset_index(drop=True)
 
@@ -118,106 +139,179 @@ def rule_change(previous: dict, current: dict) -> pd.DataFrame:
     codes = sorted(c for c in set(before) | set(now) if before.get(c, 0) != now.get(c, 0))
     rows = []
     for code in codes:
-        rows.append((code, "baseline", int(previous["by_rule"].get(code, 0))))
-        rows.append((code, "this run", int(current["by_rule"].get(code, 0))))
+        rows.append((code, "baseline", int(before.get(code, 0))))
+        rows.append((code, "this run", int(now.get(code, 0))))
     return pd.DataFrame(rows, columns=["rule", "run", "findings"])
 
 
-def _rule_chart(data: pd.DataFrame):
-    import altair as alt
-
-    order = list(dict.fromkeys(data["rule"]))
-    data = data.assign(rule=_label(data["rule"]))
-    order = list(dict.fromkeys(_label(pd.Series(order))))
-    base = alt.Chart(data).encode(
-        y=alt.Y("rule:N", sort=order, title=None),
-        x=alt.X("sum(findings):Q", title="findings", axis=alt.Axis(tickMinStep=1, format="d")),
-    )
-    bars = base.mark_bar().encode(color=_severity_color())
-    totals = data.groupby("rule", as_index=False)["findings"].sum()
-    text = (
-        alt.Chart(totals)
-        .mark_text(align="left", dx=3, fontSize=10)
-        .encode(y=alt.Y("rule:N", sort=order), x="findings:Q", text="findings:Q")
-    )
-    return (bars + text).properties(width=WIDTH, height=_bar_height(len(order)))
+def _pivot(data: pd.DataFrame, label: str, series: str, value: str, order: list, kinds) -> Bars:
+    """Long data -> Bars with one row per label (in `order`) and a column per kind."""
+    wide = data.pivot_table(index=label, columns=series, values=value, aggfunc="sum")
+    wide = wide.reindex(index=order, columns=list(kinds)).fillna(0)
+    return Bars([str(x) for x in wide.index], wide.to_numpy(dtype="float64"), tuple(kinds), ())
 
 
-def _impact_chart(data: pd.DataFrame):
-    import altair as alt
+def _first_seen(values: pd.Series) -> list:
+    return list(dict.fromkeys(values))
 
-    order = list(dict.fromkeys(data["code"]))
-    data = data.assign(code=_label(data["code"]))
-    order = list(dict.fromkeys(_label(pd.Series(order))))
-    return (
-        alt.Chart(data)
-        .mark_bar()
-        .encode(
-            y=alt.Y("code:N", sort=order, title=None),
-            x=alt.X("usd:Q", title="USD (overpayment risk < 0 < missed revenue)").axis(
-                format="$,.0f"
-            ),
-            color=alt.Color(
-                "kind:N",
-                scale=alt.Scale(domain=list(IMPACT_KINDS), range=list(IMPACT_COLORS)),
-                legend=alt.Legend(orient="bottom", title=None),
-            ),
+
+def rule_bars(data: pd.DataFrame) -> Bars:
+    bars = _pivot(data, "rule", "severity", "findings", _first_seen(data["rule"]), SEVERITIES)
+    bars.colors = SEVERITY_COLORS
+    return bars
+
+
+def impact_bars(data: pd.DataFrame) -> Bars:
+    bars = _pivot(data, "code", "kind", "usd", _first_seen(data["code"]), IMPACT_KINDS)
+    bars.colors, bars.money, bars.unit = IMPACT_COLORS, True, ""
+    return bars
+
+
+def payer_bars(data: pd.DataFrame) -> Bars:
+    totals = data.groupby("payer_type")["findings"].sum()
+    order = list(totals.sort_values(ascending=False, kind="stable").index)
+    bars = _pivot(data, "payer_type", "severity", "findings", order, SEVERITIES)
+    bars.colors = SEVERITY_COLORS
+    return bars
+
+
+def trend_bars(data: pd.DataFrame) -> Bars:
+    order = _first_seen(data.sort_values("order", kind="stable")["run"])
+    bars = _pivot(data, "run", "severity", "findings", order, SEVERITIES)
+    bars.colors = SEVERITY_COLORS
+    return bars
+
+
+def change_bars(data: pd.DataFrame) -> Bars:
+    bars = _pivot(data, "rule", "run", "findings", _first_seen(data["rule"]), RUN_KINDS)
+    bars.colors, bars.grouped = RUN_COLORS, True
+    return bars
+
+
+def _count(v: float) -> str:
+    return f"{round(v):,}"
+
+
+def _usd(v: float) -> str:
+    return format_usd(v)
+
+
+def _usd_axis(v: float) -> str:
+    return format_usd(v, decimals=0)
+
+
+def _nice_step(span: float, ticks: int = 4) -> float:
+    raw = span / ticks
+    power = 10 ** math.floor(math.log10(raw))
+    return next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+
+
+def _ticks(low: float, high: float, integer: bool) -> list[float]:
+    step = _nice_step(high - low)
+    if integer:
+        step = max(1.0, math.ceil(step))
+    first = math.ceil(low / step) * step
+    return [first + i * step for i in range(int((high - first) / step + 1e-9) + 1)]
+
+
+def _tooltip(bars: Bars, label: str, row: np.ndarray) -> str:
+    fmt = _usd if bars.money else _count
+    parts = ", ".join(f"{s} {fmt(v)}" for s, v in zip(bars.series, row, strict=True) if v)
+    return f"{label}: {parts}" if parts else label
+
+
+def svg_bars(bars: Bars, title: str) -> str:
+    """The chart as an SVG element (labels escaped; sized to its rows)."""
+    fmt: Callable[[float], str] = _usd if bars.money else _count
+    axis_fmt: Callable[[float], str] = _usd_axis if bars.money else _count
+    labels = [_label(x) for x in bars.labels]
+    values = bars.values
+    if bars.grouped:
+        low, high = min(0.0, values.min()), max(0.0, values.max())
+    else:
+        low = min(0.0, np.where(values < 0, values, 0).sum(axis=1).min())
+        high = max(0.0, np.where(values > 0, values, 0).sum(axis=1).max())
+    if high == low:
+        high = low + 1
+    ticks = _ticks(low, high, integer=not bars.money)
+    low, high = min(low, ticks[0]), max(high, ticks[-1])
+    value_room = 8 + CHAR_PX * max(len(fmt(v)) for v in (low, high, values.sum()))
+    left = 8 + CHAR_PX * max(len(x) for x in labels) + (value_room if low < 0 else 0)
+    band = ROW * (len(bars.series) if bars.grouped else 1) + (6 if bars.grouped else 0)
+    top, plot_h = 6, band * len(labels)
+    width = int(left + WIDTH + value_room)
+    height = int(top + plot_h + 22 + 22)
+
+    def x(v: float) -> float:
+        return left + (v - low) / (high - low) * WIDTH
+
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" '
+        f'style="{FONT};max-width:100%;height:auto">'
+    ]
+    for t in ticks:
+        out.append(
+            f'<line x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{top}" y2="{top + plot_h}" '
+            f'stroke="{"#98a2b3" if t == 0 else "#e4e7ec"}"/>'
+            f'<text x="{x(t):.1f}" y="{top + plot_h + 14}" text-anchor="middle" '
+            f'fill="#5b6577">{escape(axis_fmt(t))}</text>'
         )
-        .properties(width=WIDTH, height=_bar_height(len(order)))
-    )
-
-
-def _payer_chart(data: pd.DataFrame):
-    import altair as alt
-
-    order = data.groupby("payer_type")["findings"].sum().sort_values(ascending=False, kind="stable")
-    data = data.assign(payer_type=_label(data["payer_type"]))
-    order = list(_label(pd.Series(order.index)))
-    return (
-        alt.Chart(data)
-        .mark_bar()
-        .encode(
-            y=alt.Y("payer_type:N", sort=order, title=None),
-            x=alt.X("sum(findings):Q", title="findings", axis=alt.Axis(tickMinStep=1, format="d")),
-            color=_severity_color(),
+    for i, (label, row) in enumerate(zip(labels, values, strict=True)):
+        y0 = top + i * band
+        out.append(f"<g><title>{_xml(_tooltip(bars, bars.labels[i], row))}</title>")
+        label_x = left - 6 - (value_room if low < 0 else 0)
+        out.append(
+            f'<text x="{label_x:.1f}" y="{y0 + band / 2 + 4:.1f}" text-anchor="end">'
+            f"{_xml(label)}</text>"
         )
-        .properties(width=WIDTH, height=_bar_height(len(order)))
-    )
-
-
-def _trend_chart(data: pd.DataFrame):
-    import altair as alt
-
-    order = list(dict.fromkeys(data.sort_values("order")["run"]))
-    return (
-        alt.Chart(data)
-        .mark_bar()
-        .encode(
-            x=alt.X("run:N", sort=order, title=None, axis=alt.Axis(labelAngle=0)),
-            y=alt.Y("sum(findings):Q", title="findings", axis=alt.Axis(tickMinStep=1, format="d")),
-            color=_severity_color(),
+        pos = neg = 0.0
+        for j, v in enumerate(row):
+            if not v:
+                continue
+            if bars.grouped:
+                start, end, y, h = 0.0, v, y0 + 3 + j * ROW, ROW - 4
+            elif v > 0:
+                start, end, pos, y, h = pos, pos + v, pos + v, y0 + 3, ROW - 6
+            else:
+                start, end, neg, y, h = neg, neg + v, neg + v, y0 + 3, ROW - 6
+            a, b = sorted((x(start), x(end)))
+            out.append(
+                f'<rect class="bar" x="{a:.1f}" y="{y:.1f}" width="{max(b - a, 1):.1f}" '
+                f'height="{h}" fill="{bars.colors[j]}"/>'
+            )
+            if bars.grouped:
+                out.append(_value_text(x(v), y + h - 4, fmt(v), v < 0))
+        if not bars.grouped:
+            if pos or not neg:
+                out.append(_value_text(x(pos), y0 + band / 2 + 4, fmt(pos), False))
+            if neg:
+                out.append(_value_text(x(neg), y0 + band / 2 + 4, fmt(neg), True))
+        out.append("</g>")
+    legend_y = top + plot_h + 34
+    cursor = left
+    for name, color, used in zip(bars.series, bars.colors, values.any(axis=0), strict=True):
+        if not used:
+            continue
+        out.append(
+            f'<rect x="{cursor:.1f}" y="{legend_y - 9}" width="10" height="10" fill="{color}"/>'
+            f'<text x="{cursor + 14:.1f}" y="{legend_y}">{_xml(name)}</text>'
         )
-        .properties(width=WIDTH, height=200)
-    )
-
-
-def _change_chart(data: pd.DataFrame):
-    import altair as alt
-
-    return (
-        alt.Chart(data)
-        .mark_bar()
-        .encode(
-            y=alt.Y("rule:N", title=None),
-            yOffset=alt.YOffset("run:N", sort=["baseline", "this run"]),
-            x=alt.X("findings:Q", title="findings", axis=alt.Axis(tickMinStep=1, format="d")),
-            color=alt.Color(
-                "run:N",
-                scale=alt.Scale(domain=["baseline", "this run"], range=["#98a2b3", "#175cd3"]),
-                legend=alt.Legend(orient="bottom", title=None),
-            ),
+        cursor += 24 + CHAR_PX * len(name)
+    if bars.unit:
+        out.append(
+            f'<text x="{left + WIDTH:.1f}" y="{legend_y}" text-anchor="end" '
+            f'fill="#5b6577">{escape(bars.unit)}</text>'
         )
-        .properties(width=WIDTH, height=_bar_height(data["rule"].nunique()) + 10)
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _value_text(at: float, y: float, text: str, left: bool) -> str:
+    anchor, dx = ("end", -3) if left else ("start", 3)
+    return (
+        f'<text class="total" x="{at + dx:.1f}" y="{y:.1f}" text-anchor="{anchor}">'
+        f"{escape(text)}</text>"
     )
 
 
@@ -235,12 +329,13 @@ def check_svg(svg: str) -> str:
     return svg
 
 
-def to_svg(chart) -> str:
-    """Render an altair chart to an SVG string with vl-convert."""
-    import vl_convert
-
-    chart = chart.configure_view(stroke=None).configure_axis(labelFontSize=11, titleFontSize=11)
-    return check_svg(vl_convert.vegalite_to_svg(chart.to_json()))
+CHART_TITLES = {
+    "by_rule": "Findings by rule",
+    "impact_by_code": f"$ impact by HCPCS code (top {TOP_CODES}, then the others)",
+    "by_payer": "Findings by payer type",
+    "trend": "Findings per run (trend against the baseline)",
+    "rule_change": "Rules whose count changed since the baseline",
+}
 
 
 def render_charts(
@@ -248,15 +343,15 @@ def render_charts(
 ) -> dict[str, str | None]:
     """SVG per chart (None when a chart has no data): by_rule, impact_by_code, by_payer, and
     with a baseline trend and rule_change. `findings` must carry `payer_type`."""
-    charts: dict[str, str | None] = {}
     frames = {
-        "by_rule": (findings_by_rule(findings), _rule_chart),
-        "impact_by_code": (impact_by_code(findings), _impact_chart),
-        "by_payer": (findings_by_payer(findings), _payer_chart),
+        "by_rule": (findings_by_rule(findings), rule_bars),
+        "impact_by_code": (impact_by_code(findings), impact_bars),
+        "by_payer": (findings_by_payer(findings), payer_bars),
     }
     if history and current is not None:
-        frames["trend"] = (trend_points(history, current), _trend_chart)
-        frames["rule_change"] = (rule_change(history[-1], current), _change_chart)
-    for name, (data, build) in frames.items():
-        charts[name] = to_svg(build(data)) if len(data) else None
-    return charts
+        frames["trend"] = (trend_points(history, current), trend_bars)
+        frames["rule_change"] = (rule_change(history[-1], current), change_bars)
+    return {
+        name: check_svg(svg_bars(build(data), CHART_TITLES[name])) if len(data) else None
+        for name, (data, build) in frames.items()
+    }

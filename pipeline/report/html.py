@@ -4,8 +4,14 @@ rendered with Jinja2.
 Every value is escaped: Jinja autoescapes the markup, the table's data travels as JSON in a
 `<script type="application/json">` block with `<`, `>` and `&` escaped and reaches the page
 through `textContent` only, and a Content-Security-Policy lets only the report's own script
-(by its hash) run. The table holds the top findings (new first, then largest |$ impact|) within
-a size budget; charts are aggregated from all findings, so the file stays small at any scale.
+(by its hash) run.
+
+The findings table embeds every finding, column-oriented with repeated text dictionary-encoded
+(`table_columns`), ranked (new first, then largest |$ impact|) and paged in the browser. When
+that JSON would pass TABLE_BYTES_BUDGET, each rule keeps its top findings (rules with few
+findings whole, the largest cut to one quota: `pick_rows`) and the page says, per rule, how many
+more are in the findings files. The rule filter lists every rule with findings and its count.
+Charts are SVG aggregated from all findings. The whole page stays under 20 MB at any scale.
 """
 
 from __future__ import annotations
@@ -16,18 +22,23 @@ import json
 from datetime import datetime
 from importlib.resources import files
 
+import numpy as np
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from pipeline.audit import AuditResult
+from pipeline.engine import impact_split
+from pipeline.money import format_usd
 from pipeline.report.baseline import run_snapshot
-from pipeline.report.charts import charts_available, render_charts
+from pipeline.report.charts import CHART_TITLES, render_charts
 from pipeline.report.outputs import masked_rejects
 from pipeline.report.views import findings_with_payer, ranked_findings
 from pipeline.rules import REGISTRY
 
-MAX_TABLE_ROWS = 5000
-TABLE_BYTES_BUDGET = 10_000_000  # the findings JSON; the whole file stays under 20 MB
+MAX_TABLE_ROWS = 1_000_000  # rows the browser holds at most (then each rule's top ones)
+TABLE_BYTES_BUDGET = 16_000_000  # the findings JSON; the rest of the page is well under 1 MB
+MAX_OPTIONS = 1000  # values in the code and payer filters (the most frequent)
+MAX_GAPS = 6  # rules named in the "not evaluated" notice at the top
 MAX_TEXT = 300  # characters of one table cell
 MAX_LIST_ROWS = 500  # rows of the rejects and resolved tables
 MAX_INPUT_FILES = 200  # input files listed in the provenance
@@ -65,6 +76,7 @@ _env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+_env.filters["usd"] = format_usd
 
 
 def json_for_script(data) -> str:
@@ -79,29 +91,105 @@ def json_for_script(data) -> str:
     )
 
 
-def _records(frame: pd.DataFrame, columns: list[str]) -> list[list]:
-    """Rows as lists of JSON-ready values: text capped at MAX_TEXT, NA as None."""
+def _text_column(col: pd.Series) -> dict:
+    """Text as `{"dict": [distinct values], "codes": [index or -1 for NA]}` when values repeat
+    (at most half as many distinct values as rows), else `{"values": [text or None]}`."""
+    text = col.astype("string").str.slice(0, MAX_TEXT)
+    codes, uniques = pd.factorize(text, use_na_sentinel=True)
+    if len(uniques) <= len(text) / 2:
+        return {"dict": [str(v) for v in uniques], "codes": codes.tolist()}
+    return {"values": text.astype(object).where(text.notna(), None).tolist()}
+
+
+def _number_column(col: pd.Series, scale: int = 1) -> dict:
+    """Numbers as `{"values": [...], "scale": s}`: integers (value x scale, e.g. cents) or
+    None for NA, so the JSON stays short and holds no NaN."""
+    values = col.astype("float64").to_numpy() * scale
+    ints = np.rint(values)
+    out = pd.Series(ints).astype("Int64").astype(object).where(~np.isnan(values), None)
+    return {"values": out.tolist(), "scale": scale}
+
+
+def table_columns(frame: pd.DataFrame, columns: list[str]) -> dict:
+    """The table, column-oriented (see `_text_column` / `_number_column`): $ in cents, other
+    numbers as whole numbers when they are (text columns otherwise)."""
     out = {}
     for name in columns:
         col = frame[name]
         if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
-            values = col.astype("float64").round(2)
-            out[name] = [None if pd.isna(v) else (int(v) if v.is_integer() else v) for v in values]
+            whole = col.dropna().astype("float64")
+            scale = 100 if name.endswith("_usd") or not (whole == whole.round()).all() else 1
+            out[name] = _number_column(col, scale)
         else:
-            text = col.astype("string").str.slice(0, MAX_TEXT)
-            out[name] = [None if pd.isna(v) else str(v) for v in text]
-    return [list(row) for row in zip(*(out[c] for c in columns), strict=True)]
+            out[name] = _text_column(col)
+    return out
 
 
-def table_payload(findings: pd.DataFrame, columns: list[str], limit: int) -> tuple[list, str]:
-    """The table's rows and their JSON, halving the row count until the JSON fits the budget."""
-    ranked = ranked_findings(findings, limit)
+def quota_per_rule(counts: pd.Series, rows: int) -> int:
+    """The largest q such that taking min(count, q) findings of each rule fits in `rows`: rules
+    with few findings are shown whole, the largest ones are cut to their top q (at least 1, so
+    every rule is in the table even when `rows` is below the number of rules)."""
+    if counts.sum() <= rows:
+        return int(counts.max()) if len(counts) else 0
+    low, high = 0, int(counts.max())
+    while low < high:
+        mid = (low + high + 1) // 2
+        if int(counts.clip(upper=mid).sum()) <= rows:
+            low = mid
+        else:
+            high = mid - 1
+    return max(1, low)
+
+
+def pick_rows(ranked: pd.DataFrame, rows: int) -> pd.DataFrame:
+    """At most `rows` of the ranked findings, every rule kept (its top findings by rank)."""
+    if len(ranked) <= rows:
+        return ranked
+    quota = quota_per_rule(ranked["rule_code"].value_counts(), rows)
+    return ranked[ranked.groupby("rule_code", observed=True).cumcount() < quota]
+
+
+def table_payload(
+    findings: pd.DataFrame,
+    columns: list[str],
+    max_rows: int | None = None,
+    budget: int = TABLE_BYTES_BUDGET,
+) -> tuple[pd.DataFrame, str]:
+    """The rows the table embeds and their JSON: every finding when the JSON fits `budget`
+    bytes (and `max_rows`), else each rule's top findings, as many as fit."""
+    ranked = ranked_findings(findings)
+    rows = min(len(ranked), max_rows or len(ranked))
     while True:
-        rows = _records(ranked, columns)
-        payload = json_for_script(rows)
-        if len(payload.encode()) <= TABLE_BYTES_BUDGET or len(ranked) <= 1:
-            return rows, payload
-        ranked = ranked.head(len(ranked) // 2)
+        part = pick_rows(ranked, rows)
+        payload = json_for_script(table_columns(part, columns))
+        size = len(payload.encode())
+        if size <= budget or rows <= 1:
+            return part, payload
+        rows = max(1, min(rows - 1, int(rows * budget / size * 0.97)))
+
+
+def capped_rules(findings: pd.DataFrame, shown: pd.DataFrame, rules: dict) -> list[dict]:
+    """Per rule whose findings are not all in the table: code, name, total, shown, more."""
+    total = findings["rule_code"].value_counts()
+    here = shown["rule_code"].value_counts().reindex(total.index, fill_value=0)
+    return [
+        {
+            "code": str(code),
+            "name": rules.get(str(code), {}).get("name", ""),
+            "total": int(total[code]),
+            "shown": int(here[code]),
+            "more": int(total[code] - here[code]),
+        }
+        for code in sorted(total.index)
+        if here[code] < total[code]
+    ]
+
+
+def filter_options(findings: pd.DataFrame, column: str, limit: int = MAX_OPTIONS) -> list:
+    """(value, count) over all findings, by value; the `limit` most frequent when more."""
+    counts = findings[column].astype("string").value_counts()
+    top = counts.head(limit)
+    return sorted((str(k)[:MAX_TEXT], int(v)) for k, v in top.items())
 
 
 def _rules(summary: dict) -> dict:
@@ -156,14 +244,21 @@ def _new_since_baseline(findings: pd.DataFrame) -> dict:
     return {
         "count": len(new),
         "by_severity": {s: int((new["severity"] == s).sum()) for s in ("error", "warning", "info")},
-        "missed_revenue_usd": round(float(impact[impact > 0].sum()), 2),
-        "overpayment_risk_usd": round(float(-impact[impact < 0].sum()), 2),
+        **impact_split(impact),
         "top": _frame_rows(ranked_findings(new, TOP_NEW), TOP_NEW),
     }
 
 
-def _distinct(rows: list[list], position: int) -> list[str]:
-    return sorted({row[position] for row in rows if row[position] is not None})
+def coverage_gaps(summary: dict) -> tuple[list[str], int]:
+    """The rules that left lines not evaluated, most lines first, as "P002 616,798
+    (no_filing_limit)" (the first MAX_GAPS), and how many more rules did."""
+    gaps = sorted(
+        (-sum(c["not_evaluated"].values()), code, sorted(c["not_evaluated"]))
+        for code, c in (summary.get("coverage_by_rule") or {}).items()
+        if c["not_evaluated"]
+    )
+    shown = [f"{code} {-n:,} ({', '.join(why)})" for n, code, why in gaps[:MAX_GAPS]]
+    return shown, max(0, len(gaps) - MAX_GAPS)
 
 
 def _script_hash(script: str) -> str:
@@ -174,28 +269,39 @@ def _script_hash(script: str) -> str:
 def render_html(
     result: AuditResult,
     show_phi: bool = False,
-    max_rows: int = MAX_TABLE_ROWS,
+    max_rows: int | None = MAX_TABLE_ROWS,
     generated_at: datetime | None = None,
+    budget: int = TABLE_BYTES_BUDGET,
 ) -> str:
     """The report page as text. patient_id never reaches it (rejects are masked unless
-    `show_phi`); the findings table holds at most `max_rows` rows."""
+    `show_phi`); the findings table embeds at most `max_rows` rows and `budget` bytes of JSON,
+    every rule represented."""
     summary = result.summary
     findings = findings_with_payer(result.findings, result.lines)
     baseline = summary.get("baseline") or {}
     compared = bool(baseline.get("path"))
     current = run_snapshot(result.findings, summary.get("started_at"))
     history = baseline.get("history") if compared else None
-    charts = render_charts(findings, history, current) if charts_available() else {}
+    charts = render_charts(findings, history, current)
 
     columns = [c for c in TABLE_COLUMNS if c in findings.columns]
-    rows, payload = table_payload(findings, columns, max_rows)
+    shown, payload = table_payload(findings, columns, max_rows, budget)
     rules = _rules(summary)
+    capped = capped_rules(findings, shown, rules)
     script = files("pipeline.report").joinpath("templates/report.js").read_text("utf-8")
     rejects = masked_rejects(result.rejects, show_phi)
     resolved = getattr(result, "resolved", None)
     reject_reasons = (
         rejects.groupby("reason_code").size().sort_index().to_dict() if len(rejects) else {}
     )
+    gaps, more_gaps = coverage_gaps(summary)
+    meta = {
+        "columns": columns,
+        "n": len(shown),
+        "total": len(findings),
+        "rules": rules,
+        "capped": {c["code"]: c for c in capped},
+    }
     template = _env.get_template("report.html.j2")
     return template.render(
         generated_at=(generated_at or datetime.now().astimezone()).isoformat(timespec="seconds"),
@@ -206,20 +312,23 @@ def render_html(
         engine=summary.get("engine", "pandas"),
         rules=rules,
         coverage=coverage_rows(summary),
+        gaps=gaps,
+        more_gaps=more_gaps,
         rates=summary.get("rates") or {},
         icd10cm=summary.get("icd10cm_release"),
         notices=summary.get("reference_period_notices") or [],
         void_lines=summary.get("void_lines", 0),
         charts=charts,
-        charts_missing=not charts_available(),
+        chart_titles=CHART_TITLES,
         columns=[(c, COLUMN_TITLES[c]) for c in columns],
-        shown=len(rows),
+        shown=len(shown),
         total_findings=len(findings),
-        table_json=json_for_script({"columns": columns, "rows": rows, "rules": rules}),
+        capped=capped,
+        table_json='{"meta":' + json_for_script(meta) + ',"table":' + payload + "}",
         table_bytes=len(payload),
-        filter_rules=_distinct(rows, columns.index("rule_code")),
-        filter_codes=_distinct(rows, columns.index("hcpcs_code")),
-        filter_payers=_distinct(rows, columns.index("payer_type")),
+        filter_rules=filter_options(findings, "rule_code"),
+        filter_codes=filter_options(findings, "hcpcs_code"),
+        filter_payers=filter_options(findings, "payer_type"),
         compared=compared,
         has_status="status" in columns,
         baseline=baseline,

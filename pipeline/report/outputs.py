@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import glob
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -92,35 +94,42 @@ def write_outputs(
     formats=DEFAULT_FORMATS,
     show_phi: bool = False,
     replace: bool = True,
+    progress: Callable[[str, float | None], None] | None = None,
 ) -> list[Path]:
     """Write findings, rejects, summary.json and the requested report formats atomically.
 
     `replace`: `out_dir` may be an earlier claims-audit output, replaced whole; else an existing
     `out_dir` is kept and the outputs go to `out_dir-2`, `-3`, ... The paths returned are in the
-    directory actually written."""
+    directory actually written. `progress(name, None)` is called before each file is written
+    and `progress(name, seconds)` after it."""
     written = []
     with StagedOutput(out_dir, replace=replace) as out:
+
+        def write(name: str, writer: Callable[[Path], object]) -> None:
+            if progress:
+                progress(name, None)
+            start = time.perf_counter()
+            writer(out.path(name))
+            written.append(name)
+            if progress:
+                progress(name, time.perf_counter() - start)
+
         if "csv" in formats:
-            write_csv(result.findings, out.path("findings.csv"))
-            written.append("findings.csv")
+            write("findings.csv", lambda path: write_csv(result.findings, path))
         if "parquet" in formats:
-            write_parquet(result.findings, out.path("findings.parquet"))
-            written.append("findings.parquet")
-        write_csv(masked_rejects(result.rejects, show_phi), out.path("rejects.csv"))
-        written.append("rejects.csv")
+            write("findings.parquet", lambda path: write_parquet(result.findings, path))
+        write("rejects.csv", lambda path: write_csv(masked_rejects(result.rejects, show_phi), path))
         if result.resolved is not None:
-            write_csv(result.resolved, out.path("resolved.csv"))
-            written.append("resolved.csv")
+            write("resolved.csv", lambda path: write_csv(result.resolved, path))
         if "html" in formats:
             from pipeline.report.html import render_html
 
-            write_text(render_html(result, show_phi=show_phi), out.path("report.html"))
-            written.append("report.html")
+            write(
+                "report.html", lambda path: write_text(render_html(result, show_phi=show_phi), path)
+            )
         if "xlsx" in formats:
             from pipeline.report.xlsx import write_xlsx
 
-            write_xlsx(result, out.path("findings.xlsx"), show_phi=show_phi)
-            written.append("findings.xlsx")
-        write_json(result.summary, out.path("summary.json"))
-        written.append("summary.json")
+            write("findings.xlsx", lambda path: write_xlsx(result, path, show_phi=show_phi))
+        write("summary.json", lambda path: write_json(result.summary, path))
     return [out.target / name for name in written]

@@ -6,6 +6,8 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from pipeline.audit import run_audit
@@ -15,6 +17,7 @@ from pipeline.generate import generate_claims
 from pipeline.report.outputs import write_outputs
 from pipeline.rules import REGISTRY
 from tests.conftest import SAMPLE
+from tests.reliability.conftest import make_corpus
 
 pytest.importorskip("distributed")
 from pipeline.engines.dask_engine import run_audit_dask  # noqa: E402
@@ -140,3 +143,122 @@ def test_dask_missing_raises_pipeline_error(monkeypatch, starter_bundle, default
     monkeypatch.setitem(sys.modules, "distributed", None)
     with pytest.raises(PipelineError, match="dask"):
         run_audit_dask(["x.csv"], starter_bundle, default_config)
+
+
+# hostile inputs (tests/data/bad): ingest rejects, masking and per-file typing, as the pandas
+# engine does them
+BAD = Path(__file__).resolve().parents[1] / "data" / "bad"
+SECRET = make_corpus.SECRET  # a patient id of the corpus that no written reject may show
+HOSTILE = (
+    "control_chars.csv",  # V006 per control character, a patient id with one masked
+    "phi_shifted_row.csv",  # a patient id in payer_type: masked by value, not column
+    "unknown_time_zone.parquet",  # V004 per row, not exit 2
+    "tz_service_date.parquet",  # zoned timestamps: the calendar date where recorded
+    "big_integers.parquet",  # int64 beyond 2^53: V004 for the row
+    "long_and_nul_values.parquet",  # NUL and overlong Parquet text: V006
+    "invalid_utf8_mixed.csv",  # UTF-8 with a stray cp1252 byte: the file's encoding, V006
+    "unclosed_quote.csv",  # the rest of the file is one record, whatever the pieces
+)
+
+
+def _expected_reject_keys(files: list[Path]) -> set[str]:
+    cases = pd.read_csv(BAD / "expected.csv", dtype=str, keep_default_na=False)
+    keys = set()
+    for path in files:
+        (case,) = cases.loc[cases["file"] == path.name, "rejects"]
+        keys |= {f"{path.name}:{key}" for key in case.split()}
+    return keys
+
+
+def _replacement_in_other_row_group(path: Path) -> None:
+    """all_text.parquet, one row per row group: payer_id of row 2 invalid UTF-8 (`\\xff`), that
+    of row 3 a literal U+FFFD. `read_input` replaces the invalid bytes, so in this file a
+    U+FFFD marks undecodable bytes: both rows are V006 (pieces: row 3's too)."""
+    table = pq.read_table(BAD / "all_text.parquet")
+    raw = pa.array([b"MCR-JH", b"MCR\xffJH", "MCR\ufffdJH".encode()], pa.binary())
+    column = table.schema.get_field_index("payer_id")
+    table = table.set_column(column, "payer_id", raw.view(pa.string()))
+    pq.write_table(table, path, row_group_size=1)
+
+
+def _mixed_encoding_apart(path: Path) -> None:
+    """invalid_utf8_mixed.csv with the UTF-8 row and the stray cp1252 byte (row 4) in different
+    2-row pieces: that byte is V006 as in the whole file (UTF-8, mixed), though its piece alone
+    would read as cp1252."""
+    header, utf8, cp1252, ascii_row = (BAD / "invalid_utf8_mixed.csv").read_bytes().split(b"\n")[:4]
+    other = ascii_row.replace(b"CLMB0003", b"CLMB0004").replace(b"MRN700003", b"MRN700004")
+    path.write_bytes(b"\n".join([header, utf8, ascii_row, other, cp1252, b""]))
+
+
+def test_dask_matches_pandas_on_hostile_inputs(
+    tmp_path, starter_bundle, default_config, dask_client
+):
+    """One batch of bad-corpus files, the CSV ones cut into 2-row pieces, a Parquet file
+    rewritten with one row per row group (one piece each) and one with invalid UTF-8 and a
+    U+FFFD in different row groups: the same rejects (rows, columns, codes, values, messages,
+    PHI masks), findings and summary counts as the pandas engine."""
+    files = [BAD / name for name in HOSTILE]
+    split = tmp_path / "in" / "unknown_time_zone_rows.parquet"
+    split.parent.mkdir()
+    pq.write_table(pq.read_table(BAD / "unknown_time_zone.parquet"), split, row_group_size=1)
+    assert pq.ParquetFile(split).metadata.num_row_groups == 3
+    replaced = tmp_path / "in" / "replacement.parquet"
+    _replacement_in_other_row_group(replaced)
+    mixed = tmp_path / "in" / "mixed_apart.csv"
+    _mixed_encoding_apart(mixed)
+    inputs = [str(p) for p in files] + [str(split), str(replaced), str(mixed)]
+    expected = run_audit(inputs, starter_bundle, default_config)
+    got = run_audit_dask(inputs, starter_bundle, default_config, client=dask_client, piece_rows=2)
+    pd.testing.assert_frame_equal(got.rejects, expected.rejects)
+    assert_same_outputs(expected, got, tmp_path)
+
+    rejects = got.rejects
+    keys = set(
+        rejects["source_file"].map(lambda f: Path(f).name)
+        + ":"
+        + rejects["source_row"].astype(str)
+        + ":"
+        + rejects["column"]
+        + ":"
+        + rejects["reason_code"]
+    )
+    # each file's rejects of tests/data/bad/expected.csv; and V005 for the claim lines the
+    # corpus files share (CLMB0001 line 1...): in one batch, a later file's copy is a duplicate
+    own = {k for k in keys if not k.endswith(":V005")}
+    copy = {
+        k.replace("unknown_time_zone_rows", "unknown_time_zone")
+        for k in own
+        if "replacement" not in k and "mixed_apart" not in k
+    }
+    assert copy == _expected_reject_keys(files)
+    assert {k for k in keys if k.endswith(":V005")} >= {"phi_shifted_row.csv:1:line_number:V005"}
+    assert {k for k in own if "mixed_apart" in k} == {"mixed_apart.csv:4:payer_id:V006"}
+    assert {k for k in own if "replacement" in k} == {
+        "replacement.parquet:2:payer_id:V006",
+        "replacement.parquet:3:payer_id:V006",
+    }
+    assert {k for k in own if "unknown_time_zone_rows" in k} == {
+        "unknown_time_zone_rows.parquet:1:service_date:V004",
+        "unknown_time_zone_rows.parquet:2:service_date:V002",
+        "unknown_time_zone_rows.parquet:3:service_date:V004",
+    }
+    # rows and messages count from the file's first row, not the piece's
+    assert all(
+        m.startswith(f"{f} row {r}")
+        for f, r, m in zip(
+            rejects["source_file"], rejects["source_row"], rejects["message"], strict=True
+        )
+    )
+    # the shifted patient id (payer_type) and the control-character one are PHI by value
+    shifted = rejects[rejects["source_file"].str.endswith("phi_shifted_row.csv")]
+    assert shifted.set_index("column").loc["payer_type", "phi"]
+    secret = rejects["value"].str.contains(SECRET)
+    assert secret.sum() >= 2 and rejects.loc[secret, "phi"].all()
+    written = (tmp_path / "dask" / "rejects.csv").read_text()
+    assert SECRET not in written
+    by_file = {Path(e["path"]).name: e for e in got.summary["inputs"]}
+    tz = by_file["tz_service_date.parquet"]
+    assert tz["rows_read"] == tz["rows_audited"] + tz["rows_rejected"] == 30
+    assert by_file["control_chars.csv"]["rows_rejected"] == 6
+    assert by_file["unknown_time_zone_rows.parquet"]["rows_rejected"] == 3
+    assert by_file["mixed_apart.csv"]["encoding"] == "utf-8"

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
+import time
 
 import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from pipeline.cli import main
+from pipeline.cli import format_summary, main
+from pipeline.cli_reference import _shown_changes
+from pipeline.money import format_usd
+from pipeline.reference import DEFAULT_REFERENCE_DIR
 from tests.conftest import SAMPLE
 
 CLAIMS = SAMPLE / "claims.csv"
@@ -182,3 +189,128 @@ def test_validate_command_counts(tmp_path):
     ok = CliRunner().invoke(main, ["validate", str(CLAIMS)])
     assert ok.exit_code == 0
     assert "0 rejected" in ok.output
+
+
+# start-up, timings, progress, money, `reference show` (issue 13 item 5) ---------------------
+
+HEAVY = ("pandas", "numpy", "pyarrow", "pandera", "dask", "jinja2", "altair", "openpyxl", "schemas")
+STARTUP = """
+import sys
+from click.testing import CliRunner
+from pipeline.cli import main
+for args in ARGS:
+    assert CliRunner().invoke(main, args).exit_code == 0, args
+heavy = {m.split(".")[0] for m in sys.modules} & set(HEAVY)
+ours = {m for m in sys.modules if m in ("pipeline.audit", "pipeline.reference", "pipeline.rules")}
+print(sorted(heavy | ours))
+"""
+
+
+def test_version_and_help_import_no_data_library():
+    """`--version` and every `--help` load click and the CLI's small modules only (the data
+    libraries take seconds to import; they load inside the commands that use them)."""
+    helps = [
+        ["--version"],
+        ["--help"],
+        *([*path, "--help"] for path in (["run"], ["validate"], ["rules"], ["rules", "explain"])),
+        *(["reference", name, "--help"] for name in ("build", "show", "diff")),
+        ["sample", "generate", "--help"],
+    ]
+    code = f"ARGS = {helps!r}\nHEAVY = {HEAVY!r}\n" + STARTUP
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert proc.stdout.strip() == "[]"
+
+
+def test_format_usd():
+    assert format_usd(29452.8) == "$29,452.80"
+    assert format_usd(1234567.891) == "$1,234,567.89"
+    assert format_usd(-12.5) == "-$12.50"
+    assert format_usd(0) == format_usd(-0.0) == format_usd(-0.004) == "$0.00"
+    assert format_usd(29.457, decimals=3) == "$29.457"
+    assert format_usd(None) == format_usd(float("nan")) == format_usd(float("inf")) == "n/a"
+
+
+def test_summary_prints_dollars_and_never_negative_zero(sample_run, tmp_path):
+    result, out = sample_run
+    summary = json.loads((out / "summary.json").read_text())
+    imp = summary["impact"]
+    (line,) = [x for x in result.stdout.splitlines() if x.startswith("impact: ")]
+    assert line.startswith(
+        f"impact: missed revenue {format_usd(imp['missed_revenue_usd'])}, "
+        f"overpayment risk {format_usd(imp['overpayment_risk_usd'])}"
+    )
+    assert re.search(r"missed revenue \$\d{1,3}(,\d{3})*\.\d\d, overpayment risk \$[\d,]+", line)
+    summary["impact"] = {"missed_revenue_usd": -0.0, "overpayment_risk_usd": -0.001}
+    text = format_summary(summary, tmp_path)
+    assert "impact: missed revenue $0.00, overpayment risk $0.00" in text
+    assert "-0.00" not in text and "$-" not in text
+
+
+def test_run_off_a_terminal_shows_no_progress(sample_run):
+    result, _ = sample_run
+    assert "writing" not in result.stderr and "wrote" not in result.stderr
+    assert result.stderr == ""
+
+
+def test_took_covers_writing_and_each_writer_shows_on_a_terminal(tmp_path, monkeypatch):
+    """A slow writer (1 s more for summary.json) is in "took" and in "writing the outputs"; at
+    a terminal each file is announced and timed on stderr."""
+    import pipeline.report.outputs as outputs
+
+    real = outputs.write_json
+
+    def slow_json(*args, **kwargs):
+        time.sleep(1.0)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(outputs, "write_json", slow_json)
+    monkeypatch.setattr("pipeline.cli.stderr_is_terminal", lambda: True)
+    out = tmp_path / "o"
+    result = CliRunner().invoke(main, ["run", str(CLAIMS), "--out", str(out), "--format", "csv"])
+    assert result.exit_code == 1, result.output
+    last = result.stdout.strip().splitlines()[-1]
+    match = re.fullmatch(
+        rf"outputs: {re.escape(str(out))}/ \(took ([\d.]+)s, writing the outputs ([\d.]+)s\)", last
+    )
+    assert match, last
+    took, writing = float(match.group(1)), float(match.group(2))
+    audit = json.loads((out / "summary.json").read_text())["timings_seconds"]["total"]
+    assert writing >= 1.0 and took >= audit + writing
+    wrote = re.findall(r"wrote (\S+) in (\d+\.\d)s", result.stderr)
+    assert [name for name, _ in wrote] == ["findings.csv", "rejects.csv", "summary.json"]
+    assert float(wrote[-1][1]) >= 1.0
+    assert "writing summary.json..." in result.stderr
+
+
+def test_reference_show_prints_build_time_or_starter(tmp_path):
+    starter = CliRunner().invoke(main, ["reference", "show"])
+    assert starter.exit_code == 0, starter.output
+    assert "starter bundle (not built from CMS files)" in starter.output
+    assert "None" not in starter.output
+    manifest = json.loads((DEFAULT_REFERENCE_DIR / "manifest.json").read_text())
+    manifest |= {"kind": "cms", "built_at": "2026-03-02T14:05:09+00:00"}
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    built = CliRunner().invoke(main, ["reference", "show", "--reference", str(tmp_path)])
+    assert built.exit_code == 0, built.output
+    assert "  built 2026-03-02T14:05:09+00:00 by claims-audit " in built.output
+
+
+def test_reference_diff_prints_payment_limits_in_dollars():
+    changes = pd.DataFrame(
+        {
+            "change_type": ["billing_unit_changed", "payment_limit_changed", "payment_limit_added"],
+            "key": ["J9035", "J0897", "J1234"],
+            "old": ["10 mg", "29.457", pd.NA],
+            "new": ["5 mg", "1234.5", "0.462"],
+        },
+        dtype="string",
+    )
+    shown = _shown_changes(changes)
+    assert shown.to_dict("list") == {
+        "change_type": ["billing_unit_changed", "payment_limit_changed", "payment_limit_added"],
+        "key": ["J9035", "J0897", "J1234"],
+        "old": ["10 mg", "$29.457", ""],
+        "new": ["5 mg", "$1,234.500", "$0.462"],
+    }

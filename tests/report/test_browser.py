@@ -137,7 +137,7 @@ def test_browser_charts_render_as_svg(page):
         """() => [...document.querySelectorAll('figure.chart')].map(f => {
             const svg = f.querySelector('svg');
             const box = svg ? svg.getBoundingClientRect() : {width: 0, height: 0};
-            return [f.id, box.width, box.height, svg ? svg.querySelectorAll('path').length : 0];
+            return [f.id, box.width, box.height, svg ? svg.querySelectorAll('rect.bar').length : 0];
         })"""
     )
     names = [c[0] for c in charts]
@@ -149,7 +149,16 @@ def test_browser_charts_render_as_svg(page):
         "chart-rule_change",
     ]
     for name, width, height, marks in charts:
-        assert width > 200 and height > 50 and marks > 3, name
+        assert width > 200 and height > 50 and marks >= 2, name
+
+
+def test_browser_rule_chart_adds_up_to_the_headline(page):
+    totals = page.evaluate(
+        """() => [...document.querySelectorAll('#chart-by_rule text.total')]
+            .map(t => Number(t.textContent.replace(/,/g, '')))"""
+    )
+    headline = page.text_content("#headline .sentence").split(" findings")[0]
+    assert sum(totals) == int(headline.replace(",", "")) > 50
 
 
 def test_browser_filter_by_rule_shows_only_that_rule(page):
@@ -194,3 +203,36 @@ def test_browser_sort_by_impact(page):
     page.click('#ft th[data-k="impact_usd"]')  # first click: largest first
     values = [float(v.replace("$", "").replace(",", "")) for v in _cells(page, "impact_usd") if v]
     assert values == sorted(values, reverse=True) and len(values) > 5
+
+
+@pytest.fixture(scope="module")
+def capped_report(tmp_path_factory, sample_result):
+    """The sample's report with the table cut to 30 rows: each rule keeps its top findings."""
+    from pipeline.report.html import render_html
+
+    path = tmp_path_factory.mktemp("capped") / "report.html"
+    path.write_text(render_html(sample_result, max_rows=30), encoding="utf-8")
+    return path
+
+
+def test_browser_capped_table_reaches_every_rule_and_says_how_many_more(
+    browser, capped_report, sample_result
+):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(capped_report.as_uri())
+    page.wait_for_selector("#ft tbody tr")
+    counts = sample_result.findings["rule_code"].value_counts()
+    options = page.evaluate(
+        "() => [...document.querySelectorAll('#f-rule option')].map(o => o.value).filter(v => v)"
+    )
+    assert options == sorted(counts.index)  # every rule, not only those in the table
+    code = counts.index[0]  # the rule with the most findings: cut short
+    page.select_option("#f-rule", code)
+    shown = _cells(page, "rule_code")
+    assert shown and set(shown) == {code} and len(shown) < counts[code]
+    note = page.text_content("#f-count")
+    assert f"{counts[code] - len(shown):,} more findings of {code} are in findings.csv" in note
+    assert errors == []
+    page.close()

@@ -14,8 +14,8 @@ import pytest
 
 from pipeline.columns import TEXT
 from pipeline.report.baseline import compare_with_baseline
-from pipeline.report.charts import check_svg, impact_by_code
-from pipeline.report.html import MAX_TABLE_ROWS, render_html
+from pipeline.report.charts import TOP_CODES, check_svg, impact_by_code
+from pipeline.report.html import TABLE_BYTES_BUDGET, quota_per_rule, render_html, table_columns
 from pipeline.report.outputs import RECORD_WITHHELD, masked_rejects
 from pipeline.report.views import findings_with_payer
 from pipeline.report.writers import write_parquet
@@ -30,13 +30,40 @@ from tests.report.conftest import (
 MAX_REPORT_BYTES = 20 * 1024 * 1024
 
 
+def decode_column(spec: dict) -> list:
+    """One column of the embedded table, as report.js reads it."""
+    if "dict" in spec:
+        return [None if k < 0 else spec["dict"][k] for k in spec["codes"]]
+    scale = spec.get("scale")
+    return [v / scale if scale and v is not None else v for v in spec["values"]]
+
+
 def _table(html: str) -> dict:
     found = re.search(
         r'<script type="application/json" id="report-data">(.*?)</script>', html, re.S
     )
     assert found, "no table data in the report"
     data = json.loads(found.group(1))
-    return {**data, "records": [dict(zip(data["columns"], r, strict=True)) for r in data["rows"]]}
+    meta = data["meta"]
+    columns = {c: decode_column(data["table"][c]) for c in meta["columns"]}
+    assert all(len(v) == meta["n"] for v in columns.values())
+    records = [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+    return {**meta, "records": records, "bytes": len(found.group(1).encode())}
+
+
+def _chart(html: str, name: str) -> str:
+    found = re.search(rf'<figure class="chart" id="chart-{name}">(.*?)</figure>', html, re.S)
+    assert found, name
+    return re.sub(r"^\s*<figcaption>.*?</figcaption>\s*", "", found.group(1), flags=re.S).strip()
+
+
+def _bars(svg: str) -> dict[str, str]:
+    """Bar label -> its total label(s), from the chart's SVG."""
+    out = {}
+    for group in re.findall(r"<g><title>.*?</title>(.*?)</g>", svg, re.S):
+        texts = re.findall(r"<text[^>]*>(.*?)</text>", group)
+        out[texts[0]] = texts[1:]
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -94,12 +121,49 @@ def test_html_csp_allows_the_report_script_by_hash(sample_html):
 
 def test_html_charts_are_inline_svg(sample_html):
     for name in ("by_rule", "impact_by_code", "by_payer"):
-        figure = re.search(
-            rf'<figure class="chart" id="chart-{name}">(.*?)</figure>', sample_html, re.S
-        )
-        assert figure and "<svg" in figure.group(1), name
-        assert figure.group(1).count("<path") > 3, name
+        svg = _chart(sample_html, name)
+        assert svg.startswith("<svg") and check_svg(svg), name
+        assert svg.count('<rect class="bar"') >= 3, name
     assert 'id="chart-trend"' not in sample_html  # no baseline, no trend
+    assert "altair" not in sample_html and "No findings." not in sample_html
+
+
+def _int(text: str) -> int:
+    return int(text.replace(",", ""))
+
+
+def _usd(text: str) -> float:
+    return float(text.replace("$", "").replace(",", ""))
+
+
+def test_html_charts_add_up_to_the_headline(sample_html, sample_result):
+    """Findings by rule and by payer sum to the findings; the $ chart to the $ headline."""
+    summary = sample_result.summary
+    total = summary["totals"]["findings"]
+    assert total == len(sample_result.findings) > 50
+    by_rule = _bars(_chart(sample_html, "by_rule"))
+    expected = {f"{c} {v['name']}": v["count"] for c, v in summary["findings_by_rule"].items()}
+    assert {label: _int(t[0]) for label, t in by_rule.items()} == expected
+    assert sum(_int(t[0]) for t in by_rule.values()) == total
+    by_payer = _bars(_chart(sample_html, "by_payer"))
+    payers = findings_with_payer(sample_result.findings, sample_result.lines)["payer_type"]
+    assert {label: _int(t[0]) for label, t in by_payer.items()} == payers.value_counts().to_dict()
+    impact = _bars(_chart(sample_html, "impact_by_code"))
+    values = [_usd(t) for texts in impact.values() for t in texts]
+    missed = summary["impact"]["missed_revenue_usd"]
+    over = summary["impact"]["overpayment_risk_usd"]
+    assert sum(v for v in values if v > 0) == pytest.approx(missed, abs=0.01)
+    assert -sum(v for v in values if v < 0) == pytest.approx(over, abs=0.01)
+
+
+def test_impact_chart_keeps_the_other_codes_in_one_bar():
+    codes = [f"J{1000 + i}" for i in range(TOP_CODES + 5)]
+    findings = pd.DataFrame({"hcpcs_code": codes, "impact_usd": [-1.0] * len(codes)})
+    findings.loc[0, "impact_usd"] = 100.0
+    got = impact_by_code(findings)
+    assert got["code"].iloc[0] == "J1000" and len(got) == TOP_CODES + 1
+    assert got.values.tolist()[-1] == ["5 other codes", "overpayment risk", -5.0]
+    assert got["usd"].sum() == pytest.approx(100.0 - 24.0)
 
 
 def _sample_payers() -> dict[str, str]:
@@ -164,12 +228,13 @@ def test_html_baseline_report_leads_with_new(fresh_result, tmp_path):
 
 
 def _large_result(sample_result, copies: int):
-    """The sample's findings repeated `copies` times under hostile, long claim ids."""
+    """The sample's findings repeated `copies` times under hostile, long, distinct claim ids
+    (about 1.7 kB of JSON each: the table must be cut to fit)."""
     from copy import copy
 
     base = sample_result.findings
     big = pd.concat([base] * copies, ignore_index=True)
-    n = np.repeat(np.arange(copies), len(base)).astype(str)
+    n = np.arange(len(big)).astype(str)
     big["claim_id"] = pd.Series("<" * 280 + "C", index=big.index, dtype=TEXT) + n
     big["message"] = big["message"] + " " + "&" * 400
     result = copy(sample_result)
@@ -177,23 +242,96 @@ def _large_result(sample_result, copies: int):
     return result
 
 
-def test_html_large_run_stays_under_20mb_with_table_capped(sample_result):
+def test_html_sample_embeds_every_finding(sample_html, sample_result):
+    table = _table(sample_html)
+    assert table["n"] == table["total"] == len(sample_result.findings)
+    assert table["capped"] == {}
+    assert 'id="capped-rules"' not in sample_html
+    assert f"All {len(sample_result.findings)} findings" in sample_html
+
+
+def test_html_rule_filter_lists_every_rule_with_its_count(sample_html, sample_result):
+    options = re.search(r'<select id="f-rule"[^>]*>(.*?)</select>', sample_html, re.S).group(1)
+    found = dict(re.findall(r'<option value="([A-Z]\d{3})">[^<]*\(([\d,]+)\)</option>', options))
+    counts = sample_result.findings["rule_code"].value_counts()
+    assert {k: _int(v) for k, v in found.items()} == counts.to_dict()
+    assert f'<option value="">all rules ({len(sample_result.findings)})</option>' in options
+
+
+def test_table_columns_encode_repeats_cents_and_missing():
+    frame = pd.DataFrame(
+        {
+            "rule_code": ["U004", "U004", "C001", None],
+            "claim_id": ["A", "B", "C", "D"],
+            "line_number": [1, 2, 3, 4],
+            "impact_usd": [12.5, -0.1, None, 3.0],
+        }
+    )
+    got = table_columns(frame, list(frame.columns))
+    assert got["rule_code"] == {"dict": ["U004", "C001"], "codes": [0, 0, 1, -1]}
+    assert got["claim_id"] == {"values": ["A", "B", "C", "D"]}
+    assert got["line_number"] == {"values": [1, 2, 3, 4], "scale": 1}
+    assert got["impact_usd"] == {"values": [1250, -10, None, 300], "scale": 100}
+    assert json.dumps(got)  # strict JSON: no NaN
+
+
+def test_quota_per_rule_keeps_small_rules_whole():
+    counts = pd.Series({"U004": 1000, "C001": 10, "D001": 3})
+    assert quota_per_rule(counts, 100) == 87  # 87 + 10 + 3
+    assert quota_per_rule(counts, 5000) == 1000
+    assert quota_per_rule(counts, 2) == 1  # every rule keeps one row
+
+
+def _large_result(sample_result, copies: int):
+    """The sample's findings repeated `copies` times under hostile, long, distinct claim ids
+    (about 1.7 kB of JSON each: the table must be cut to fit)."""
+    from copy import copy
+
+    base = sample_result.findings
+    big = pd.concat([base] * copies, ignore_index=True)
+    n = np.arange(len(big)).astype(str)
+    big["claim_id"] = pd.Series("<" * 280 + "C", index=big.index, dtype=TEXT) + n
+    big["message"] = big["message"] + " " + "&" * 400
+    result = copy(sample_result)
+    result.findings = big
+    return result
+
+
+def _check_capped(html: str, findings: pd.DataFrame) -> dict:
+    """Every rule is in the table; each rule cut short has its note with the right numbers."""
+    table = _table(html)
+    total = findings["rule_code"].value_counts()
+    shown = pd.Series([r["rule_code"] for r in table["records"]]).value_counts()
+    assert set(shown.index) == set(total.index)  # every rule reachable
+    assert 0 < table["n"] < len(findings) == table["total"]
+    notes = dict(re.findall(r'<li data-rule-more="(\w+)">([\d,]+) more findings of', html))
+    cut = {
+        code: int(total[code] - shown[code]) for code in total.index if shown[code] < total[code]
+    }
+    assert {k: _int(v) for k, v in notes.items()} == cut and cut
+    assert {k: v["more"] for k, v in table["capped"].items()} == cut
+    quota = shown[list(cut)].unique()
+    assert len(quota) == 1  # the cut rules share one quota; the others are whole
+    assert all(shown[c] == total[c] for c in total.index if c not in cut)
+    return table
+
+
+def test_html_large_run_stays_under_20mb_every_rule_reachable(sample_result):
     result = _large_result(sample_result, copies=2000)  # about 150,000 findings
-    total = len(result.findings)
     html = render_html(result)
     assert len(html.encode()) < MAX_REPORT_BYTES
-    shown = len(_table(html)["rows"])
-    assert 0 < shown <= MAX_TABLE_ROWS
-    assert f"the other {total - shown:,} are in findings.parquet" in html
-    by_rule = re.search(r'id="chart-by_rule">(.*?)</figure>', html, re.S).group(1)
+    table = _check_capped(html, result.findings)
+    assert TABLE_BYTES_BUDGET * 0.8 < table["bytes"] <= TABLE_BYTES_BUDGET + 20_000
+    by_rule = _bars(_chart(html, "by_rule"))
     u004 = int((sample_result.findings["rule_code"] == "U004").sum())
-    assert f">{u004 * 2000}<" in by_rule  # aggregated from every finding: U004 x 2000 copies
+    assert by_rule["U004 unit-of-measure-slip"] == [f"{u004 * 2000:,}"]  # from every finding
 
 
-def test_html_max_rows_option_caps_table(sample_result):
-    html = render_html(sample_result, max_rows=10)
-    assert len(_table(html)["rows"]) == 10
-    assert f"the other {len(sample_result.findings) - 10} are in findings.parquet" in html
+def test_html_max_rows_option_caps_table_per_rule(sample_result):
+    html = render_html(sample_result, max_rows=30)
+    table = _check_capped(html, sample_result.findings)
+    assert table["n"] <= 30
+    assert "in findings.csv" in html
 
 
 def test_impact_by_code_splits_missed_and_overpayment():
@@ -257,6 +395,18 @@ def test_html_lists_the_reference_period_notices(sample_html, sample_result):
     assert re.findall(r'<li class="warn">(.*?)</li>', block) == notices
 
 
+def test_html_notices_come_first(sample_html, sample_result):
+    """The reference-period and coverage warnings sit at the top, before the headline."""
+    main = sample_html[sample_html.index("<main>") :]
+    assert main.index('id="notices"') < main.index("<section")
+    assert main.index('id="period-notices"') < main.index('id="headline"')
+    coverage = sample_result.summary["coverage_by_rule"]
+    gaps = {c: sum(v["not_evaluated"].values()) for c, v in coverage.items() if v["not_evaluated"]}
+    notice = re.search(r'<p id="coverage-notice">(.*?)</p>', main, re.S).group(1)
+    worst = max(gaps, key=lambda c: (gaps[c], c))
+    assert f"{worst} {gaps[worst]:,} (" in notice
+
+
 def _coverage_table(html: str) -> dict[str, list[str]]:
     body = re.search(r'<table id="coverage-table">.*?<tbody>(.*?)</tbody>', html, re.S).group(1)
     rows = {}
@@ -288,3 +438,39 @@ def test_html_rules_show_their_remittance_codes(sample_html):
     assert rules["A001"]["remittance"].startswith("none published")
     details = re.search(r'id="rule-F001">(.*?)</details>', sample_html, re.S).group(1)
     assert "<b>Remittance codes:</b> CARC 18 (exact duplicate claim/service)" in details
+
+
+def test_html_without_findings_shows_the_empty_states(sample_result):
+    from copy import copy
+
+    result = copy(sample_result)
+    result.findings = sample_result.findings.iloc[0:0]
+    html = render_html(result)
+    table = _table(html)
+    assert table["n"] == table["total"] == 0 and table["records"] == []
+    for name in ("by_rule", "by_payer"):
+        assert _chart(html, name) == '<p class="note">No findings.</p>'
+    assert _chart(html, "impact_by_code") == '<p class="note">No finding carries a $ impact.</p>'
+
+
+def test_charts_hold_hostile_labels_as_text():
+    from pipeline.report.charts import render_charts
+
+    findings = pd.DataFrame(
+        {
+            "rule_code": ["C001", "C001", "U004"],
+            "rule_name": ["unknown-code", "unknown-code", "unit-of-measure-slip"],
+            "severity": ["error", "error", "warning"],
+            "hcpcs_code": ["\x01<IMG ONERROR=X>", "J9035", "J9035"],
+            "payer_type": ["medicare", "medicare\x1f", "medicaid"],
+            "impact_usd": [-10.0, None, 25.5],
+        }
+    )
+    charts = render_charts(findings, None, None)
+    impact = _bars(charts["impact_by_code"])
+    assert impact == {"\ufffd&lt;IMG ONERROR=X&gt;": ["-$10.00"], "J9035": ["$25.50"]}
+    assert _bars(charts["by_rule"]) == {
+        "C001 unknown-code": ["2"],
+        "U004 unit-of-measure-slip": ["1"],
+    }
+    assert "medicare\ufffd" in charts["by_payer"] and "<IMG" not in charts["impact_by_code"]

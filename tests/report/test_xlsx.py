@@ -1,4 +1,5 @@
-"""findings.xlsx: summary and category sheets, frozen header, filters, dollars, no formulas."""
+"""findings.xlsx: summary, all findings, category, rejects sheets; numbers as numbers, frozen
+header, filters, dollars, no formulas, Excel's row limit."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ from datetime import date
 import pandas as pd
 import pytest
 
+from pipeline.report import xlsx
 from pipeline.report.baseline import compare_with_baseline
+from pipeline.report.outputs import RECORD_WITHHELD
 from pipeline.report.writers import write_parquet
-from pipeline.report.xlsx import USD_FORMAT, write_xlsx
-from tests.report.conftest import FORMULA_CLAIM
+from pipeline.report.xlsx import USD_FORMAT, numbers_where_numeric, write_xlsx
+from tests.report.conftest import FORMULA_CLAIM, LEAKY_PATIENT
 
 openpyxl = pytest.importorskip("openpyxl")
 
@@ -34,6 +37,7 @@ def _column(ws, name: str) -> list:
 def test_xlsx_sheets_summary_then_categories_and_rejects(hostile_book, hostile_result):
     assert hostile_book.sheetnames == [
         "summary",
+        "all findings",
         "code",
         "units",
         "ndc",
@@ -80,15 +84,15 @@ def test_xlsx_frozen_header_filter_widths(hostile_book):
         name: ws.column_dimensions[ws.cell(row=1, column=i).column_letter].width
         for i, name in enumerate(_header(ws), start=1)
     }
-    assert widths["message"] == 60  # capped
-    assert 10 <= widths["rule_code"] <= 12
+    assert widths["message"] == pytest.approx(60, abs=1)  # capped (XlsxWriter adds padding)
+    assert 10 <= widths["rule_code"] <= 13
 
 
 def test_xlsx_dollars_formatted(hostile_book):
     ws = hostile_book["units"]
     letter = ws.cell(row=1, column=_header(ws).index("impact_usd") + 1).column_letter
     cells = ws[letter][1:]
-    assert cells and all(c.number_format == USD_FORMAT for c in cells)
+    assert cells and all(c.number_format == USD_FORMAT for c in cells if c.value is not None)
     assert any(isinstance(c.value, float) and c.value < 0 for c in cells)
     summary = hostile_book["summary"]
     missed = next(r for r in summary.iter_rows(min_row=2) if r[0].value == "missed revenue (USD)")
@@ -174,3 +178,96 @@ def test_xlsx_writes_control_characters_as_visible_text(fresh_result, tmp_path):
     assert len(longest) == 32_767 and longest.endswith("32,767 characters per cell)")
     assert _column(book["rejects"], "value") == ["\u2400\u241f"]
     assert _column(book["rejects"], "source_file") == ["f\u240c.csv"]
+
+
+def test_xlsx_all_findings_sheet_holds_every_finding(hostile_book, hostile_result):
+    ws = hostile_book["all findings"]
+    findings = hostile_result.findings
+    assert ws.max_row == len(findings) + 1
+    assert _column(ws, "finding_id") == findings["finding_id"].tolist()
+    assert ws.freeze_panes == "A2" and ws.auto_filter.ref == ws.dimensions
+
+
+def _expected_cell(value, numeric: bool):
+    if value is None or pd.isna(value):
+        return None
+    return float(value) if numeric else value
+
+
+def test_xlsx_observed_expected_are_numbers_where_numeric(hostile_book, hostile_result):
+    ws = hostile_book["all findings"]
+    findings = hostile_result.findings
+    cells = ws.iter_rows(min_row=2, values_only=True)
+    rows = dict(zip(_column(ws, "finding_id"), cells, strict=True))
+    header = _header(ws)
+    at = {name: header.index(name) for name in header}
+    u004 = findings[findings["rule_code"] == "U004"].iloc[0]
+    row = rows[u004["finding_id"]]
+    assert row[at["observed"]] == float(u004["observed"]) and u004["observed"].isdigit()
+    assert isinstance(row[at["observed"]], int | float)
+    assert isinstance(row[at["expected"]], int | float)
+    assert row[at["units_delta"]] == u004["units_delta"]
+    assert row[at["impact_usd"]] == pytest.approx(u004["impact_usd"])
+    n005 = findings[findings["rule_code"] == "N005"].iloc[0]  # NDC quantities: numbers
+    assert rows[n005["finding_id"]][at["observed"]] == float(n005["observed"])
+    for code in ("C001", "D002", "N002"):  # codes, diagnoses and NDCs stay text
+        f = findings[findings["rule_code"] == code]
+        observed = {rows[i][at["observed"]] for i in f["finding_id"]}
+        assert observed and all(isinstance(v, str) for v in observed if v is not None), code
+    ndc = findings[(findings["rule_code"] == "N002") & findings["observed"].str.match(r"^0\d+$")]
+    for _, f in ndc.iterrows():
+        assert rows[f["finding_id"]][at["observed"]] == f["observed"]  # leading zero kept
+
+
+def test_numbers_where_numeric_per_rule():
+    values = pd.Series(
+        ["375", "2.5", None, "0641617410", "J9035", "12", "-3", "=1+1", "5551307100"]
+    )
+    rules = pd.Series(["U004", "U004", "U004", "N002", "N002", "C001", "U005", "X", "N004"])
+    got = numbers_where_numeric(values, rules).tolist()
+    assert got == [375, 2.5, None, "0641617410", "J9035", 12, -3, "'=1+1", "5551307100"]
+    identifiers = rules.eq("C001")  # e.g. a CPT code as observed value: an identifier
+    assert numbers_where_numeric(values, rules, identifiers).tolist()[5] == "12"
+
+
+def test_xlsx_rejects_sheet_never_holds_the_leaked_patient(hostile_book):
+    ws = hostile_book["rejects"]
+    assert _column(ws, "reason_code") == ["V006"]
+    every = [c for sheet in hostile_book for row in sheet.iter_rows(values_only=True) for c in row]
+    assert not any(LEAKY_PATIENT in str(c) for c in every)
+
+
+def test_xlsx_rejects_sheet_is_masked_as_the_csv(fresh_result, tmp_path):
+    fresh_result.rejects = pd.DataFrame(
+        {
+            "source_file": ["a.csv", "a.csv", "a.csv"],
+            "source_row": pd.array([2, 3, 4], dtype="Int64"),
+            "column": ["patient_id", "", "billed_units"],
+            "value": ["MRN123456", "CLM1,1,MRN123456,medicare", "=ten"],
+            "reason_code": ["V002", "V006", "V003"],
+            "message": ["empty", "malformed", "cannot be parsed"],
+        }
+    )
+    path = tmp_path / "f.xlsx"
+    write_xlsx(fresh_result, path)
+    ws = openpyxl.load_workbook(path)["rejects"]
+    assert _column(ws, "value") == ["M***3456", RECORD_WITHHELD, "'=ten"]
+    assert _column(ws, "source_row") == [2, 3, 4]
+    write_xlsx(fresh_result, path, show_phi=True)
+    ws = openpyxl.load_workbook(path)["rejects"]
+    assert _column(ws, "value")[0] == "MRN123456"
+
+
+def test_xlsx_sheet_cut_at_excel_row_limit_says_how_many_more(fresh_result, tmp_path, monkeypatch):
+    monkeypatch.setattr(xlsx, "EXCEL_ROWS", 30)  # as if Excel held 30 rows
+    path = tmp_path / "f.xlsx"
+    write_xlsx(fresh_result, path)
+    book = openpyxl.load_workbook(path)
+    ws = book["all findings"]
+    total = len(fresh_result.findings)
+    assert total > 30 and ws.max_row == 30
+    rows = list(ws.iter_rows(min_row=2, values_only=True))
+    assert [r[0] for r in rows[:-1]] == fresh_result.findings["finding_id"].tolist()[:28]
+    assert rows[-1][0] == f"{total - 28} more findings are in findings.csv"
+    notes = [r for r in book["summary"].iter_rows(values_only=True) if "sheet" in str(r[0])]
+    assert ("sheet all findings: first 28 of " + f"{total:,} rows", "see findings.csv") in notes
