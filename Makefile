@@ -27,8 +27,16 @@ audit: install
 	$(BIN)/claims-audit run $(INPUT) --config sample_data/audit.toml \
 		--history sample_data/history.csv $(AUDIT_OUT) --format csv,parquet,html,xlsx --fail-on never
 
+# `make test` leaves out the `slow` tests, on every core (pytest-xdist; TEST_WORKERS=0 for one
+# process); `make test-slow` runs them (the wheel test: builds the wheel, installs it into a
+# fresh venv from the package index, runs the CLI outside the checkout; tiny-batch equivalence)
+TEST_WORKERS ?= auto
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest -m "not slow" -n $(TEST_WORKERS)
+
+.PHONY: test-slow
+test-slow: install
+	$(BIN)/pytest -m slow -n $(TEST_WORKERS)
 
 lint: install
 	$(BIN)/ruff check pipeline schemas tests benchmarks

@@ -28,7 +28,7 @@ import click
 from pipeline import __version__
 from pipeline.cli_reference import reference
 from pipeline.cli_sample import sample
-from pipeline.errors import PipelineError, current_stage, set_stage
+from pipeline.errors import PipelineError, current_stage, one_line, set_stage
 from pipeline.money import format_usd
 
 EXAMPLE_RUN = """
@@ -87,7 +87,7 @@ class AuditGroup(click.Group):
         except PipelineError as exc:
             if (ctx.obj or {}).get("debug"):
                 traceback.print_exc()
-            click.echo("claims-audit: error: " + " ".join(str(exc).splitlines()), err=True)
+            click.echo("claims-audit: error: " + one_line(str(exc)), err=True)
             sys.exit(2)
         except (
             click.exceptions.ClickException,
@@ -178,7 +178,7 @@ def _write_progress(enabled: bool):
 @click.option(
     "--reference",
     type=click.Path(path_type=Path),
-    help="Reference bundle directory (default: the starter bundle in reference/).",
+    help="Reference bundle directory (default: the packaged starter bundle).",
 )
 @click.option("--config", "config_path", type=click.Path(path_type=Path), help="audit.toml")
 @click.option(

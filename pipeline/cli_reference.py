@@ -127,9 +127,19 @@ def reference() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Bundle directory to write (replaced only when the new bundle is complete).",
 )
-def build(hcpcs_zip, asp_pricing, asp_crosswalk, mue_practitioner, mue_outpatient, opps, out_dir):
+@click.option(
+    "--curated",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Directory of the hand-curated tables (cpt_modifiers, container, drug_policy .csv) "
+    "to use instead of the ones shipped with claims-audit.",
+)
+def build(
+    hcpcs_zip, asp_pricing, asp_crosswalk, mue_practitioner, mue_outpatient, opps, out_dir, curated
+):
     """Build a reference bundle from the official CMS files, as downloaded."""
     set_stage("reference build")
+    # the packaged curated tables unless --curated is given (build_bundle's own default)
+    overrides = {} if curated is None else {"curated_dir": curated}
     manifest = build_bundle(
         hcpcs_zip,
         asp_pricing,
@@ -138,6 +148,7 @@ def build(hcpcs_zip, asp_pricing, asp_crosswalk, mue_practitioner, mue_outpatien
         mue_outpatient,
         opps,
         out_dir=out_dir,
+        **overrides,
     )
     click.echo(format_manifest(manifest, out_dir))
 
@@ -147,7 +158,7 @@ def build(hcpcs_zip, asp_pricing, asp_crosswalk, mue_practitioner, mue_outpatien
     "--reference",
     "bundle_dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Bundle directory (default: the starter bundle in reference/).",
+    help="Bundle directory (default: the packaged starter bundle).",
 )
 def show(bundle_dir):
     """Which sources, periods, row counts and hashes a bundle holds, and when it was built."""

@@ -4,7 +4,19 @@ Any other exception is an internal error (exit 3): the CLI names its type and th
 was in, which commands record here with `set_stage` (no patient data: stage names only).
 """
 
+import re
+
 _STAGE = ["startup"]
+# C0 controls (tab and line ends included: a message is one line), DEL, C1 controls and the
+# Unicode line separators: a damaged file's bytes can reach a library's error text
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(message: str) -> str:
+    """An error message as one printable line: line breaks become spaces, other control
+    characters are escaped (`\\x0e`), so nothing a file holds can drive the user's terminal."""
+    text = " ".join(str(message).splitlines())
+    return _UNPRINTABLE.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def set_stage(name: str) -> None:

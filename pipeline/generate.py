@@ -24,6 +24,7 @@ chunks of whole patients (bounded memory at any size).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -1338,9 +1339,11 @@ def generate_claims(
     cat = build_catalog(bundle, start, end)
     out.parent.mkdir(parents=True, exist_ok=True)
     labels_out = labels_path_for(out)
+    # temporary names no one else uses: only files this run created are ever removed
+    token = uuid.uuid4().hex[:8]
     tmp, tmp_labels = (
-        out.with_name(out.name + ".tmp"),
-        labels_out.with_name(labels_out.name + ".tmp"),
+        out.with_name(f".{out.name}.{token}.tmp"),
+        labels_out.with_name(f".{labels_out.name}.{token}.tmp"),
     )
     writer = label_writer = None
     planted: dict[str, int] = {}

@@ -39,7 +39,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from pipeline.errors import InputError
+from pipeline.errors import InputError, one_line
 from pipeline.parsing import TEXT
 from schemas.claims import FIELDS, IDENTIFIERS, REQUIRED
 
@@ -314,7 +314,7 @@ def _arrow_reason(exc: Exception) -> str:
     """pyarrow's message, first line, without any echo of the record text (may hold PHI)."""
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     text = re.sub(r"(got \d+)\s*:.*$", r"\1", text)
-    return text[:160]
+    return one_line(text[:160])  # a damaged file's bytes may be quoted: control chars escaped
 
 
 def _locate_overlong_record(path: Path, encoding: str, delimiter: str, limit: int) -> int | None:

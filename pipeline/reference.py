@@ -22,9 +22,10 @@ import pandas as pd
 import pandera.errors
 
 from pipeline.errors import BundleError
+from pipeline.resources import starter_bundle
 from schemas.reference import OPTIONAL_TABLES, TABLE_SCHEMAS
 
-DEFAULT_REFERENCE_DIR = Path(__file__).resolve().parents[1] / "reference"
+DEFAULT_REFERENCE_DIR = starter_bundle()  # reference/ in a checkout, installed as pipeline.starter
 MANIFEST_FORMAT = "claims-audit-reference/2"  # /2: `tables` holds file, rows and sha256
 TABLE_SUFFIXES = (".parquet", ".csv")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")

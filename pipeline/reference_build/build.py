@@ -8,6 +8,7 @@ which `pipeline.reference.load_bundle` checks before it uses the table.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import time
@@ -19,12 +20,13 @@ import pandas as pd
 
 from pipeline import __version__
 from pipeline.errors import ReferenceBuildError
-from pipeline.reference import DEFAULT_REFERENCE_DIR, MANIFEST_FORMAT, table_entry
+from pipeline.reference import MANIFEST_FORMAT, table_entry
 from pipeline.reference_build import asp, hcpcs
 from pipeline.reference_build.curated import read_curated, validated
 from pipeline.reference_build.mue import mue_table
 from pipeline.reference_build.opps import opps_table
 from pipeline.reference_build.sources import Fixes
+from pipeline.resources import curated_dir as packaged_curated_dir
 from schemas.reference import TABLE_SCHEMAS
 
 SORT_KEYS = {
@@ -48,12 +50,13 @@ def build_bundle(
     opps: Path | str | None = None,
     *,
     out_dir: Path | str,
-    curated_dir: Path | str = DEFAULT_REFERENCE_DIR,
+    curated_dir: Path | str | None = None,
 ) -> dict:
     """Build every table of `schemas.reference.TABLE_SCHEMAS` into `out_dir`; return the manifest.
 
     Raises ReferenceBuildError (one line naming the file and what is wrong) when a source is
-    unreadable or has the wrong layout; `out_dir` is then left untouched.
+    unreadable or has the wrong layout; `out_dir` is then left untouched. `curated_dir` holds
+    the hand-curated tables (None: the packaged ones, `pipeline.resources.curated_dir()`).
     """
     started = time.perf_counter()
     given = {
@@ -65,7 +68,8 @@ def build_bundle(
         "opps": opps,
     }
     files = {name: Path(path) for name, path in given.items() if path is not None}
-    out, curated = Path(out_dir).resolve(), Path(curated_dir).resolve()
+    curated = Path(curated_dir if curated_dir is not None else packaged_curated_dir()).resolve()
+    out = Path(out_dir).resolve()
     _check_out_dir(out, [curated, *files.values()])
     for path in files.values():
         if not path.is_file():
@@ -138,18 +142,51 @@ def _build_tables(
 
 def _check_out_dir(out: Path, inputs: list[Path]) -> None:
     """Refuse an out_dir whose replacement would destroy something that is not a bundle."""
-    if out.exists() and not out.is_dir():
-        raise ReferenceBuildError(f"{out}: exists and is not a directory")
-    if out.is_dir() and any(out.iterdir()) and not (out / "manifest.json").is_file():
-        raise ReferenceBuildError(
-            f"{out}: exists, is not empty and holds no manifest.json; refusing to replace it"
-        )
     for path in inputs:
         resolved = path.resolve()
         if resolved == out or out in resolved.parents:
             raise ReferenceBuildError(
                 f"{path}: an input lies inside the output directory {out}, which the build replaces"
             )
+    if out.exists() and not out.is_dir():
+        raise ReferenceBuildError(f"{out}: exists and is not a directory")
+    if out.is_dir() and any(out.iterdir()):
+        own = _bundle_files(out)
+        if own is None:
+            raise ReferenceBuildError(
+                f"{out}: exists, is not empty and is not a reference bundle; refusing to replace it"
+            )
+        foreign = sorted(p.name for p in out.iterdir() if p.name not in own)
+        if foreign:
+            raise ReferenceBuildError(
+                f"{out}: holds files the bundle did not write ({', '.join(foreign[:3])}); "
+                "refusing to replace it"
+            )
+
+
+def _bundle_files(directory: Path) -> set[str] | None:
+    """The names a bundle's manifest says it wrote (tables and the manifest), or None when the
+    directory holds no readable bundle manifest."""
+    try:
+        manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+        tables = manifest["tables"]
+        names = {str(entry["file"]) for entry in tables.values()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    if any("/" in n or n in ("", ".", "..") for n in names):
+        return None
+    return names | {"manifest.json"}
+
+
+def _remove_bundle_dir(directory: Path) -> None:
+    """Remove an earlier bundle: only the files its manifest lists, then the directory (which
+    stays, with whatever else is in it, if the bundle did not write everything there)."""
+    for name in _bundle_files(directory) or ():
+        path = directory / name
+        if path.is_file() and not path.is_symlink():
+            path.unlink()
+    with contextlib.suppress(OSError):
+        directory.rmdir()
 
 
 def _write_atomically(out: Path, tables: dict[str, pd.DataFrame], manifest: dict) -> None:
@@ -171,7 +208,7 @@ def _write_atomically(out: Path, tables: dict[str, pd.DataFrame], manifest: dict
             except OSError:
                 old.rename(out)
                 raise
-            shutil.rmtree(old, ignore_errors=True)
+            _remove_bundle_dir(old)
         else:
             tmp.rename(out)
     except OSError as exc:

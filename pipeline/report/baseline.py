@@ -19,7 +19,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import re
 import reprlib
 import stat
 from dataclasses import dataclass, field
@@ -37,8 +36,8 @@ from pandera.errors import SchemaError, SchemaErrors
 from pipeline.audit import AuditResult
 from pipeline.columns import TEXT
 from pipeline.config import file_kind
-from pipeline.engine import FINDING_COLUMNS
-from pipeline.errors import BaselineError
+from pipeline.engine import FINDING_COLUMNS, impact_split
+from pipeline.errors import BaselineError, one_line
 
 STATUSES = ("new", "persisting", "suppressed")
 SUPPRESSION_COLUMNS = ("finding_id", "reason", "expires")
@@ -58,7 +57,7 @@ _REPR.maxstring = _REPR.maxother = _SHOWN
 def _printable(text: str) -> str:
     """A library's error text for the one-line message: control characters escaped (a damaged
     file's bytes can reach it, and it is printed on a terminal), cut when long."""
-    text = re.sub(r"[\x00-\x1f\x7f]", lambda m: f"\\x{ord(m.group()):02x}", text)
+    text = one_line(text)
     return text if len(text) <= 3 * _SHOWN else text[: 3 * _SHOWN - 1] + "…"
 
 
@@ -455,8 +454,7 @@ def run_snapshot(findings: pd.DataFrame, started_at: str | None) -> dict:
         "findings": len(findings),
         "by_severity": {s: int(severity.get(s, 0)) for s in SEVERITY_NAMES},
         "by_rule": {str(code): int(n) for code, n in sorted(rules.items())},
-        "missed_revenue_usd": round(float(impact[impact > 0].sum()), 2),
-        "overpayment_risk_usd": round(float(-impact[impact < 0].sum()), 2),
+        **impact_split(impact),
     }
 
 

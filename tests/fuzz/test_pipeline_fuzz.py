@@ -13,6 +13,7 @@ below, with the traceback's summary in a comment.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -36,6 +37,9 @@ FORMATS = ("csv", "parquet", "html", "xlsx")
 OPTIONS = {"dictionary": True, "row_group_size": 7, "page_version": "1.0", "compression": "snappy"}
 
 pytestmark = pytest.mark.fuzz
+# FUZZ_IGNORE_KNOWN=1: the classes of the recorded failures below (control characters in a
+# message) do not fail the property, so a fuzz run can search past them for new ones
+IGNORE_KNOWN = os.environ.get("FUZZ_IGNORE_KNOWN") == "1"
 
 
 class Setting(tuple):
@@ -56,7 +60,8 @@ def _refused(exc: PipelineError) -> None:
     assert message and "\n" not in message, f"not a one-line message: {message!r}"
     # printed on a terminal: raw control characters from a damaged file must not reach it
     control = sorted({ch for ch in message if ord(ch) < 32 or ord(ch) == 127})
-    assert not control, f"control characters {control!r} in the message: {message!r}"
+    if not IGNORE_KNOWN:
+        assert not control, f"control characters {control!r} in the message: {message!r}"
 
 
 def check_case(case: dict, bundle, config) -> str:

@@ -22,7 +22,7 @@ def _run(bundle, batch_lines, monkeypatch, inputs=(CLAIMS,)):
     return run_audit(list(inputs), bundle, config, history=[SAMPLE / "history.csv"])
 
 
-@pytest.mark.parametrize("batch_lines", [7, 50, 120])
+@pytest.mark.parametrize("batch_lines", [pytest.param(7, marks=pytest.mark.slow), 50, 120])
 def test_findings_bytes_do_not_depend_on_batches(
     starter_bundle, monkeypatch, tmp_path, batch_lines
 ):
@@ -58,7 +58,10 @@ def test_findings_bytes_do_not_depend_on_batches(
     )
 
 
-@pytest.mark.parametrize("batch_lines", [3, 10])
+@pytest.mark.parametrize(
+    "batch_lines",
+    [pytest.param(3, marks=pytest.mark.slow), pytest.param(10, marks=pytest.mark.slow), 40],
+)
 def test_rejects_do_not_depend_on_batches(starter_bundle, monkeypatch, batch_lines):
     inputs = (CLAIMS, SAMPLE / "bad_rows.csv")
     whole = _run(starter_bundle, 10_000_000, monkeypatch, inputs)

@@ -87,7 +87,8 @@ def built(tmp_path_factory, curated_dir):
         pytest.skip(f"CMS source files not found in {RAW}")
     out = tmp_path_factory.mktemp("bundle") / "reference-2026Q1"
     out.mkdir()
-    (out / "manifest.json").write_text('{"kind": "old"}', encoding="utf-8")
+    old_manifest = '{"kind": "old", "tables": {"stale": {"file": "stale.parquet", "rows": 0}}}'
+    (out / "manifest.json").write_text(old_manifest, encoding="utf-8")
     (out / "stale.parquet").write_bytes(b"old")
     manifest = build_bundle(**RAW_FILES, out_dir=out, curated_dir=curated_dir)
     tables = {p.stem: pd.read_parquet(p) for p in out.glob("*.parquet")}

@@ -158,9 +158,22 @@ def test_build_refuses_to_replace_directory_that_is_not_a_bundle(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     (out / "notes.txt").write_text("mine", encoding="utf-8")
-    with pytest.raises(ReferenceBuildError, match="holds no manifest.json; refusing to replace"):
+    with pytest.raises(ReferenceBuildError, match="is not a reference bundle; refusing to replace"):
         _build(tmp_path)
     assert (out / "notes.txt").read_text(encoding="utf-8") == "mine"
+
+
+def test_build_replaces_an_earlier_bundle_but_never_a_file_it_did_not_write(tmp_path):
+    out = tmp_path / "out"
+    _build(tmp_path)
+    first = sorted(p.name for p in out.iterdir())
+    _build(tmp_path)  # an earlier bundle alone is replaced
+    assert sorted(p.name for p in out.iterdir()) == first
+    (out / "notes.txt").write_text("mine", encoding="utf-8")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    with pytest.raises(ReferenceBuildError, match=r"holds files the bundle did not write \(notes"):
+        _build(tmp_path)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
 def test_build_refuses_out_dir_holding_curated_inputs(tmp_path):

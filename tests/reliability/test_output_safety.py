@@ -273,7 +273,9 @@ REVIEWED_DELETES = {
     ("pipeline/report/writers.py", "write_csv_file"): "its own mkstemp file",
     ("pipeline/engines/dask_engine.py", "run_audit_dask"): "its own mkdtemp scratch",
     ("pipeline/generate.py", "generate_claims"): "its own <out>.tmp files",
-    ("pipeline/reference_build/build.py", "_write_atomically"): "bundle dirs (helper C)",
+    ("pipeline/reference_build/build.py", "_write_atomically"): "its own uuid-named build dir",
+    ("pipeline/reference_build/build.py", "_remove_bundle_dir"): "only the files a bundle's "
+    "manifest lists, then rmdir",
     ("pipeline/rules/diagnosis.py", "*"): "its own cache temp file",
 }
 
