@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 INPUT  ?= sample_data/claims.csv
+CONFIG ?= sample_data/audit.toml
 OUT    ?= audit-out
 REF_RAW ?= ../shared/reference-raw
 # `make reference OUT=dir` builds into dir; without OUT, into reference-build/
@@ -22,10 +23,13 @@ $(BIN)/claims-audit: pyproject.toml
 # `make audit` writes a new audit-out/<timestamp>/ each time (the summary's last line says where);
 # earlier runs and the report-demo folders are kept. `make audit OUT=dir` writes dir, which the
 # tool replaces only if it is an earlier claims-audit output (or empty).
+# `make audit INPUT=export.csv CONFIG=export.toml` audits an analyst's extract with its config
+# (see sample_data/messy/); the sample history is only used with the sample input.
 AUDIT_OUT = $(if $(filter command line,$(origin OUT)),--out $(OUT),)
 audit: install
-	$(BIN)/claims-audit run $(INPUT) --config sample_data/audit.toml \
-		--history sample_data/history.csv $(AUDIT_OUT) --format csv,parquet,html,xlsx --fail-on never
+	$(BIN)/claims-audit run $(INPUT) --config $(CONFIG) \
+		$(if $(filter sample_data/claims.csv,$(INPUT)),--history sample_data/history.csv,) \
+		$(AUDIT_OUT) --format csv,parquet,html,xlsx --fail-on never
 
 # `make test` leaves out the `slow` tests, on every core (pytest-xdist; TEST_WORKERS=0 for one
 # process); `make test-slow` runs them (the wheel test: builds the wheel, installs it into a

@@ -110,7 +110,7 @@ def read_inputs(inputs, config: Config, max_field_bytes: int | None = None) -> l
 
 def validate_files(inputs, config: Config) -> tuple[list[RawInput], Validated]:
     raws = read_inputs(inputs, config)
-    return raws, validate_inputs(raws)
+    return raws, validate_inputs(raws, config.values, config.date_formats)
 
 
 def load_history(paths, config: Config, bundle: Bundle) -> pd.DataFrame | None:
@@ -369,7 +369,7 @@ def audit_batch(
 ) -> BatchResult:
     """Validate, enrich and check one batch of raw lines (whole patients and claims)."""
     start = time.perf_counter()
-    checked = validate_frame(raw)
+    checked = validate_frame(raw, config.values, config.date_formats)
     validated = time.perf_counter()
     lines = enrich(checked.lines, bundle, config.rounding)
     enriched = time.perf_counter()

@@ -9,6 +9,17 @@ most `MAX_CONFIG_BYTES`, every section a table, every value of its schema type (
 the schema: a table or array where a scalar belongs is refused, and so is a document nested too
 deeply for the TOML parser), numbers in range (`filing_limit_days` 1..3650). Anything else raises
 ConfigError naming the key, e.g. `payer.medicare.filing_limit_days` (exit 2).
+
+Reading a real export through the config alone (README "Configuration"):
+
+    [columns]                 # source header = canonical column (case-insensitive)
+    "Claim #" = "claim_id"
+    Dx1 = "diagnosis_codes"   # several headers may map to diagnosis_codes or modifiers:
+    Dx2 = "diagnosis_codes"   # their values are joined in header order, empty ones skipped
+    [values.payer_type]       # source value = canonical value, per column (case-insensitive)
+    "Medicare Advantage" = "medicare_advantage"
+    [policy]
+    date_formats = ["%m/%d/%y"]   # tried after the built-in formats, in order
 """
 
 from __future__ import annotations
@@ -20,6 +31,7 @@ import re
 import stat
 import tomllib
 from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -27,11 +39,11 @@ import pandas as pd
 from pipeline.columns import per_value
 from pipeline.errors import ConfigError
 from pipeline.parsing import ROUNDING_POLICIES
-from schemas.claims import FIELDS, PAYER_TYPES
+from schemas.claims import FIELD_META, FIELDS, PAYER_TYPES
 
 SEVERITIES = ("error", "warning", "info")
 FAIL_ON = ("error", "warning", "never")
-SECTIONS = ("policy", "payer", "payer_id", "rules", "columns")
+SECTIONS = ("policy", "payer", "payer_id", "rules", "columns", "values")
 FILING_LIMIT_DAYS = (1, 3650)  # a filing limit in days: at least one day, at most ten years
 MAX_CONFIG_BYTES = 1 << 20  # an audit.toml is a few hundred bytes; refuse anything absurd
 _NAME_CHARS = 60  # a key or value quoted in an error message is cut to this many characters
@@ -74,6 +86,9 @@ class Config:
     disable: list[str] = field(default_factory=list)
     severity: dict[str, str] = field(default_factory=dict)
     columns: dict[str, str] = field(default_factory=dict)
+    # [values]: canonical column -> {source value, trimmed and lower-cased: canonical value}
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
+    date_formats: list[str] = field(default_factory=list)  # [policy] date_formats, in order
     source: str | None = None
 
     def as_dict(self) -> dict:
@@ -183,8 +198,35 @@ def _parse_policy(config: Config, policy: dict) -> None:
             config.rounding = _choice("policy.rounding", value, ROUNDING_POLICIES)
         elif key == "fail_on":
             config.fail_on = _choice("policy.fail_on", value, FAIL_ON)
+        elif key == "date_formats":
+            _check_type("policy.date_formats", value, list)
+            config.date_formats = [_date_format(v) for v in value]
         else:
-            _fail(_key("policy", key), "unknown key (one of rounding, fail_on)")
+            _fail(_key("policy", key), "unknown key (one of rounding, fail_on, date_formats)")
+
+
+_PROBE_DATE = date(2026, 3, 7)  # day and month differ, so a format that swaps them is seen
+_DATE_DIRECTIVES = re.compile(r"%[dmyYbB%]")
+
+
+def _date_format(fmt: str) -> str:
+    """A `[policy] date_formats` entry: a strptime format of day, month and year only
+    (`%d %m %y %Y %b %B`, any literal text) that reads back the date it writes."""
+    where = "policy.date_formats"
+    rest = _DATE_DIRECTIVES.sub("", fmt)
+    if "%" in rest:
+        _fail(where, f"{quoted(fmt)}: only %d %m %y %Y %b %B are allowed")
+    if "%d" not in fmt or not ("%m" in fmt or "%b" in fmt or "%B" in fmt):
+        _fail(where, f"{quoted(fmt)}: a date format needs a day (%d) and a month (%m, %b, %B)")
+    if "%y" not in fmt and "%Y" not in fmt:
+        _fail(where, f"{quoted(fmt)}: a date format needs a year (%y or %Y)")
+    try:
+        ok = datetime.strptime(_PROBE_DATE.strftime(fmt), fmt).date() == _PROBE_DATE
+    except (ValueError, re.error):  # re.error: a directive given twice
+        ok = False
+    if not ok:
+        _fail(where, f"{quoted(fmt)}: does not read back the dates it writes")
+    return fmt
 
 
 def _parse_payers(config: Config, payers: dict, by_id: dict) -> None:
@@ -229,6 +271,29 @@ def _parse_columns(config: Config, columns: dict) -> None:
         config.columns[alias] = target
 
 
+def _parse_values(config: Config, values: dict) -> None:
+    """`[values.<column>]` tables: source value = canonical value, matched trimmed and
+    case-insensitively; two source values that differ only in case are an error."""
+    for column, table in values.items():
+        where = _key("values", column)
+        if column not in FIELDS:
+            _fail(where, "not a canonical column")
+        if FIELD_META[column].get("identifier"):
+            _fail(where, "an identifier column: its values cannot be mapped")
+        mapping: dict[str, str] = {}
+        for source, target in _table(where, table).items():
+            key = _key(where, source)
+            folded = source.strip().lower()
+            if not folded:
+                _fail(key, "empty source value")
+            if not isinstance(target, str) or not target.strip():
+                _fail(key, f"expected a non-empty string, got {_describe(target)}")
+            if folded in mapping:
+                _fail(key, "given twice (source values are matched case-insensitively)")
+            mapping[folded] = target.strip()
+        config.values[column] = mapping
+
+
 def parse_config(
     data: dict, source: str | None = None, rule_codes: set[str] | None = None
 ) -> Config:
@@ -245,6 +310,7 @@ def parse_config(
     _parse_payers(config, sections["payer"], sections["payer_id"])
     _parse_rules(config, sections["rules"], rule_codes)
     _parse_columns(config, sections["columns"])
+    _parse_values(config, sections["values"])
     return config
 
 

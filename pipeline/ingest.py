@@ -5,6 +5,9 @@ Parquet alike: each file is brought to this canonical form on its own, a typed P
 becoming its exact text (numbers in full, timestamps and dates their calendar date), so a value's
 verdict never depends on the other files of the batch; typing is the validator's job. Headers are
 matched case-insensitively after trimming, then through the `[columns]` alias table of the config.
+Several headers may map to a list column (`diagnosis_codes`, `modifiers`: `Dx1`..`Dx4`): their
+values are joined in header order, empty ones skipped (`join_repeated`); for any other column the
+first header wins. A missing required column (V001) names the headers found and `[columns]`.
 
 CSV is read with pyarrow, the delimiter sniffed from the header line (`,` `;` tab `|`), quoted
 values may span lines. Encoding: UTF-8 with or without BOM; a file that is not valid UTF-8 falls
@@ -50,6 +53,10 @@ MAX_FIELD_BYTES = 64 * 1024  # default `--max-field-bytes`
 BLOCK_SIZE = 16 << 20  # pyarrow reads CSV in blocks: a record must fit in one
 _MAX_HEADER_BYTES = 1 << 20
 _EXCERPT = 80
+# list columns that several source columns may map to, joined in order (`join_repeated`)
+JOINED_COLUMNS = ("diagnosis_codes", "modifiers")
+LIST_JOINER = ","
+_HEADERS_SHOWN = 40  # header names quoted in a V001 message at most
 # cells read as empty: SQL, R, pandas and hand-typed markers; not spreadsheet errors (`#N/A`)
 NULL_MARKERS = ["", "NULL", "null", "NA", "N/A", "n/a", "None", "NaN", "nan"]
 _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
@@ -165,16 +172,20 @@ def scan_file(path: Path, identity: tuple[int, ...] | None = None) -> tuple[str,
 
 
 def _column_positions(header: list[str], aliases: dict[str, str], source: Path) -> dict[int, str]:
-    """Header position -> canonical name (first occurrence wins); InputError (V001) when a
-    required column is missing. The message lists recognised columns only: a header that is
-    really a data row (no header line) must not put patient ids into an error message."""
+    """Header position -> canonical name; InputError (V001) when a required column is missing.
+
+    A canonical column named twice keeps its first occurrence, except the list columns of
+    JOINED_COLUMNS: every header mapped to one of them is kept (`Dx1`..`Dx4` ->
+    `diagnosis_codes`), and `join_repeated` joins them in header order. The message names the
+    headers found, unless the header line looks like data (no header line: it would put
+    patient ids into an error message)."""
     alias_map = {k.strip().lower(): v for k, v in aliases.items()}
     canonical = set(FIELDS)
     positions: dict[int, str] = {}
     for i, name in enumerate(header):
         key = str(name).strip().lstrip("\ufeff").strip().lower()
         target = alias_map.get(key, key)
-        if target in canonical and target not in positions.values():
+        if target in canonical and (target in JOINED_COLUMNS or target not in positions.values()):
             positions[i] = target
     missing = [c for c in REQUIRED if c not in positions.values()]
     if missing:
@@ -189,16 +200,60 @@ def _column_positions(header: list[str], aliases: dict[str, str], source: Path) 
         raise InputError(
             f"{source}: required column {', '.join(missing)} is missing (V001); "
             f"recognised: {', '.join(found) or 'none'}, {other} other column(s){hint}"
+            f"{_headers_seen(header, looks_like_data)}; map other header names to canonical "
+            'columns in the [columns] table of the config (`"Header" = "canonical"`)'
         )
     return positions
+
+
+def _headers_seen(header: list[str], looks_like_data: bool) -> str:
+    """The header names found, for the V001 message: each cut to 40 characters, at most 40 of
+    them; none when the first line looks like data (it may hold patient ids)."""
+    if looks_like_data:
+        return ""
+    names = [str(h).strip().lstrip("\ufeff") for h in header[:_HEADERS_SHOWN]]
+    shown = ", ".join(repr(n if len(n) <= 40 else n[:39] + "…") for n in names)
+    more = f" and {len(header) - _HEADERS_SHOWN} more" if len(header) > _HEADERS_SHOWN else ""
+    return f"; headers found: {shown}{more}"
 
 
 def map_columns(header: list[str], aliases: dict[str, str], source: Path) -> dict[str, str]:
     """Map header names to canonical names; InputError (V001) when a required one is missing.
 
-    A name that appears twice (or two names for one canonical column) keeps the first."""
+    A name that appears twice (or two names for one canonical column) keeps the first, but for
+    the list columns of JOINED_COLUMNS, which keep them all (`_column_positions`)."""
     positions = _column_positions(header, aliases, source)
     return {header[i]: name for i, name in positions.items()}
+
+
+def join_repeated(table: pa.Table) -> pa.Table:
+    """One column per canonical name: the columns of a list field mapped from several headers
+    (`Dx1`..`Dx4`) become one, their values trimmed and joined with `LIST_JOINER` in column
+    order, empty and null ones skipped (all empty: null); Arrow kernels, no row loop."""
+    names = table.column_names
+    repeated = [n for n in dict.fromkeys(names) if names.count(n) > 1]
+    for name in repeated:
+        where = [i for i, n in enumerate(names) if n == name]
+        parts = [pc.utf8_trim_whitespace(_as_text(_plain(table.column(i)), name)) for i in where]
+        # null_handling="skip" drops the rows where every part is null (pyarrow 26): join
+        # with empty strings instead, then collapse the separators of the empty parts
+        joined = pc.binary_join_element_wise(
+            *parts, LIST_JOINER, null_handling="replace", null_replacement=""
+        )
+        joined = pc.replace_substring_regex(joined, f"{LIST_JOINER}{{2,}}", LIST_JOINER)
+        joined = pc.utf8_trim(joined, LIST_JOINER)
+        joined = pc.if_else(pc.equal(joined, ""), pa.scalar(None, pa.string()), joined)
+        for i in reversed(where[1:]):
+            table = table.remove_column(i)
+        table = table.set_column(where[0], name, joined)
+        names = table.column_names
+    return table
+
+
+def _plain(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A dictionary-encoded column as its value type (other columns as they are)."""
+    kind = column.type
+    return column.cast(kind.value_type) if pa.types.is_dictionary(kind) else column
 
 
 def sniff_delimiter(header_line: str) -> str:
@@ -432,7 +487,7 @@ def _read_csv(
 
 def _rename(table: pa.Table, names: list[str], positions: dict[int, str]) -> pa.Table:
     canonical = {names[i]: c for i, c in positions.items()}
-    return table.rename_columns([canonical[n] for n in table.column_names])
+    return join_repeated(table.rename_columns([canonical[n] for n in table.column_names]))
 
 
 # -- Parquet -----------------------------------------------------------------------------
@@ -466,7 +521,7 @@ def _read_parquet(
     except (pa.ArrowException, OSError, ValueError, UnicodeError, IndexError, KeyError) as exc:
         # a corrupted footer can fail anywhere in pyarrow's metadata decoding
         raise InputError(f"{path}: cannot be read as Parquet ({_arrow_reason(exc)})") from None
-    return table.rename_columns([positions[i] for i in wanted])
+    return join_repeated(table.rename_columns([positions[i] for i in wanted]))
 
 
 def _repair_chunk(chunk: pa.Array) -> pa.Array:

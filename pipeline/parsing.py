@@ -1,4 +1,4 @@
-"""Vectorised parsers for claim fields: NDC, dates, modifiers, amounts and units.
+"""Vectorised parsers for claim fields: NDC, dates, modifiers, amounts, money and units.
 
 One place for each idea: every stage that needs an NDC normalised or a modifier list split
 calls these functions. All take and return pandas Series; none loops over rows in Python.
@@ -59,10 +59,13 @@ _DATE_FORMATS = (
 FIRST_YEAR, LAST_YEAR = 1900, 2100
 
 
-def parse_dates(values: pd.Series) -> pd.Series:
-    """Parse ISO `YYYY-MM-DD`, `MM/DD/YYYY` and `YYYYMMDD`; anything else (or an impossible date)
-    is NaT, as is a date outside FIRST_YEAR..LAST_YEAR (`date_out_of_range` tells which). Values
-    that are already dates keep their calendar date (time of day and time zone dropped)."""
+def parse_dates(values: pd.Series, formats: tuple[str, ...] | list[str] = ()) -> pd.Series:
+    """Parse ISO `YYYY-MM-DD`, `MM/DD/YYYY` and `YYYYMMDD`, then the strptime `formats` of the
+    config (`[policy] date_formats`, e.g. `%m/%d/%y`, in order, on what is still unparsed);
+    anything else (or an impossible date) is NaT, as is a date outside FIRST_YEAR..LAST_YEAR
+    (`date_out_of_range` tells which for the built-in formats). Values that are already dates
+    keep their calendar date (time of day and time zone dropped). A two-digit year is never
+    read by default (ambiguous); `%y` reads 00-68 as 2000-2068 and 69-99 as 1969-1999."""
     if pd.api.types.is_datetime64_any_dtype(values):
         if getattr(values.dt, "tz", None) is not None:
             values = values.dt.tz_localize(None)  # the wall-clock date where it was recorded
@@ -75,6 +78,15 @@ def parse_dates(values: pd.Series) -> pd.Series:
         hit = (text.str.match(pattern).fillna(False) & ~outside).astype(bool)
         if hit.any():
             out[hit] = pd.to_datetime(text[hit], format=fmt, errors="coerce")
+    for fmt in formats:
+        # ASCII digits only: strptime would read other decimal digits too
+        todo = (out.isna() & text.notna() & ~outside).astype(bool)
+        todo &= ~text.str.contains(r"[^\x00-\x7f]", regex=True).fillna(False).astype(bool)
+        if not todo.any():
+            break
+        found = pd.to_datetime(text[todo], format=fmt, errors="coerce")
+        inside = (found.dt.year >= FIRST_YEAR) & (found.dt.year <= LAST_YEAR)
+        out[todo] = found.where(inside)
     return out
 
 
@@ -102,6 +114,25 @@ def parse_decimal(values: pd.Series) -> pd.Series:
     out = pd.Series(np.nan, index=values.index, dtype="float64")
     out[ok] = text[ok].astype("float64")
     return out
+
+
+# an amount of money as exports write it: an optional sign, then an optional `$`, then digits
+# with or without comma thousands separators (groups of exactly three), an optional fraction.
+# `$1,185.00`, `-$3.50`, `1185` pass; `$-3.50`, `1,18.5`, `1.185,00`, `USD 3` do not
+_MONEY = r"([+-]?)\$?((?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]*)?|\.[0-9]+)"
+
+
+def parse_money(values: pd.Series) -> pd.Series:
+    """Parse amounts of money: what `parse_decimal` takes, plus a `$` after the optional sign
+    and comma thousands separators (`$1,185.00` = 1185.0, `-$3.50` = -3.5); ASCII digits
+    only, anything else NaN. Numbers pass."""
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return values.astype("float64")
+    text = values.astype(TEXT).str.strip()
+    parts = text.str.extract(f"^{_MONEY}$")
+    ok = parts[1].notna()
+    plain = (parts[0].fillna("") + parts[1].str.replace(",", "", regex=False)).where(ok)
+    return parse_decimal(plain).where(ok).combine_first(parse_decimal(text))
 
 
 # -- modifiers and code lists ------------------------------------------------------------

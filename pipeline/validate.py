@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -40,6 +41,7 @@ from pipeline.parsing import (
     normalize_unit,
     parse_dates,
     parse_decimal,
+    parse_money,
 )
 from pipeline.privacy import PHI_FLAG, phi_rejects
 from schemas.claims import FIELD_META, FIELDS, MAX_NUMBER, MIN_POSITIVE, SCHEMA
@@ -53,7 +55,12 @@ REASONS = {
     "V006": "undecodable bytes or malformed CSV record",
 }
 _PRIORITY = {"V006": 0, "V003": 1, "V002": 2, "V004": 3, "V005": 4}
-_PARSERS = {"decimal": parse_decimal, "int": parse_decimal, "date": parse_dates}
+_PARSERS = {
+    "decimal": parse_decimal,
+    "money": parse_money,
+    "int": parse_decimal,
+    "date": parse_dates,
+}
 _MAX_INT = 2.0**53  # whole numbers beyond this are not exact as float64
 
 
@@ -103,11 +110,36 @@ def _text_rule(meta: dict):
     return None
 
 
-def type_columns(raw: pd.DataFrame) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+def map_values(raw: pd.DataFrame, values: dict[str, dict[str, str]] | None) -> pd.DataFrame:
+    """The config's `[values]` applied: per column, a source value (trimmed, lower-cased) found
+    in the column's table becomes its canonical value; other values stay as they are. Once per
+    distinct value (the columns are categoricals); the frame is not modified in place."""
+    if not values:
+        return raw
+    raw = raw.copy(deep=False)
+    for name, mapping in values.items():
+        if name not in raw.columns:
+            continue
+        table = pd.Series(mapping, dtype=object)
+
+        def mapped(cats: pd.Series, table=table) -> pd.Series:
+            found = cats.str.strip().str.lower().astype(object).map(table)
+            return found.where(found.notna(), cats.astype(object))
+
+        raw[name] = recode(raw[name], mapped)
+    return raw
+
+
+def type_columns(
+    raw: pd.DataFrame, date_formats: tuple[str, ...] | list[str] = ()
+) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
     """Parse every canonical column to its type, once per distinct value; return the typed frame
-    and the V003 (unparseable) / V004 (unit not allowed) rejects."""
+    and the V003 (unparseable) / V004 (unit not allowed) rejects. `date_formats`: the strptime
+    formats the config adds to the built-in date formats (`parse_dates`)."""
     typed = pd.DataFrame(index=raw.index)
     problems: list[pd.DataFrame] = []
+    parsers = dict(_PARSERS, date=partial(parse_dates, formats=tuple(date_formats)))
+    date_what = ", ".join(["YYYY-MM-DD", "MM/DD/YYYY", "YYYYMMDD", *date_formats])
     for name in FIELDS:
         meta = FIELD_META[name]
         values = raw[name]
@@ -115,15 +147,11 @@ def type_columns(raw: pd.DataFrame) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
             values = _fill_default(values, meta["default"])
         kind = meta["kind"]
         if kind in _PARSERS:
-            parsed = per_value(values, _PARSERS[kind])
+            parsed = per_value(values, parsers[kind])
             if kind != "date":  # `1e400` parses to infinity: not a usable number
                 parsed = parsed.where(np.isfinite(parsed))
             bad = values.notna() & parsed.isna()
-            what = (
-                "not a date (YYYY-MM-DD, MM/DD/YYYY or YYYYMMDD)"
-                if kind == "date"
-                else ("not a number")
-            )
+            what = f"not a date ({date_what})" if kind == "date" else ("not a number")
             out_of_range, why = _out_of_range(values, parsed, kind)
             bad &= ~out_of_range
             if kind == "int":
@@ -259,10 +287,17 @@ def combine_inputs(inputs: list[RawInput]) -> pd.DataFrame:
     return concat_frames(frames, [*FIELDS, "source_file", "source_row"], dtypes)
 
 
-def validate_frame(raw: pd.DataFrame) -> Validated:
+def validate_frame(
+    raw: pd.DataFrame,
+    values: dict[str, dict[str, str]] | None = None,
+    date_formats: tuple[str, ...] | list[str] = (),
+) -> Validated:
     """Validate combined raw lines (all of them, or a batch holding whole claims): the typed
-    good lines and the schema rejects of the bad rows (`finish_rejects` adds the ingest ones)."""
-    typed, problems = type_columns(raw)
+    good lines and the schema rejects of the bad rows (`finish_rejects` adds the ingest ones).
+    `values` and `date_formats`: the config's `[values]` (`map_values`, applied first) and
+    `[policy] date_formats`."""
+    raw = map_values(raw, values)
+    typed, problems = type_columns(raw, date_formats)
     problems += schema_failures(typed, raw)
     rejects = pd.concat(problems) if problems else pd.DataFrame(columns=REJECT_COLUMNS)
     rejects["_priority"] = rejects["reason_code"].map(_PRIORITY)
@@ -312,8 +347,13 @@ def finish_rejects(parts: list[pd.DataFrame], inputs: list[RawInput]) -> Validat
     )
 
 
-def validate_inputs(inputs: list[RawInput]) -> Validated:
-    """Validate the batch: typed good lines, and a reject record for every bad row."""
-    checked = validate_frame(combine_inputs(inputs))
+def validate_inputs(
+    inputs: list[RawInput],
+    values: dict[str, dict[str, str]] | None = None,
+    date_formats: tuple[str, ...] | list[str] = (),
+) -> Validated:
+    """Validate the batch: typed good lines, and a reject record for every bad row
+    (`values`, `date_formats`: as for `validate_frame`)."""
+    checked = validate_frame(combine_inputs(inputs), values, date_formats)
     done = finish_rejects([checked.rejects], inputs)
     return Validated(lines=checked.lines, rejects=done.rejects, rows_rejected=done.rows_rejected)

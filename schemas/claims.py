@@ -69,7 +69,7 @@ class ClaimLines(pa.DataFrameModel):
     hcpcs_code: Series[pd.CategoricalDtype] = pa.Field(metadata=_meta("text", case="upper"))
     modifiers: Series[pd.CategoricalDtype] = pa.Field(nullable=True, metadata=_meta("codes"))
     billed_units: Series[float] = pa.Field(gt=0, metadata=_meta("decimal"))
-    charge_usd: Series[float] = pa.Field(nullable=True, ge=0, metadata=_meta("decimal"))
+    charge_usd: Series[float] = pa.Field(nullable=True, ge=0, metadata=_meta("money"))
     ndc: Series[pd.CategoricalDtype] = pa.Field(nullable=True, metadata=_meta("text"))
     ndc_unit_qualifier: Series[pd.CategoricalDtype] = pa.Field(
         nullable=True, isin=NDC_QUALIFIERS, metadata=_meta("text", case="upper")
@@ -87,7 +87,7 @@ class ClaimLines(pa.DataFrameModel):
     payer_sequence: Series[pd.CategoricalDtype] = pa.Field(
         isin=PAYER_SEQUENCES, metadata=_meta("text", default="primary", case="lower")
     )
-    other_payer_paid_usd: Series[float] = pa.Field(nullable=True, ge=0, metadata=_meta("decimal"))
+    other_payer_paid_usd: Series[float] = pa.Field(nullable=True, ge=0, metadata=_meta("money"))
 
     class Config:
         coerce = True

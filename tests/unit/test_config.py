@@ -351,3 +351,69 @@ def test_cli_bad_config_exits_2_with_one_line(tmp_path, make, line):
 def _write(path, text: str):
     path.write_text(text)
     return path
+
+
+# -- reading a real export: [values], [policy] date_formats, several [columns] per list --------
+
+
+def test_values_tables_fold_source_values_and_date_formats_are_kept():
+    config = parse_config(
+        {
+            "policy": {"date_formats": ["%m/%d/%y", "%d-%b-%Y"]},
+            "columns": {"Dx1": "diagnosis_codes", "Dx2": "diagnosis_codes", "Mod1": "modifiers"},
+            "values": {"payer_type": {" Medicare Advantage ": "medicare_advantage"}},
+        },
+        rule_codes=CODES,
+    )
+    assert config.values == {"payer_type": {"medicare advantage": "medicare_advantage"}}
+    assert config.date_formats == ["%m/%d/%y", "%d-%b-%Y"]
+    assert config.columns == {
+        "Dx1": "diagnosis_codes",
+        "Dx2": "diagnosis_codes",
+        "Mod1": "modifiers",
+    }
+    assert Config().values == {} and Config().date_formats == []
+    assert config.sha256 != Config().sha256  # both are part of the recorded config
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"values": 3}, "config key values: expected a table, got 3"),
+        ({"values": {"payer": {}}}, "config key values.payer: not a canonical column"),
+        ({"values": {"patient_id": {}}}, "config key values.patient_id: an identifier column"),
+        ({"values": {"payer_type": []}}, "config key values.payer_type: expected a table"),
+        (
+            {"values": {"payer_type": {"MA": 1}}},
+            "config key values.payer_type.MA: expected a non-empty string, got 1",
+        ),
+        (
+            {"values": {"payer_type": {"MA": {"x": "y"}}}},
+            "config key values.payer_type.MA: expected a non-empty string, got a table",
+        ),
+        ({"values": {"payer_type": {" ": "x"}}}, 'values.payer_type." ": empty source value'),
+        (
+            {"values": {"payer_type": {"MA": "a", "ma": "b"}}},
+            "config key values.payer_type.ma: given twice",
+        ),
+        ({"policy": {"date_formats": "%m/%d/%y"}}, "policy.date_formats: expected an array"),
+        ({"policy": {"date_formats": [5]}}, "policy.date_formats: expected an array of strings"),
+        ({"policy": {"date_formats": ["%m/%d %H"]}}, "only %d %m %y %Y %b %B are allowed"),
+        ({"policy": {"date_formats": ["%m/%y"]}}, "needs a day (%d) and a month"),
+        ({"policy": {"date_formats": ["%m/%d"]}}, "needs a year (%y or %Y)"),
+        ({"policy": {"date_formats": ["%m%d%y%d"]}}, "does not read back the dates it writes"),
+        ({"policy": {"date_format": []}}, "policy.date_format: unknown key (one of rounding"),
+    ],
+)
+def test_values_and_date_formats_are_checked_naming_the_key(data, message):
+    with pytest.raises(ConfigError) as err:
+        parse_config(data, rule_codes=CODES)
+    assert message in str(err.value)
+
+
+def test_values_section_of_the_wrong_type_is_exit_2_naming_the_key(tmp_path):
+    path = tmp_path / "audit.toml"
+    path.write_text("[values.payer_type]\nMA = 3\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["run", str(SAMPLE / "claims.csv"), "--config", str(path)])
+    assert result.exit_code == 2
+    assert "config key values.payer_type.MA: expected a non-empty string, got 3" in result.output

@@ -397,3 +397,115 @@ def test_patient_id_shifted_into_another_column_is_masked(tmp_path):
     ]
     raw_values = masked_rejects(checked.rejects, show_phi=True)["value"].tolist()
     assert raw_values == ["", "PSECRET77"]
+
+
+# -- real exports: V001 message, list columns from several headers, money, values, dates ------
+
+DX_ALIASES = {"dx1": "diagnosis_codes", "Dx2": "diagnosis_codes", "DX3": "diagnosis_codes"}
+
+
+def test_missing_required_column_lists_headers_found_and_points_to_columns(tmp_path):
+    path = write(tmp_path, "b.csv", "Claim #,Line,MRN\nC1,1,P1\n")
+    with pytest.raises(InputError) as err:
+        read_input(path)
+    message = str(err.value)
+    assert "required column claim_id" in message and "(V001)" in message
+    assert "headers found: 'Claim #', 'Line', 'MRN'" in message
+    assert "[columns] table of the config" in message
+
+
+def test_missing_required_column_never_echoes_a_data_line(tmp_path):
+    path = write(tmp_path, "b.csv", "C1,1,MRN123456,medicare,2026-01-05,J9035,38\n")
+    with pytest.raises(InputError) as err:
+        read_input(path)
+    assert "MRN123456" not in str(err.value) and "headers found" not in str(err.value)
+    assert "[columns]" in str(err.value)
+
+
+def test_several_headers_join_into_diagnosis_codes_and_modifiers(tmp_path):
+    path = write(
+        tmp_path,
+        "dx.csv",
+        f"{HEADER},Dx1,Dx2,Dx3,Mod1,Mod2\r\n"
+        "C1,1,P1,medicare,2026-01-05,J9035,38,C34.11,,Z51.11, JW ,\r\n"
+        "C2,1,P2,medicare,2026-01-05,J9035,38,,,,,\r\n"
+        "C3,1,P3,medicare,2026-01-05,J9035,38,, ,E66.9, ,KX\r\n",
+    )
+    aliases = {**DX_ALIASES, "mod1": "modifiers", "MOD2": "modifiers"}
+    frame = read_input(path, aliases).frame
+    assert frame["diagnosis_codes"].astype(object).fillna("").tolist() == [
+        "C34.11,Z51.11",
+        "",
+        "E66.9",
+    ]
+    assert pd.isna(frame["diagnosis_codes"][1])
+    assert frame["modifiers"].astype(object).fillna("").tolist() == ["JW", "", "KX"]
+    checked = validate_inputs([read_input(path, aliases)])
+    assert checked.lines["diagnosis_codes"].astype(object).fillna("").tolist() == [
+        "C3411 Z5111",
+        "",
+        "E669",
+    ]
+    # without the aliases, only canonical headers count: Dx1.. are extra columns
+    assert "diagnosis_codes" not in read_input(path).frame.columns
+
+
+def test_several_parquet_columns_join_like_csv_ones(tmp_path):
+    path = tmp_path / "dx.parquet"
+    base = {c: ["C1", "C2"] if c == "claim_id" else ["1", "1"] for c in HEADER.split(",")}
+    base.update(patient_id=["P1", "P2"], payer_type=["medicare"] * 2)
+    base.update(service_date=["2026-01-05"] * 2, hcpcs_code=["J9035"] * 2, billed_units=["38"] * 2)
+    pq.write_table(
+        pa.table({**base, "Dx1": ["C3411", None], "Dx2": [None, None], "Dx3": ["Z5111", None]}),
+        path,
+    )
+    frame = read_input(path, DX_ALIASES).frame
+    assert frame["diagnosis_codes"][0] == "C3411,Z5111" and pd.isna(frame["diagnosis_codes"][1])
+
+
+def test_money_columns_take_dollar_signs_and_thousands_separators(tmp_path):
+    rows = ['"$1,185.00"', "$24", "1185.5", "-$3.50", "$-3.50", '"1,18.5"', '"1.185,00"', "USD 3"]
+    body = "".join(
+        f"C{i},1,P{i},medicare,2026-01-05,J9035,38,{v}\n" for i, v in enumerate(rows, start=1)
+    )
+    path = write(tmp_path, "m.csv", f"{HEADER},charge_usd\n{body}")
+    checked = validate_inputs([read_input(path)])
+    assert checked.lines.set_index("claim_id")["charge_usd"].to_dict() == {
+        "C1": 1185.0,
+        "C2": 24.0,
+        "C3": 1185.5,
+    }
+    codes = checked.rejects.set_index("source_row")["reason_code"].to_dict()
+    assert codes == {4: "V004", 5: "V003", 6: "V003", 7: "V003", 8: "V003"}  # 4: negative
+
+
+def test_values_map_and_date_formats_apply_before_validation(tmp_path):
+    path = write(
+        tmp_path,
+        "v.csv",
+        f"{HEADER}\n"
+        "C1,1,P1,MEDICARE ADVANTAGE,3/7/26,J9035,38\n"
+        "C2,1,P2,Blue Cross,12/31/99,J9035,38\n"
+        "C3,1,P3,medicare,2/30/26,J9035,38\n"
+        "C4,1,P4,Self Pay,3/7/26,J9035,38\n",
+    )
+    values = {
+        "payer_type": {"medicare advantage": "medicare_advantage", "blue cross": "commercial"}
+    }
+    checked = validate_inputs([read_input(path)], values, ["%m/%d/%y"])
+    lines = checked.lines.set_index("claim_id")
+    assert lines["payer_type"].astype(str).to_dict() == {
+        "C1": "medicare_advantage",
+        "C2": "commercial",
+    }
+    assert lines["service_date"].dt.strftime("%Y-%m-%d").to_dict() == {
+        "C1": "2026-03-07",
+        "C2": "1999-12-31",
+    }
+    rejects = checked.rejects.set_index("source_row")
+    assert rejects.loc[3, "reason_code"] == "V003" and "%m/%d/%y" in rejects.loc[3, "message"]
+    assert (rejects.loc[4, "column"], rejects.loc[4, "reason_code"]) == ("payer_type", "V004")
+    # the default still rejects two-digit years (ambiguous)
+    default = validate_inputs([read_input(path)], values)
+    assert set(default.rejects["column"]) == {"service_date", "payer_type"}
+    assert len(default.lines) == 0

@@ -10,6 +10,7 @@ from pipeline.parsing import (
     normalize_unit,
     parse_dates,
     parse_decimal,
+    parse_money,
     round_units,
     split_codes,
     to_billing_units,
@@ -175,3 +176,36 @@ def test_parse_decimal_ascii_digits_only():
     out = parse_decimal(pd.Series(["60", "\u0666\u0660", "\uff16\uff10", "6\u06f0", "1e5"]))
     assert out.iloc[0] == 60.0 and out.iloc[4] == 1e5
     assert out.iloc[1:4].isna().all()
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("$1,185.00", 1185.0),
+        ("-$3.50", -3.5),
+        ("+$1,000,000", 1_000_000.0),
+        ("1,234.50", 1234.5),
+        ("$.5", 0.5),
+        ("24", 24.0),
+        ("1e3", 1000.0),  # what parse_decimal takes passes
+        ("$-3.50", None),  # the sign goes before the $
+        ("1,18.5", None),  # thousands groups are three digits
+        ("1.185,00", None),  # no locale guessed
+        ("USD 3", None),
+        ("(25.00)", None),  # no accounting negatives
+        ("$", None),
+        ("$\u0661,185.00", None),  # ASCII digits only
+        ("$1,185.0\u0660", None),
+    ],
+)
+def test_parse_money_dollar_signs_and_thousands_separators(raw, expected):
+    got = parse_money(pd.Series([raw], dtype="string"))[0]
+    assert math.isnan(got) if expected is None else got == expected, (raw, got)
+
+
+def test_parse_dates_extra_formats_after_the_built_in_ones():
+    values = pd.Series(["3/7/26", "3/7/2026", "12/31/99", "2/30/26", "\u0663/7/26", "26-03-07"])
+    default = parse_dates(values)
+    assert default.isna().tolist() == [True, False, True, True, True, True]  # 2-digit years
+    got = parse_dates(values, ("%m/%d/%y",)).dt.strftime("%Y-%m-%d").fillna("").tolist()
+    assert got == ["2026-03-07", "2026-03-07", "1999-12-31", "", "", ""]

@@ -330,10 +330,10 @@ def build_csv_cases() -> None:
             ]
         ),
         6,
-        rejects="1:charge_usd:V003 2:charge_usd:V003 3:billed_units:V003 4:charge_usd:V003 "
-        "6:charge_usd:V003",
-        note="numbers are plain decimals: thousands separators, currency signs and accounting "
-        "negatives are V003 (rather than guess the locale: 1,234 is 1.234 in Europe)",
+        rejects="3:billed_units:V003 4:charge_usd:V003 6:charge_usd:V003",
+        note="money columns take a $ and comma thousands separators (issue 13): $1,234.50 and "
+        "1,234.50 are 1234.5; other numbers are plain decimals (1,000 units is V003), and a "
+        "currency word or an accounting negative is V003 (1.234,50 too: no locale guessed)",
     )
     audit(
         "dates_accepted.csv",
