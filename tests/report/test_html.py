@@ -282,21 +282,6 @@ def test_quota_per_rule_keeps_small_rules_whole():
     assert quota_per_rule(counts, 2) == 1  # every rule keeps one row
 
 
-def _large_result(sample_result, copies: int):
-    """The sample's findings repeated `copies` times under hostile, long, distinct claim ids
-    (about 1.7 kB of JSON each: the table must be cut to fit)."""
-    from copy import copy
-
-    base = sample_result.findings
-    big = pd.concat([base] * copies, ignore_index=True)
-    n = np.arange(len(big)).astype(str)
-    big["claim_id"] = pd.Series("<" * 280 + "C", index=big.index, dtype=TEXT) + n
-    big["message"] = big["message"] + " " + "&" * 400
-    result = copy(sample_result)
-    result.findings = big
-    return result
-
-
 def _check_capped(html: str, findings: pd.DataFrame) -> dict:
     """Every rule is in the table; each rule cut short has its note with the right numbers."""
     table = _table(html)
