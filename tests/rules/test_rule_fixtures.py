@@ -141,27 +141,26 @@ def test_rule_fires_exactly_on_marked_lines(code, starter_bundle):
     assert got == want
 
 
-def _checked(code: str, column: str, bundle) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _checked(code: str, column: str, bundle) -> pd.DataFrame:
+    """The cases stating `column`, each beside the rule's finding on its line (every one has)."""
     cases = fixture_cases(code, bundle)
     if column not in cases or not (cases[column] != "").any():
         pytest.skip(f"{code} fixture states no {column}")
     cases = cases[cases[column] != ""]
-    return cases, _findings(code, bundle, cases)
+    merged = cases.merge(_findings(code, bundle, cases), on=KEY)
+    assert len(merged) == len(cases)
+    return merged
 
 
 @pytest.mark.parametrize("code", codes_with("expect_value"))
 def test_rule_expected_values(code, starter_bundle):
-    cases, found = _checked(code, "expect_value", starter_bundle)
-    merged = cases.merge(found, on=KEY)
-    assert len(merged) == len(cases)
+    merged = _checked(code, "expect_value", starter_bundle)
     assert merged["expected"].tolist() == merged["expect_value"].tolist()
 
 
 @pytest.mark.parametrize("code", codes_with("expect_impact"))
 def test_rule_impact(code, starter_bundle):
-    cases, found = _checked(code, "expect_impact", starter_bundle)
-    merged = cases.merge(found, on=KEY)
-    assert len(merged) == len(cases)
+    merged = _checked(code, "expect_impact", starter_bundle)
     got = merged["impact_usd"].astype("float64").to_numpy()
     want = merged["expect_impact"].astype("float64").to_numpy()
     assert np.allclose(got, want, atol=0.005, equal_nan=True), list(zip(got, want, strict=True))
@@ -169,18 +168,14 @@ def test_rule_impact(code, starter_bundle):
 
 @pytest.mark.parametrize("code", codes_with("expect_message"))
 def test_rule_message(code, starter_bundle):
-    cases, found = _checked(code, "expect_message", starter_bundle)
-    merged = cases.merge(found, on=KEY)
-    assert len(merged) == len(cases)
+    merged = _checked(code, "expect_message", starter_bundle)
     for message, part in zip(merged["message"], merged["expect_message"], strict=True):
         assert part in message
 
 
 @pytest.mark.parametrize("code", codes_with("expect_carc"))
 def test_rule_carc(code, starter_bundle):
-    cases, found = _checked(code, "expect_carc", starter_bundle)
-    merged = cases.merge(found, on=KEY)
-    assert len(merged) == len(cases)
+    merged = _checked(code, "expect_carc", starter_bundle)
     assert merged["carc"].tolist() == merged["expect_carc"].tolist()
 
 
