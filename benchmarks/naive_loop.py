@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.parsing import UNIT_SPELLINGS
-from pipeline.reference import load_bundle
+from claims_audit.parsing import UNIT_SPELLINGS
+from claims_audit.reference import load_bundle
 
 PAYER_TYPES = {"medicare", "medicare_advantage", "medicaid", "commercial", "other"}
 FAMILY = {

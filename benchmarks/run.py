@@ -45,7 +45,7 @@ def _cli() -> list[str]:
     script = Path(sys.executable).with_name("claims-audit")
     if script.exists():
         return [str(script)]
-    return [sys.executable, "-c", "from pipeline.cli import main; main()"]
+    return [sys.executable, "-c", "from claims_audit.cli.main import main; main()"]
 
 
 def measure(cmd: list[str], log: Path) -> dict:

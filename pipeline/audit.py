@@ -17,10 +17,15 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 
-from pipeline import __version__
-from pipeline.columns import codes_of, linked_labels
-from pipeline.config import Config
-from pipeline.engine import (
+from claims_audit import __version__
+from claims_audit.columns import codes_of, linked_labels
+from claims_audit.config import Config
+from claims_audit.enrich import enrich
+from claims_audit.ingest import MAX_FIELD_BYTES, RawInput, read_input, resolve_inputs
+from claims_audit.reference import Bundle
+from claims_audit.rules import diagnosis, effective_rules
+from claims_audit.rules.common import RuleContext
+from claims_audit.rules.engine import (
     SEVERITY_RANK,
     RuleRun,
     impact_split,
@@ -29,12 +34,7 @@ from pipeline.engine import (
     not_evaluated_totals,
     run_rules,
 )
-from pipeline.enrich import enrich
-from pipeline.ingest import MAX_FIELD_BYTES, RawInput, read_input, resolve_inputs
-from pipeline.reference import Bundle
-from pipeline.rules import diagnosis, effective_rules
-from pipeline.rules.common import RuleContext
-from pipeline.validate import (
+from claims_audit.validate import (
     Validated,
     combine_inputs,
     finish_rejects,

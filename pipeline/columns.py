@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from pipeline.parsing import TEXT  # noqa: F401 (the one definition; re-exported)
+from claims_audit.parsing import TEXT  # noqa: F401 (the one definition; re-exported)
 
 
 def is_categorical(values: pd.Series) -> bool:

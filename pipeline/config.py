@@ -36,10 +36,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.columns import per_value
-from pipeline.errors import ConfigError
-from pipeline.parsing import ROUNDING_POLICIES
-from schemas.claims import FIELD_META, FIELDS, PAYER_TYPES
+from claims_audit.columns import per_value
+from claims_audit.errors import ConfigError
+from claims_audit.parsing import ROUNDING_POLICIES
+from claims_audit.schemas.claims import FIELD_META, FIELDS, PAYER_TYPES
 
 SEVERITIES = ("error", "warning", "info")
 FAIL_ON = ("error", "warning", "never")

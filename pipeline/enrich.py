@@ -17,9 +17,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pipeline.columns import group_any, group_ids, group_sum, lookup, pair_lookup, per_value, recode
-from pipeline.parsing import has_code, normalize_ndc, round_units, to_billing_units
-from pipeline.reference import Bundle
+from claims_audit.columns import (
+    group_any,
+    group_ids,
+    group_sum,
+    lookup,
+    pair_lookup,
+    per_value,
+    recode,
+)
+from claims_audit.parsing import has_code, normalize_ndc, round_units, to_billing_units
+from claims_audit.reference import Bundle
 
 CPT_PATTERN = r"^([0-9]{5}|[0-9]{4}[FTU])$"  # ASCII digits: `\d` matches Arabic-Indic too
 MUE_SETTING = {"professional": "practitioner", "institutional": "outpatient_hospital"}

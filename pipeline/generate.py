@@ -38,12 +38,12 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from pipeline.enrich import CPT_PATTERN
-from pipeline.errors import PipelineError
-from pipeline.parsing import round_units, to_billing_units
-from pipeline.reference import Bundle
-from pipeline.rules.diagnosis import ICD10CM_RELEASE, billable_icd10_codes
-from pipeline.rules.units import SLIP_RATIOS
+from claims_audit.enrich import CPT_PATTERN
+from claims_audit.errors import PipelineError
+from claims_audit.parsing import round_units, to_billing_units
+from claims_audit.reference import Bundle
+from claims_audit.rules.diagnosis import ICD10CM_RELEASE, billable_icd10_codes
+from claims_audit.rules.units import SLIP_RATIOS
 
 OUTPUT_COLUMNS = [
     "claim_id",
@@ -470,7 +470,7 @@ def _ceil_units(values: np.ndarray) -> np.ndarray:
 
 
 def _is_slip(billed, expected, amount, bua) -> np.ndarray:
-    """`pipeline.rules.units.unit_slip` for a dose-documented, non-JW line."""
+    """`claims_audit.rules.units.unit_slip` for a dose-documented, non-JW line."""
     with np.errstate(invalid="ignore", divide="ignore"):
         as_amount = np.isclose(billed, amount) & ~np.isclose(bua, 1.0)
         ratio = np.where(expected > 0, billed / np.where(expected > 0, expected, 1), -1)

@@ -42,9 +42,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from pipeline.errors import InputError, one_line
-from pipeline.parsing import TEXT
-from schemas.claims import FIELDS, IDENTIFIERS, REQUIRED
+from claims_audit.errors import InputError, one_line
+from claims_audit.parsing import TEXT
+from claims_audit.schemas.claims import FIELDS, IDENTIFIERS, REQUIRED
 
 INPUT_SUFFIXES = {".csv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet"}
 REJECT_COLUMNS = ["source_file", "source_row", "column", "value", "reason_code", "message"]

@@ -11,7 +11,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from schemas.claims import PHI_FIELDS
+from claims_audit.schemas.claims import PHI_FIELDS
 
 PHI_FLAG = "phi"  # bool column of the rejects frame: the value must be masked
 

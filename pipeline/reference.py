@@ -2,11 +2,12 @@
 
 The manifest lists every table with its file, row count and sha256 (of the file as stored). A
 table is used only when its bytes hash to the manifest's sha256 and hold the manifest's number
-of rows, and then only when it passes its schema (`schemas.reference`: codes, enumerations, and
-numbers finite and within range). Anything else (a missing table or manifest, a table cut to its
-header, one changed byte, a payment limit of `inf`, a manifest of the wrong shape) raises
-`BundleError` naming the table, which the CLI reports as one line and exit 2. The bytes that are
-hashed are the bytes that are parsed, so a file replaced while it is read cannot slip through.
+of rows, and then only when it passes its schema (`claims_audit.schemas.reference`: codes,
+enumerations, and numbers finite and within range). Anything else (a missing table or manifest,
+a table cut to its header, one changed byte, a payment limit of `inf`, a manifest of the wrong
+shape) raises `BundleError` naming the table, which the CLI reports as one line and exit 2. The
+bytes that are hashed are the bytes that are parsed, so a file replaced while it is read cannot
+slip through.
 """
 
 from __future__ import annotations
@@ -21,11 +22,12 @@ from pathlib import Path
 import pandas as pd
 import pandera.errors
 
-from pipeline.errors import BundleError
-from pipeline.resources import starter_bundle
-from schemas.reference import OPTIONAL_TABLES, TABLE_SCHEMAS
+from claims_audit.errors import BundleError
+from claims_audit.resources import starter_bundle
+from claims_audit.schemas.reference import OPTIONAL_TABLES, TABLE_SCHEMAS
 
-DEFAULT_REFERENCE_DIR = starter_bundle()  # reference/ in a checkout, installed as pipeline.starter
+# reference/ in a checkout, installed as claims_audit.starter
+DEFAULT_REFERENCE_DIR = starter_bundle()
 MANIFEST_FORMAT = "claims-audit-reference/2"  # /2: `tables` holds file, rows and sha256
 TABLE_SUFFIXES = (".parquet", ".csv")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")

@@ -1,9 +1,10 @@
 """Where the data shipped with claims-audit lives: the starter bundle and the curated tables.
 
 Both are the repository folder `reference/`, which `pyproject.toml` installs as the data package
-`pipeline.starter` (setuptools `package-dir`), so `importlib.resources` finds it the same way in
-an editable install (the folder itself) and in a wheel (`site-packages/pipeline/starter/`). Every
-default path to them comes from here; nothing else locates `reference/` from `__file__`.
+`claims_audit.starter` (setuptools `package-dir`), so `importlib.resources` finds it the same
+way in an editable install (the folder itself) and in a wheel
+(`site-packages/claims_audit/starter/`). Every default path to them comes from
+here; nothing else locates `reference/` from `__file__`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from importlib.resources import files
 from pathlib import Path
 
-STARTER_PACKAGE = "pipeline.starter"  # the data package installed from reference/
+STARTER_PACKAGE = "claims_audit.starter"  # the data package installed from reference/
 
 
 def _package_dir(package: str) -> Path:

@@ -6,8 +6,8 @@ Nothing is dropped without a reject record.
 
 Ranges (V004): dates within FIRST_YEAR..LAST_YEAR (1900-2100), whole numbers below 2^53, other
 numbers finite, at most MAX_NUMBER (1e9) and no positive value below MIN_POSITIVE (1e-6). Every
-file reaches validation as canonical text (`pipeline.ingest`), so the verdict on a row is the same
-whichever files it is combined with (V005 duplicates across files aside).
+file reaches validation as canonical text (`claims_audit.ingest`), so the verdict on a row is the
+same whichever files it is combined with (V005 duplicates across files aside).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pandera.errors
 
-from pipeline.columns import (
+from claims_audit.columns import (
     as_category,
     concat_frames,
     group_ids,
@@ -28,8 +28,8 @@ from pipeline.columns import (
     per_value,
     recode,
 )
-from pipeline.ingest import REJECT_COLUMNS, RawInput
-from pipeline.parsing import (
+from claims_audit.ingest import REJECT_COLUMNS, RawInput
+from claims_audit.parsing import (
     FIRST_YEAR,
     LAST_YEAR,
     MAX_LIST_ENTRIES,
@@ -43,8 +43,8 @@ from pipeline.parsing import (
     parse_decimal,
     parse_money,
 )
-from pipeline.privacy import PHI_FLAG, phi_rejects
-from schemas.claims import FIELD_META, FIELDS, MAX_NUMBER, MIN_POSITIVE, SCHEMA
+from claims_audit.privacy import PHI_FLAG, phi_rejects
+from claims_audit.schemas.claims import FIELD_META, FIELDS, MAX_NUMBER, MIN_POSITIVE, SCHEMA
 
 REASONS = {
     "V001": "required column missing",
@@ -325,7 +325,7 @@ def validate_frame(
 def finish_rejects(parts: list[pd.DataFrame], inputs: list[RawInput]) -> Validated:
     """All the rejects of a run (schema rejects of every part, ingest rejects of every input)
     in file and row order, and the rows rejected per file; `lines` is left empty. The rejects
-    carry a `phi` flag (`pipeline.privacy.phi_rejects`): the value is a patient id of the batch
+    carry a `phi` flag (`claims_audit.privacy.phi_rejects`): the value is a patient id of the batch
     or sits in a PHI column, so every writer masks it unless --show-phi."""
     parts = [r[REJECT_COLUMNS] for r in parts if len(r)] + [
         i.rejects[REJECT_COLUMNS] for i in inputs if len(i.rejects)

@@ -5,7 +5,7 @@
 The starter bundle holds only the facts the audit of `sample_data/` and the rule fixtures need:
 the HCPCS codes, NDCs and modifiers listed below, and the MUE and OPPS rows of the CPT
 administration codes. The script builds the full bundle from the CMS files with the
-product's own builder (`pipeline.reference_build`, the code behind `claims-audit reference
+product's own builder (`claims_audit.reference_build`, the code behind `claims-audit reference
 build`) in a scratch directory and keeps the rows of those codes, NDCs and modifiers, each with
 the `source` the builder gives it. It is not a copy of a CMS file; real audits build the full
 bundle (see README.md).
@@ -29,9 +29,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline.reference import load_bundle, read_table_file, table_entry
-from pipeline.reference_build.build import build_bundle
-from schemas.reference import TABLE_SCHEMAS
+from claims_audit.reference import load_bundle, read_table_file, table_entry
+from claims_audit.reference_build.build import build_bundle
+from claims_audit.schemas.reference import TABLE_SCHEMAS
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent

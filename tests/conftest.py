@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
-from pipeline.config import load_config
-from pipeline.reference import load_bundle
-from pipeline.rules import REGISTRY
+from claims_audit.config import load_config
+from claims_audit.reference import load_bundle
+from claims_audit.rules import REGISTRY
 
 SLOW_DATA = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example]
 settings.register_profile(

@@ -5,10 +5,10 @@ file reading and provenance (`sources`), the billing-unit parser (`dosage`), the
 (`build`) and the quarter-to-quarter comparison (`diff`).
 """
 
-from pipeline.reference_build.build import build_bundle
-from pipeline.reference_build.diff import diff_bundles
-from pipeline.reference_build.dosage import descriptor_dosage, parse_dosage
-from pipeline.reference_build.show import format_manifest, read_manifest
+from claims_audit.reference_build.build import build_bundle
+from claims_audit.reference_build.diff import diff_bundles
+from claims_audit.reference_build.dosage import descriptor_dosage, parse_dosage
+from claims_audit.reference_build.show import format_manifest, read_manifest
 
 __all__ = [
     "build_bundle",

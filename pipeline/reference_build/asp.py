@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.errors import ReferenceBuildError
-from pipeline.parsing import normalize_ndc
-from pipeline.reference_build.sources import (
+from claims_audit.errors import ReferenceBuildError
+from claims_audit.parsing import normalize_ndc
+from claims_audit.reference_build.sources import (
     Column,
     Fixes,
     Source,

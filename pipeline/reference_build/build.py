@@ -3,7 +3,7 @@
 The bundle is written to a temporary directory beside `out_dir` and renamed into place only when
 every table is built and valid, so a failed build leaves `out_dir` exactly as it was. The
 manifest's `tables` gives each table's file, row count and the sha256 of the file as written,
-which `pipeline.reference.load_bundle` checks before it uses the table.
+which `claims_audit.reference.load_bundle` checks before it uses the table.
 """
 
 from __future__ import annotations
@@ -18,16 +18,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline import __version__
-from pipeline.errors import ReferenceBuildError
-from pipeline.reference import MANIFEST_FORMAT, table_entry
-from pipeline.reference_build import asp, hcpcs
-from pipeline.reference_build.curated import read_curated, validated
-from pipeline.reference_build.mue import mue_table
-from pipeline.reference_build.opps import opps_table
-from pipeline.reference_build.sources import Fixes
-from pipeline.resources import curated_dir as packaged_curated_dir
-from schemas.reference import TABLE_SCHEMAS
+from claims_audit import __version__
+from claims_audit.errors import ReferenceBuildError
+from claims_audit.reference import MANIFEST_FORMAT, table_entry
+from claims_audit.reference_build import asp, hcpcs
+from claims_audit.reference_build.curated import read_curated, validated
+from claims_audit.reference_build.mue import mue_table
+from claims_audit.reference_build.opps import opps_table
+from claims_audit.reference_build.sources import Fixes
+from claims_audit.resources import curated_dir as packaged_curated_dir
+from claims_audit.schemas.reference import TABLE_SCHEMAS
 
 SORT_KEYS = {
     "hcpcs": ["hcpcs_code"],
@@ -52,11 +52,12 @@ def build_bundle(
     out_dir: Path | str,
     curated_dir: Path | str | None = None,
 ) -> dict:
-    """Build every table of `schemas.reference.TABLE_SCHEMAS` into `out_dir`; return the manifest.
+    """Build every table of `claims_audit.schemas.reference.TABLE_SCHEMAS` into `out_dir`;
+    return the manifest.
 
     Raises ReferenceBuildError (one line naming the file and what is wrong) when a source is
     unreadable or has the wrong layout; `out_dir` is then left untouched. `curated_dir` holds
-    the hand-curated tables (None: the packaged ones, `pipeline.resources.curated_dir()`).
+    the hand-curated tables (None: the packaged ones, `claims_audit.resources.curated_dir()`).
     """
     started = time.perf_counter()
     given = {

@@ -10,16 +10,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.errors import BundleError, ReferenceBuildError
-from pipeline.ingest import file_sha256
-from pipeline.reference import read_table_file, validate_table
-from pipeline.reference_build.sources import Source
+from claims_audit.errors import BundleError, ReferenceBuildError
+from claims_audit.ingest import file_sha256
+from claims_audit.reference import read_table_file, validate_table
+from claims_audit.reference_build.sources import Source
 
 CURATED_PRODUCT = "curated"
 
 
 def validated(name: str, df: pd.DataFrame, where: str) -> pd.DataFrame:
-    """`pipeline.reference.validate_table`, reported as a build error (the input is at fault)."""
+    """`claims_audit.reference.validate_table`, reported as a build error (the input is at
+    fault)."""
     try:
         return validate_table(name, df, where)
     except BundleError as exc:

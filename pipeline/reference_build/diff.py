@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.reference import Bundle, load_bundle
+from claims_audit.reference import Bundle, load_bundle
 
 
 def _text(values: pd.Series) -> pd.Series:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-# spelling (lower case) -> canonical billing unit (schemas.reference.BILLING_UNITS)
+# spelling (lower case) -> canonical billing unit (claims_audit.schemas.reference.BILLING_UNITS)
 UNIT_WORDS: dict[str, str] = {
     "mg": "mg", "milligram": "mg", "milligrams": "mg",
     "mcg": "mcg", "microgram": "mcg", "micrograms": "mcg",

@@ -18,10 +18,14 @@ from pathlib import Path
 import pandas as pd
 from openpyxl import load_workbook
 
-from pipeline.errors import ReferenceBuildError
-from pipeline.parsing import parse_dates
-from pipeline.reference_build.dosage import descriptor_dosage, descriptor_threshold, parse_dosage
-from pipeline.reference_build.sources import Source, describe
+from claims_audit.errors import ReferenceBuildError
+from claims_audit.parsing import parse_dates
+from claims_audit.reference_build.dosage import (
+    descriptor_dosage,
+    descriptor_threshold,
+    parse_dosage,
+)
+from claims_audit.reference_build.sources import Source, describe
 
 PRODUCT = "HCPCS Level II alpha-numeric file"
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.errors import ReferenceBuildError
-from pipeline.reference_build.sources import (
+from claims_audit.errors import ReferenceBuildError
+from claims_audit.reference_build.sources import (
     Column,
     Fixes,
     Source,

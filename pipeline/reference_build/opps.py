@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.reference_build.sources import (
+from claims_audit.reference_build.sources import (
     Column,
     Fixes,
     Source,

@@ -6,12 +6,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.reference import read_manifest as _read_checked
+from claims_audit.reference import read_manifest as _read_checked
 
 
 def read_manifest(bundle_dir: Path | str) -> dict:
     """The manifest of the bundle in `bundle_dir`, checked for shape (see
-    `pipeline.reference.read_manifest`). Raises BundleError when absent, not JSON or ill-shaped."""
+    `claims_audit.reference.read_manifest`). Raises BundleError when absent, not JSON or
+    ill-shaped."""
     return _read_checked(Path(bundle_dir))
 
 

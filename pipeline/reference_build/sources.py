@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.errors import ReferenceBuildError
-from pipeline.ingest import file_sha256
-from pipeline.parsing import parse_decimal
-from schemas.reference import HCPCS_PATTERN
+from claims_audit.errors import ReferenceBuildError
+from claims_audit.ingest import file_sha256
+from claims_audit.parsing import parse_decimal
+from claims_audit.schemas.reference import HCPCS_PATTERN
 
 HEADER_SEARCH_RECORDS = 60  # the header sits below at most a few banner records
 NO_VALUE_MARKERS = ["N/A", "NA"]  # what CMS writes in a number column that has no value

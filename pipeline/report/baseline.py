@@ -33,11 +33,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pandera.errors import SchemaError, SchemaErrors
 
-from pipeline.audit import AuditResult
-from pipeline.columns import TEXT
-from pipeline.config import file_kind
-from pipeline.engine import FINDING_COLUMNS, impact_split
-from pipeline.errors import BaselineError, one_line
+from claims_audit.audit import AuditResult
+from claims_audit.columns import TEXT
+from claims_audit.config import file_kind
+from claims_audit.errors import BaselineError, one_line
+from claims_audit.rules.engine import FINDING_COLUMNS, impact_split
 
 STATUSES = ("new", "persisting", "suppressed")
 SUPPRESSION_COLUMNS = ("finding_id", "reason", "expires")

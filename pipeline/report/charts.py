@@ -20,8 +20,8 @@ from html import escape
 import numpy as np
 import pandas as pd
 
-from pipeline.money import format_usd
-from pipeline.report.safety import XLSX_ILLEGAL
+from claims_audit.money import format_usd
+from claims_audit.report.safety import XLSX_ILLEGAL
 
 SEVERITIES = ("error", "warning", "info")
 SEVERITY_COLORS = ("#b42318", "#dc6803", "#667085")

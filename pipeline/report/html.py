@@ -26,14 +26,14 @@ import numpy as np
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from pipeline.audit import AuditResult
-from pipeline.engine import impact_split
-from pipeline.money import format_usd
-from pipeline.report.baseline import run_snapshot
-from pipeline.report.charts import CHART_TITLES, render_charts
-from pipeline.report.outputs import masked_rejects
-from pipeline.report.views import findings_with_payer, ranked_findings
-from pipeline.rules import REGISTRY
+from claims_audit.audit import AuditResult
+from claims_audit.money import format_usd
+from claims_audit.report.baseline import run_snapshot
+from claims_audit.report.charts import CHART_TITLES, render_charts
+from claims_audit.report.outputs import masked_rejects
+from claims_audit.report.views import findings_with_payer, ranked_findings
+from claims_audit.rules import REGISTRY
+from claims_audit.rules.engine import impact_split
 
 MAX_TABLE_ROWS = 1_000_000  # rows the browser holds at most (then each rule's top ones)
 TABLE_BYTES_BUDGET = 16_000_000  # the findings JSON; the rest of the page is well under 1 MB
@@ -71,7 +71,7 @@ COLUMN_TITLES = {
 }
 
 _env = Environment(
-    loader=PackageLoader("pipeline.report", "templates"),
+    loader=PackageLoader("claims_audit.report", "templates"),
     autoescape=select_autoescape(["html", "j2"]),
     trim_blocks=True,
     lstrip_blocks=True,
@@ -288,7 +288,7 @@ def render_html(
     shown, payload = table_payload(findings, columns, max_rows, budget)
     rules = _rules(summary)
     capped = capped_rules(findings, shown, rules)
-    script = files("pipeline.report").joinpath("templates/report.js").read_text("utf-8")
+    script = files("claims_audit.report").joinpath("templates/report.js").read_text("utf-8")
     rejects = masked_rejects(result.rejects, show_phi)
     resolved = getattr(result, "resolved", None)
     reject_reasons = (

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.audit import AuditResult
-from pipeline.errors import OutputError
-from pipeline.privacy import PHI_FLAG, mask_id
-from pipeline.report.writers import (
+from claims_audit.audit import AuditResult
+from claims_audit.errors import OutputError
+from claims_audit.privacy import PHI_FLAG, mask_id
+from claims_audit.report.writers import (
     StagedOutput,
     check_replaceable,
     write_csv,
@@ -22,7 +22,7 @@ from pipeline.report.writers import (
     write_parquet,
     write_text,
 )
-from schemas.claims import PHI_FIELDS
+from claims_audit.schemas.claims import PHI_FIELDS
 
 FORMATS = ("csv", "parquet", "html", "xlsx")
 DEFAULT_FORMATS = ("csv", "parquet", "html")
@@ -122,13 +122,13 @@ def write_outputs(
         if result.resolved is not None:
             write("resolved.csv", lambda path: write_csv(result.resolved, path))
         if "html" in formats:
-            from pipeline.report.html import render_html
+            from claims_audit.report.html import render_html
 
             write(
                 "report.html", lambda path: write_text(render_html(result, show_phi=show_phi), path)
             )
         if "xlsx" in formats:
-            from pipeline.report.xlsx import write_xlsx
+            from claims_audit.report.xlsx import write_xlsx
 
             write("findings.xlsx", lambda path: write_xlsx(result, path, show_phi=show_phi))
         write("summary.json", lambda path: write_json(result.summary, path))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipeline.columns import TEXT
+from claims_audit.columns import TEXT
 
 UNKNOWN_PAYER = "unknown"
 STATUS_ORDER = {"new": 0, "persisting": 1, "suppressed": 2}

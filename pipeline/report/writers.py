@@ -36,9 +36,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline import __version__
-from pipeline.errors import OutputError
-from pipeline.report.safety import escape_text_columns
+from claims_audit import __version__
+from claims_audit.errors import OutputError
+from claims_audit.report.safety import escape_text_columns
 
 MARKER = ".claims-audit-output"
 MARKER_TOOL = "claims-audit"

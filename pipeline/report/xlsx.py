@@ -20,13 +20,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.audit import AuditResult
-from pipeline.engine import FINDING_COLUMNS
-from pipeline.errors import OutputError
-from pipeline.report.outputs import masked_rejects
-from pipeline.report.safety import escape_formula, escape_text_columns, xlsx_text
-from pipeline.report.views import findings_with_payer
-from pipeline.rules.registry import CATEGORIES
+from claims_audit.audit import AuditResult
+from claims_audit.errors import OutputError
+from claims_audit.report.outputs import masked_rejects
+from claims_audit.report.safety import escape_formula, escape_text_columns, xlsx_text
+from claims_audit.report.views import findings_with_payer
+from claims_audit.rules.engine import FINDING_COLUMNS
+from claims_audit.rules.registry import CATEGORIES
 
 MAX_WIDTH = 60
 WIDTH_SAMPLE = 2000  # rows looked at to size a column

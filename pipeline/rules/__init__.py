@@ -1,6 +1,6 @@
 """The rule catalog. Importing this package registers every rule (one module per category)."""
 
-from pipeline.rules import (  # noqa: F401  (imported for registration)
+from claims_audit.rules import (  # noqa: F401  (imported for registration)
     amounts,
     codes,
     diagnosis,
@@ -10,7 +10,7 @@ from pipeline.rules import (  # noqa: F401  (imported for registration)
     payer,
     units,
 )
-from pipeline.rules.registry import REGISTRY, REMITTANCE, Flags, Remittance, Rule, rule
+from claims_audit.rules.registry import REGISTRY, REMITTANCE, Flags, Remittance, Rule, rule
 
 __all__ = ["REGISTRY", "REMITTANCE", "Flags", "Remittance", "Rule", "rule", "effective_rules"]
 

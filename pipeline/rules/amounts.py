@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipeline.rules.common import MISSING_INPUT, NO_RATE, RuleContext, fmt_num, reasons
-from pipeline.rules.registry import Flags, rule
+from claims_audit.rules.common import MISSING_INPUT, NO_RATE, RuleContext, fmt_num, reasons
+from claims_audit.rules.registry import Flags, rule
 
 
 @rule(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipeline.rules.common import RuleContext, fmt_date
-from pipeline.rules.registry import Flags, rule
+from claims_audit.rules.common import RuleContext, fmt_date
+from claims_audit.rules.registry import Flags, rule
 
 
 @rule(

@@ -10,9 +10,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.columns import TEXT, as_text, lookup, pair_lookup
-from pipeline.config import Config
-from pipeline.reference import Bundle
+from claims_audit.columns import TEXT, as_text, lookup, pair_lookup
+from claims_audit.config import Config
+from claims_audit.reference import Bundle
 
 WHOLE_EPS = 1e-9
 # "not evaluated" reasons (CONTRACT interface 3; the engine counts them per rule)

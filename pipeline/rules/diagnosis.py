@@ -13,10 +13,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.columns import TEXT, per_combination
-from pipeline.parsing import split_codes
-from pipeline.rules.common import NO_POLICY, OUTSIDE_REFERENCE_PERIOD, RuleContext, drug_policy
-from pipeline.rules.registry import Flags, rule
+from claims_audit.columns import TEXT, per_combination
+from claims_audit.parsing import split_codes
+from claims_audit.rules.common import NO_POLICY, OUTSIDE_REFERENCE_PERIOD, RuleContext, drug_policy
+from claims_audit.rules.registry import Flags, rule
 
 # The ICD-10-CM release the installed simple-icd-10-cm library ships, and the dates D002 judges:
 # simple-icd-10-cm 1.5.0 ("the default ICD-10-CM release of the library is now the April 2026

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pipeline.columns import TEXT, group_ids
-from pipeline.rules.common import NO_POLICY, RuleContext, drug_policy, fmt_date, fmt_num
-from pipeline.rules.registry import Flags, rule
+from claims_audit.columns import TEXT, group_ids
+from claims_audit.rules.common import NO_POLICY, RuleContext, drug_policy, fmt_date, fmt_num
+from claims_audit.rules.registry import Flags, rule
 
 SCHEDULE = ["patient_id", "hcpcs_code", "min_days"]  # a patient's doses of one schedule
 DUPLICATE_KEY = [

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipeline.columns import TEXT, per_combination
-from pipeline.enrich import billable_waste
-from pipeline.parsing import split_codes
-from pipeline.rules.common import (
+from claims_audit.columns import TEXT, per_combination
+from claims_audit.enrich import billable_waste
+from claims_audit.parsing import split_codes
+from claims_audit.rules.common import (
     NO_BILLING_UNIT,
     NO_DOSE,
     UNKNOWN_CONTAINER,
@@ -23,7 +23,7 @@ from pipeline.rules.common import (
     payer_requires,
     reasons,
 )
-from pipeline.rules.registry import Flags, rule
+from claims_audit.rules.registry import Flags, rule
 
 CITATION_JWJZ = (
     "Medicare Claims Processing Manual Pub. 100-04 Ch. 17 section 40; CMS JW and JZ modifier "

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipeline.rules.common import RuleContext, fmt_num, payer_requires
-from pipeline.rules.registry import Flags, rule
+from claims_audit.rules.common import RuleContext, fmt_num, payer_requires
+from claims_audit.rules.registry import Flags, rule
 
 CITATION_XWALK = "CMS ASP NDC-HCPCS crosswalk (quarterly)"
 

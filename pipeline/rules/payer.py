@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pipeline.columns import TEXT, per_combination
-from pipeline.rules.common import (
+from claims_audit.columns import TEXT, per_combination
+from claims_audit.rules.common import (
     NO_FILING_LIMIT,
     NO_SUBMISSION_DATE,
     RuleContext,
@@ -20,7 +20,7 @@ from pipeline.rules.common import (
     fmt_num,
     reasons,
 )
-from pipeline.rules.registry import Flags, rule
+from claims_audit.rules.registry import Flags, rule
 
 CALENDAR_YEAR_PAYERS = ("medicare",)  # P002's default rule where no filing_limit_days is set
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pipeline.columns import TEXT, group_any, group_ids, group_sum
-from pipeline.enrich import MUE_SETTING
-from pipeline.rules.common import (
+from claims_audit.columns import TEXT, group_any, group_ids, group_sum
+from claims_audit.enrich import MUE_SETTING
+from claims_audit.rules.common import (
     NO_BILLING_UNIT,
     NO_DOSE,
     NO_MUE,
@@ -23,7 +23,7 @@ from pipeline.rules.common import (
     reasons,
     unit_text,
 )
-from pipeline.rules.registry import Flags, rule
+from claims_audit.rules.registry import Flags, rule
 
 CITATION_UNITS = (
     "Medicare Claims Processing Manual Pub. 100-04 Ch. 17; CMS JW/JZ modifier FAQs "

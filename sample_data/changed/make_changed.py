@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.engine import finding_ids
+from claims_audit.rules.engine import finding_ids
 
 HERE = Path(__file__).resolve().parent
 SOURCE = HERE.parent / "claims.csv"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from pipeline.audit import run_audit
-from pipeline.generate import generate_claims
+from claims_audit.audit import run_audit
+from claims_audit.generate import generate_claims
 
 pytest.importorskip("duckdb")
 from benchmarks.duckdb_rules import CORE_RULES, duckdb_findings  # noqa: E402

@@ -6,16 +6,22 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-import pipeline.engine as engine
-from pipeline.audit import LineCounts, period_notices
-from pipeline.engine import FINDING_COLUMNS, coverage_of, judged_lines, merge_coverage, run_rules
-from pipeline.enrich import enrich
-from pipeline.ingest import read_input
-from pipeline.parsing import TEXT
-from pipeline.rules import REGISTRY, Flags, effective_rules
-from pipeline.rules.common import RuleContext
-from pipeline.rules.registry import Rule
-from pipeline.validate import validate_inputs
+import claims_audit.rules.engine as engine
+from claims_audit.audit import LineCounts, period_notices
+from claims_audit.enrich import enrich
+from claims_audit.ingest import read_input
+from claims_audit.parsing import TEXT
+from claims_audit.rules import REGISTRY, Flags, effective_rules
+from claims_audit.rules.common import RuleContext
+from claims_audit.rules.engine import (
+    FINDING_COLUMNS,
+    coverage_of,
+    judged_lines,
+    merge_coverage,
+    run_rules,
+)
+from claims_audit.rules.registry import Rule
+from claims_audit.validate import validate_inputs
 from tests.conftest import SAMPLE
 
 # six lines: HCPCS professional, HCPCS institutional, a CPT line, a void claim's line,
@@ -256,13 +262,13 @@ def test_sample_coverage_accounts_for_every_judged_line(sample_result_default):
 
 @pytest.fixture(scope="module")
 def sample_result_default(starter_bundle, default_config):
-    from pipeline.audit import run_audit
+    from claims_audit.audit import run_audit
 
     return run_audit([SAMPLE / "claims.csv"], starter_bundle, default_config)
 
 
 def test_cli_summary_prints_rates_notices_and_coverage(sample_result_default, tmp_path):
-    from pipeline.cli import format_summary
+    from claims_audit.cli.main import format_summary
 
     summary = sample_result_default.summary
     text = format_summary(summary, tmp_path).splitlines()

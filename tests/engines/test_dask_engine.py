@@ -10,17 +10,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.audit import run_audit
-from pipeline.config import load_config
-from pipeline.errors import PipelineError
-from pipeline.generate import generate_claims
-from pipeline.report.outputs import write_outputs
-from pipeline.rules import REGISTRY
+from claims_audit.audit import run_audit
+from claims_audit.config import load_config
+from claims_audit.errors import PipelineError
+from claims_audit.generate import generate_claims
+from claims_audit.report.outputs import write_outputs
+from claims_audit.rules import REGISTRY
 from tests.conftest import SAMPLE
 from tests.reliability.conftest import make_corpus
 
 pytest.importorskip("distributed")
-from pipeline.engines.dask_engine import run_audit_dask  # noqa: E402
+from claims_audit.run.dask import run_audit_dask  # noqa: E402
 
 COMPARED = ("findings.csv", "findings.parquet", "rejects.csv")
 

@@ -14,9 +14,9 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from pipeline.config import SECTIONS, Config, load_config, parse_config
-from pipeline.errors import BaselineError, ConfigError
-from pipeline.report.baseline import (
+from claims_audit.config import SECTIONS, Config, load_config, parse_config
+from claims_audit.errors import BaselineError, ConfigError
+from claims_audit.report.baseline import (
     BASELINE_REQUIRED,
     read_baseline_findings,
     read_baseline_summary,

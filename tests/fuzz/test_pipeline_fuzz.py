@@ -21,14 +21,14 @@ from pathlib import Path
 import pytest
 from hypothesis import example, given
 
-from pipeline.audit import run_audit
-from pipeline.config import load_config
-from pipeline.errors import PipelineError
-from pipeline.ingest import read_input
-from pipeline.reference import load_bundle
-from pipeline.report.outputs import write_outputs
-from pipeline.rules import REGISTRY
-from pipeline.validate import validate_inputs
+from claims_audit.audit import run_audit
+from claims_audit.config import load_config
+from claims_audit.errors import PipelineError
+from claims_audit.ingest import read_input
+from claims_audit.reference import load_bundle
+from claims_audit.report.outputs import write_outputs
+from claims_audit.rules import REGISTRY
+from claims_audit.validate import validate_inputs
 from tests.conftest import SAMPLE, examples
 from tests.fuzz.corrupt import build, cases, write_case
 from tests.reliability.conftest import assert_every_row_accounted

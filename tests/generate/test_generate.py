@@ -6,10 +6,10 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from pipeline.audit import run_audit
-from pipeline.cli import main
-from pipeline.generate import generate_claims, labels_path_for
-from pipeline.rules.diagnosis import ICD10CM_RELEASE
+from claims_audit.audit import run_audit
+from claims_audit.cli.main import main
+from claims_audit.generate import generate_claims, labels_path_for
+from claims_audit.rules.diagnosis import ICD10CM_RELEASE
 from tests.helpers import finding_keys
 
 ROWS = 20_000

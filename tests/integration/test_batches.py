@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import pipeline.audit as audit
-from pipeline.audit import patient_batches, run_audit
-from pipeline.config import load_config
-from pipeline.report.writers import write_csv
+import claims_audit.audit as audit
+from claims_audit.audit import patient_batches, run_audit
+from claims_audit.config import load_config
+from claims_audit.report.writers import write_csv
 from tests.conftest import SAMPLE
 
 CLAIMS = SAMPLE / "claims.csv"

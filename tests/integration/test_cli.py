@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from pipeline.cli import format_summary, main
-from pipeline.cli_reference import _shown_changes
-from pipeline.money import format_usd
-from pipeline.reference import DEFAULT_REFERENCE_DIR
+from claims_audit.cli.main import format_summary, main
+from claims_audit.cli.reference import _shown_changes
+from claims_audit.money import format_usd
+from claims_audit.reference import DEFAULT_REFERENCE_DIR
 from tests.conftest import SAMPLE
 
 CLAIMS = SAMPLE / "claims.csv"
@@ -197,11 +197,14 @@ HEAVY = ("pandas", "numpy", "pyarrow", "pandera", "dask", "jinja2", "altair", "o
 STARTUP = """
 import sys
 from click.testing import CliRunner
-from pipeline.cli import main
+from claims_audit.cli.main import main
 for args in ARGS:
     assert CliRunner().invoke(main, args).exit_code == 0, args
 heavy = {m.split(".")[0] for m in sys.modules} & set(HEAVY)
-ours = {m for m in sys.modules if m in ("pipeline.audit", "pipeline.reference", "pipeline.rules")}
+ours = {
+    m for m in sys.modules
+    if m in ("claims_audit.audit", "claims_audit.reference", "claims_audit.rules")
+}
 print(sorted(heavy | ours))
 """
 
@@ -257,7 +260,7 @@ def test_run_off_a_terminal_shows_no_progress(sample_run):
 def test_took_covers_writing_and_each_writer_shows_on_a_terminal(tmp_path, monkeypatch):
     """A slow writer (1 s more for summary.json) is in "took" and in "writing the outputs"; at
     a terminal each file is announced and timed on stderr."""
-    import pipeline.report.outputs as outputs
+    import claims_audit.report.outputs as outputs
 
     real = outputs.write_json
 
@@ -266,7 +269,7 @@ def test_took_covers_writing_and_each_writer_shows_on_a_terminal(tmp_path, monke
         return real(*args, **kwargs)
 
     monkeypatch.setattr(outputs, "write_json", slow_json)
-    monkeypatch.setattr("pipeline.cli.stderr_is_terminal", lambda: True)
+    monkeypatch.setattr("claims_audit.cli.main.stderr_is_terminal", lambda: True)
     out = tmp_path / "o"
     result = CliRunner().invoke(main, ["run", str(CLAIMS), "--out", str(out), "--format", "csv"])
     assert result.exit_code == 1, result.output

@@ -15,7 +15,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from pipeline.cli import main
+from claims_audit.cli.main import main
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 OPTION = re.compile(r"(?<![\w-])--?[A-Za-z][\w-]*")

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from pipeline.cli import main
+from claims_audit.cli.main import main
 from tests.conftest import SAMPLE
 
 CLI = str(Path(sys.executable).with_name("claims-audit"))
@@ -78,8 +78,8 @@ def crash_line(proc) -> tuple[str, str, Path]:
 @pytest.mark.parametrize(
     "target, stage",
     [
-        ("pipeline.report.outputs:write_json:RuntimeError", "write outputs"),
-        ("pipeline.audit:audit_batch:ZeroDivisionError", "audit"),
+        ("claims_audit.report.outputs:write_json:RuntimeError", "write outputs"),
+        ("claims_audit.audit:audit_batch:ZeroDivisionError", "audit"),
     ],
 )
 def test_forced_internal_error_is_exit_3_with_one_line(hooked, tmp_path, target, stage):
@@ -99,7 +99,7 @@ def test_forced_internal_error_is_exit_3_with_one_line(hooked, tmp_path, target,
 
 
 def test_debug_shows_the_traceback_on_stderr(hooked, tmp_path):
-    target = "pipeline.report.outputs:write_json:RuntimeError"
+    target = "claims_audit.report.outputs:write_json:RuntimeError"
     for args in (["--debug", "run"], ["run", "--debug"]):
         out = tmp_path / "out"
         proc = hooked(target, *args, str(CLAIMS), "--out", str(out), "--format", "csv")
@@ -112,7 +112,7 @@ def test_debug_shows_the_traceback_on_stderr(hooked, tmp_path):
 def test_ctrl_c_is_130_with_one_line_and_nothing_left(hooked, tmp_path):
     out = tmp_path / "runs" / "out"
     proc = hooked(
-        "pipeline.report.outputs:write_json:KeyboardInterrupt",
+        "claims_audit.report.outputs:write_json:KeyboardInterrupt",
         "run",
         str(CLAIMS),
         "--out",
@@ -150,15 +150,15 @@ def boom(*args, **kwargs):
 @pytest.mark.parametrize(
     "target, args, stage",
     [
-        ("pipeline.audit.validate_files", ["validate", str(CLAIMS)], "validate"),
-        ("pipeline.config.load_config", ["rules"], "rules"),
-        ("pipeline.cli_reference.read_manifest", ["reference", "show"], "reference show"),
+        ("claims_audit.audit.validate_files", ["validate", str(CLAIMS)], "validate"),
+        ("claims_audit.config.load_config", ["rules"], "rules"),
+        ("claims_audit.cli.reference.read_manifest", ["reference", "show"], "reference show"),
         (
-            "pipeline.generate.generate_claims",
+            "claims_audit.generate.generate_claims",
             ["sample", "generate", "--rows", "5", "--out", "OUT"],
             "sample generate",
         ),
-        ("pipeline.reference.load_bundle", ["run", str(CLAIMS), "--out", "OUT"], "load"),
+        ("claims_audit.reference.load_bundle", ["run", str(CLAIMS), "--out", "OUT"], "load"),
     ],
 )
 def test_every_command_maps_an_internal_error_to_exit_3(
@@ -180,7 +180,7 @@ def test_keyboard_interrupt_in_process_is_130(monkeypatch, tmp_path):
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("pipeline.audit.run_audit", interrupt)
+    monkeypatch.setattr("claims_audit.audit.run_audit", interrupt)
     result = CliRunner().invoke(main, ["run", str(CLAIMS), "--out", str(tmp_path / "o")])
     assert result.exit_code == 130
     assert result.output.strip() == "claims-audit: interrupted (Ctrl-C) in audit"

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from pipeline.cli import main
+from claims_audit.cli.main import main
 from tests.conftest import SAMPLE
 
 MESSY = SAMPLE / "messy"

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from pipeline.cli import main
-from pipeline.rules import REGISTRY
-from pipeline.rules.registry import CARC_TEXT, RARC_TEXT, REMITTANCE, SCOPES, SECTIONS
+from claims_audit.cli.main import main
+from claims_audit.rules import REGISTRY
+from claims_audit.rules.registry import CARC_TEXT, RARC_TEXT, REMITTANCE, SCOPES, SECTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "rules" / "fixtures"

@@ -1,5 +1,6 @@
-"""The packaged data is found through `pipeline.resources` (here: the editable install, where it is
-the repository folder reference/), and `reference build --curated` reaches the builder."""
+"""The packaged data is found through `claims_audit.resources` (here: the editable install,
+where it is the repository folder reference/), and `reference build --curated` reaches the
+builder."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from pipeline import cli_reference
-from pipeline.reference import DEFAULT_REFERENCE_DIR, load_bundle
-from pipeline.resources import curated_dir, starter_bundle
+from claims_audit.cli import reference as cli_reference
+from claims_audit.reference import DEFAULT_REFERENCE_DIR, load_bundle
+from claims_audit.resources import curated_dir, starter_bundle
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD_ARGS = [

@@ -86,14 +86,19 @@ def test_every_package_is_listed():
     it): a new subpackage must be added there or the wheel silently lacks it."""
     config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     listed = set(config["tool"]["setuptools"]["packages"])
-    on_disk = {
-        ".".join(p.parent.relative_to(ROOT).parts)
-        for top in ("pipeline", "schemas")
-        for p in (ROOT / top).rglob("__init__.py")
+    mapping = config["tool"]["setuptools"]["package-dir"]
+    assert mapping == {
+        "claims_audit": "pipeline",
+        "claims_audit.schemas": "schemas",
+        "claims_audit.starter": "reference",
     }
-    assert on_disk - listed == set()
-    assert config["tool"]["setuptools"]["package-dir"] == {"pipeline.starter": "reference"}
-    assert "pipeline.starter" in listed
+    on_disk = {
+        ".".join((package, *p.parent.relative_to(ROOT / folder).parts))
+        for package, folder in mapping.items()
+        for p in (ROOT / folder).rglob("__init__.py")
+    }
+    assert listed - on_disk == {"claims_audit.report.templates"}  # data only, no __init__
+    assert on_disk <= listed
 
 
 @pytest.mark.slow
@@ -105,9 +110,10 @@ def test_wheel_runs_outside_the_checkout(tmp_path):
     (wheel,) = dist.glob("claims_audit-*.whl")
     with zipfile.ZipFile(wheel) as zf:
         names = set(zf.namelist())
-    assert {f"pipeline/starter/{name}" for name in STARTER_FILES} <= names
-    assert "pipeline/report/templates/report.html.j2" in names
-    assert not [n for n in names if n.startswith("reference/")]  # no top-level `reference`
+    assert {f"claims_audit/starter/{name}" for name in STARTER_FILES} <= names
+    assert "claims_audit/report/templates/report.html.j2" in names
+    # one top-level package: nothing a user's own `pipeline`, `schemas` or `reference` can shadow
+    assert {n.split("/")[0] for n in names if not n.startswith("claims_audit-")} == {"claims_audit"}
 
     venv = tmp_path / "venv"
     _ok(_run([sys.executable, "-m", "venv", venv], tmp_path))
@@ -130,10 +136,10 @@ def test_wheel_runs_outside_the_checkout(tmp_path):
 
     # the installed copy is the one found, and its manifest's sha256 checks pass
     where = _ok(
-        _run([python, "-c", "import pipeline.resources as r; print(r.starter_bundle())"], work)
+        _run([python, "-c", "import claims_audit.resources as r; print(r.starter_bundle())"], work)
     )
     assert Path(where.strip()).is_relative_to(venv), where
-    load = "from pipeline.reference import load_bundle; print(len(load_bundle()['hcpcs']))"
+    load = "from claims_audit.reference import load_bundle; print(len(load_bundle()['hcpcs']))"
     assert _ok(_run([python, "-c", load], work)).strip() == "31"
 
     _ok(_run([cli, "run", "claims.csv", "--out", "out"], work), codes=(0, 1))
@@ -147,6 +153,21 @@ def test_wheel_runs_outside_the_checkout(tmp_path):
 
     shown = _ok(_run([cli, "reference", "show"], work))
     assert "kind starter" in shown and str(venv) in shown
+
+    # a scheduler's DAG folder with its own `pipeline`, `schemas` and `reference` modules first on
+    # the path (issue 13): the installed package cannot be shadowed by them, nor shadow them
+    dags = tmp_path / "dags"
+    for name in ("pipeline", "schemas", "reference"):
+        (dags / name).mkdir(parents=True)
+        (dags / name / "__init__.py").write_text(f"OWNER = 'dags/{name}'\n", encoding="utf-8")
+    both = (
+        "import pipeline, schemas, reference, claims_audit.cli.main, claims_audit.schemas.claims;"
+        "print(pipeline.OWNER, schemas.OWNER, reference.OWNER)"
+    )
+    with_dags = ["env", f"PYTHONPATH={dags}"]
+    shown = _ok(_run([*with_dags, python, "-c", both], work)).split()
+    assert shown == ["dags/pipeline", "dags/schemas", "dags/reference"]
+    _ok(_run([*with_dags, cli, "run", "claims.csv", "--out", "out-dags"], work), codes=(0, 1))
 
     if not all(p.is_file() for p in RAW_FILES.values()):
         pytest.skip(f"CMS source files not found in {RAW}: reference build not tried")

@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline.reference import read_table_file, table_entry
-from pipeline.reference_build import build_bundle
+from claims_audit.reference import read_table_file, table_entry
+from claims_audit.reference_build import build_bundle
 
 RAW = Path(__file__).resolve().parents[2].parent / "shared" / "reference-raw"
 RAW_FILES = {

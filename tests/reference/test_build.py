@@ -8,9 +8,9 @@ import json
 import pandas as pd
 import pytest
 
-from pipeline import __version__
-from pipeline.reference import load_bundle
-from schemas.reference import TABLE_SCHEMAS
+from claims_audit import __version__
+from claims_audit.reference import load_bundle
+from claims_audit.schemas.reference import TABLE_SCHEMAS
 from tests.reference.conftest import RAW_FILES, needs_raw
 
 pytestmark = needs_raw

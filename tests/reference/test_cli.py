@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from pipeline import cli_reference
-from pipeline.errors import BundleError, ReferenceBuildError
-from pipeline.reference import DEFAULT_REFERENCE_DIR
-from pipeline.reference_build import build_bundle
+from claims_audit.cli import reference as cli_reference
+from claims_audit.errors import BundleError, ReferenceBuildError
+from claims_audit.reference import DEFAULT_REFERENCE_DIR
+from claims_audit.reference_build import build_bundle
 from tests.reference.conftest import RAW_FILES, needs_raw
 
 pytestmark = needs_raw

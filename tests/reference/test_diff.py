@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from pipeline.reference import load_bundle
-from pipeline.reference_build import diff_bundles
+from claims_audit.reference import load_bundle
+from claims_audit.reference_build import diff_bundles
 from tests.reference.conftest import needs_raw
 
 pytestmark = needs_raw

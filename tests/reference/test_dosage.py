@@ -7,9 +7,13 @@ import math
 import pandas as pd
 import pytest
 
-from pipeline.reference_build.asp import read_pricing
-from pipeline.reference_build.dosage import descriptor_dosage, descriptor_threshold, parse_dosage
-from pipeline.reference_build.sources import Fixes
+from claims_audit.reference_build.asp import read_pricing
+from claims_audit.reference_build.dosage import (
+    descriptor_dosage,
+    descriptor_threshold,
+    parse_dosage,
+)
+from claims_audit.reference_build.sources import Fixes
 from tests.reference.conftest import RAW_FILES, needs_raw
 
 # Every dosage text of the 2026 Q1 ASP payment limit file that is not one amount of mg, mcg, g,

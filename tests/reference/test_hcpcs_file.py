@@ -9,15 +9,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline.errors import ReferenceBuildError
-from pipeline.reference_build.hcpcs import (
+from claims_audit.errors import ReferenceBuildError
+from claims_audit.reference_build.hcpcs import (
     HcpcsFile,
     hcpcs_table,
     layout_positions,
     modifiers_table,
     read_hcpcs_zip,
 )
-from pipeline.reference_build.sources import Source
+from claims_audit.reference_build.sources import Source
 
 # the fields of the 2026 record layout that the builder reads, in its own words
 LAYOUT = """

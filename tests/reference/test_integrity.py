@@ -16,9 +16,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline.errors import BundleError
-from pipeline.reference import DEFAULT_REFERENCE_DIR, load_bundle, read_table_file, table_entry
-from schemas.reference import TABLE_SCHEMAS
+from claims_audit.errors import BundleError
+from claims_audit.reference import DEFAULT_REFERENCE_DIR, load_bundle, read_table_file, table_entry
+from claims_audit.schemas.reference import TABLE_SCHEMAS
 from tests.reference.conftest import rehash_manifest
 
 ROOT = Path(__file__).resolve().parents[2]

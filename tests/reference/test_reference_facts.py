@@ -7,13 +7,13 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from pipeline.reference import DEFAULT_REFERENCE_DIR, load_bundle
-from pipeline.reference_build.asp import read_pricing
-from pipeline.reference_build.curated import read_curated
-from pipeline.reference_build.hcpcs import hcpcs_table, modifiers_table, read_hcpcs_zip
-from pipeline.reference_build.mue import mue_table
-from pipeline.reference_build.sources import Fixes
-from schemas.reference import TABLE_SCHEMAS
+from claims_audit.reference import DEFAULT_REFERENCE_DIR, load_bundle
+from claims_audit.reference_build.asp import read_pricing
+from claims_audit.reference_build.curated import read_curated
+from claims_audit.reference_build.hcpcs import hcpcs_table, modifiers_table, read_hcpcs_zip
+from claims_audit.reference_build.mue import mue_table
+from claims_audit.reference_build.sources import Fixes
+from claims_audit.schemas.reference import TABLE_SCHEMAS
 from tests.reference.conftest import RAW_FILES, needs_raw
 
 pytestmark = needs_raw

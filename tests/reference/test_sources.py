@@ -7,8 +7,8 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from pipeline.errors import ReferenceBuildError
-from pipeline.reference_build.sources import (
+from claims_audit.errors import ReferenceBuildError
+from claims_audit.reference_build.sources import (
     Column,
     Fixes,
     clean_codes,

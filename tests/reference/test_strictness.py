@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.errors import ReferenceBuildError
-from pipeline.reference_build import build_bundle
+from claims_audit.errors import ReferenceBuildError
+from claims_audit.reference_build import build_bundle
 from tests.reference.conftest import RAW_FILES, needs_raw, write_curated
 
 pytestmark = needs_raw

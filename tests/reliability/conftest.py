@@ -6,8 +6,8 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from pipeline.ingest import RawInput
-from pipeline.validate import Validated
+from claims_audit.ingest import RawInput
+from claims_audit.validate import Validated
 from tests.conftest import ROOT
 
 CORPUS = ROOT / "tests" / "data" / "bad"

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from pipeline.cli import main
-from pipeline.errors import OutputError
-from pipeline.report.writers import StagedOutput
+from claims_audit.cli.main import main
+from claims_audit.errors import OutputError
+from claims_audit.report.writers import StagedOutput
 from tests.reliability.conftest import CORPUS
 
 CLI = str(Path(sys.executable).with_name("claims-audit"))
@@ -111,7 +111,7 @@ def enospc(*args, **kwargs):
 @pytest.mark.parametrize(
     "target, name",
     [
-        ("pipeline.report.writers.pq.write_table", "findings.parquet"),
+        ("claims_audit.report.writers.pq.write_table", "findings.parquet"),
         ("pandas.DataFrame.to_csv", "findings.csv"),
     ],
 )
@@ -142,7 +142,7 @@ def test_read_only_out_is_exit_2(tmp_path, monkeypatch):
     def read_only(*args, **kwargs):
         raise OSError(errno.EROFS, os.strerror(errno.EROFS))
 
-    monkeypatch.setattr("pipeline.report.writers.tempfile.mkdtemp", read_only)
+    monkeypatch.setattr("claims_audit.report.writers.tempfile.mkdtemp", read_only)
     result = CliRunner().invoke(main, ["run", str(SMALL), "--out", str(tmp_path / "o")])
     assert result.exit_code == 2
     (line,) = result.output.strip().splitlines()
@@ -169,7 +169,7 @@ def test_failed_commit_puts_previous_result_back(tmp_path, monkeypatch, failure,
             raise failure
         return real_replace(src, dst)
 
-    monkeypatch.setattr("pipeline.report.writers.os.replace", flaky_replace)
+    monkeypatch.setattr("claims_audit.report.writers.os.replace", flaky_replace)
     with pytest.raises(raised), StagedOutput(target) as out:
         out.path("summary.json").write_text("new")
     assert (target / "summary.json").read_text() == "previous"

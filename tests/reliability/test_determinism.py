@@ -8,7 +8,7 @@ import json
 import pandas as pd
 from click.testing import CliRunner
 
-from pipeline.cli import main
+from claims_audit.cli.main import main
 from tests.reliability.conftest import CORPUS
 
 BATCH = CORPUS / "batch"

@@ -10,11 +10,11 @@ import time
 import pytest
 from click.testing import CliRunner
 
-from pipeline import ingest
-from pipeline.cli import main
-from pipeline.errors import InputError
-from pipeline.ingest import read_input
-from pipeline.validate import validate_inputs
+from claims_audit import ingest
+from claims_audit.cli.main import main
+from claims_audit.errors import InputError
+from claims_audit.ingest import read_input
+from claims_audit.validate import validate_inputs
 from tests.reliability.conftest import CORPUS, assert_every_row_accounted, make_corpus
 
 RAGGED = CORPUS / "ragged_rows.csv"  # 2 of 4 rows rejected

@@ -19,10 +19,10 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from pipeline.cli import main
-from pipeline.errors import InputError
-from pipeline.ingest import read_input
-from pipeline.validate import validate_inputs
+from claims_audit.cli.main import main
+from claims_audit.errors import InputError
+from claims_audit.ingest import read_input
+from claims_audit.validate import validate_inputs
 from tests.conftest import HYPOTHESIS_PROFILE, SLOW_DATA, examples
 from tests.reliability.conftest import assert_every_row_accounted, make_corpus
 
@@ -284,7 +284,7 @@ def target_rows(draw):
 def test_a_files_rejects_and_findings_do_not_depend_on_the_batch(
     rows, form, zone, others, starter_bundle, default_config
 ):
-    from pipeline.audit import run_audit
+    from claims_audit.audit import run_audit
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

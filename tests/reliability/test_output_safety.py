@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from pipeline.cli import main
-from pipeline.report.writers import MARKER
+from claims_audit.cli.main import main
+from claims_audit.report.writers import MARKER
 from tests.reliability.conftest import CORPUS, make_corpus
 
 SECRET = make_corpus.SECRET
@@ -196,7 +196,7 @@ def test_default_out_never_replaces_an_earlier_run(tmp_path, monkeypatch):
             return datetime(2026, 3, 1, 2, 0, 0)
 
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("pipeline.cli.datetime", Frozen)
+    monkeypatch.setattr("claims_audit.cli.main.datetime", Frozen)
     first = run(str(SMALL), "--fail-on", "never")
     second = run(str(SMALL), "--fail-on", "never", "--format", "csv")
     assert first.exit_code == second.exit_code == 0
@@ -271,7 +271,7 @@ REVIEWED_DELETES = {
     ("pipeline/report/writers.py", "_remove_made_parents"): "rmdir: empty parents it made",
     ("pipeline/report/writers.py", "_move_to_free_name"): "rmdir of the directory it made",
     ("pipeline/report/writers.py", "write_csv_file"): "its own mkstemp file",
-    ("pipeline/engines/dask_engine.py", "run_audit_dask"): "its own mkdtemp scratch",
+    ("pipeline/run/dask.py", "run_audit_dask"): "its own mkdtemp scratch",
     ("pipeline/generate.py", "generate_claims"): "its own <out>.tmp files",
     ("pipeline/reference_build/build.py", "_write_atomically"): "its own uuid-named build dir",
     ("pipeline/reference_build/build.py", "_remove_bundle_dir"): "only the files a bundle's "

@@ -10,7 +10,7 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.parsing import (
+from claims_audit.parsing import (
     FIRST_YEAR,
     LAST_YEAR,
     date_out_of_range,

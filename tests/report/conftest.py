@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.audit import run_audit
-from pipeline.config import load_config
-from pipeline.rules import REGISTRY
+from claims_audit.audit import run_audit
+from claims_audit.config import load_config
+from claims_audit.rules import REGISTRY
 from tests.conftest import SAMPLE
 
 CLAIMS = SAMPLE / "claims.csv"

@@ -18,17 +18,17 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from pipeline.cli import main
-from pipeline.errors import BaselineError, InputError
-from pipeline.report.baseline import (
+from claims_audit.cli.main import main
+from claims_audit.errors import BaselineError, InputError
+from claims_audit.report.baseline import (
     compare_with_baseline,
     load_baseline_inputs,
     read_baseline_findings,
     read_baseline_summary,
     read_suppressions,
 )
-from pipeline.report.outputs import write_outputs
-from pipeline.report.writers import write_parquet
+from claims_audit.report.outputs import write_outputs
+from claims_audit.report.writers import write_parquet
 from tests.report.conftest import CLAIMS, RUN_ARGS
 
 TODAY = date(2026, 3, 15)
@@ -588,7 +588,7 @@ def test_inputs_loaded_before_the_audit_give_the_same_comparison(
 
 
 def test_library_error_text_is_printable_in_messages(tmp_path):
-    from pipeline.report.baseline import _printable
+    from claims_audit.report.baseline import _printable
 
     # pyarrow's thrift errors quote a raw byte of the damaged file ("don't know what type: \x0e")
     assert _printable("don't know what type: \x0e\x1b[2J") == (

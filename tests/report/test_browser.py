@@ -13,7 +13,7 @@ import shutil
 import pytest
 from click.testing import CliRunner
 
-from pipeline.cli import main
+from claims_audit.cli.main import main
 from tests.conftest import SAMPLE
 from tests.report.conftest import CLAIMS, HOSTILE_CODE, RUN_ARGS, SCRIPT_CLAIM
 
@@ -208,7 +208,7 @@ def test_browser_sort_by_impact(page):
 @pytest.fixture(scope="module")
 def capped_report(tmp_path_factory, sample_result):
     """The sample's report with the table cut to 30 rows: each rule keeps its top findings."""
-    from pipeline.report.html import render_html
+    from claims_audit.report.html import render_html
 
     path = tmp_path_factory.mktemp("capped") / "report.html"
     path.write_text(render_html(sample_result, max_rows=30), encoding="utf-8")

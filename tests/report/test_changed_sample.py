@@ -7,9 +7,9 @@ from datetime import date
 
 import pytest
 
-from pipeline.audit import run_audit
-from pipeline.report.baseline import compare_with_baseline
-from pipeline.report.outputs import write_outputs
+from claims_audit.audit import run_audit
+from claims_audit.report.baseline import compare_with_baseline
+from claims_audit.report.outputs import write_outputs
 from tests.conftest import SAMPLE
 from tests.report.conftest import HISTORY
 

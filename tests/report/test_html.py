@@ -12,13 +12,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.columns import TEXT
-from pipeline.report.baseline import compare_with_baseline
-from pipeline.report.charts import TOP_CODES, check_svg, impact_by_code
-from pipeline.report.html import TABLE_BYTES_BUDGET, quota_per_rule, render_html, table_columns
-from pipeline.report.outputs import RECORD_WITHHELD, masked_rejects
-from pipeline.report.views import findings_with_payer
-from pipeline.report.writers import write_parquet
+from claims_audit.columns import TEXT
+from claims_audit.report.baseline import compare_with_baseline
+from claims_audit.report.charts import TOP_CODES, check_svg, impact_by_code
+from claims_audit.report.html import TABLE_BYTES_BUDGET, quota_per_rule, render_html, table_columns
+from claims_audit.report.outputs import RECORD_WITHHELD, masked_rejects
+from claims_audit.report.views import findings_with_payer
+from claims_audit.report.writers import write_parquet
 from tests.report.conftest import (
     CLAIMS,
     HOSTILE_CODE,
@@ -439,7 +439,7 @@ def test_html_without_findings_shows_the_empty_states(sample_result):
 
 
 def test_charts_hold_hostile_labels_as_text():
-    from pipeline.report.charts import render_charts
+    from claims_audit.report.charts import render_charts
 
     findings = pd.DataFrame(
         {

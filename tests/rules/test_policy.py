@@ -14,14 +14,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.audit import validate_files
-from pipeline.config import Config, PayerSettings
-from pipeline.enrich import enrich
-from pipeline.reference import Bundle
-from pipeline.rules import REGISTRY
-from pipeline.rules.common import RuleContext
-from pipeline.rules.diagnosis import ICD10CM_RELEASE, check_icd10cm_release, in_icd10cm_release
-from pipeline.rules.payer import day_number, key_text, one_year_deadline
+from claims_audit.audit import validate_files
+from claims_audit.config import Config, PayerSettings
+from claims_audit.enrich import enrich
+from claims_audit.reference import Bundle
+from claims_audit.rules import REGISTRY
+from claims_audit.rules.common import RuleContext
+from claims_audit.rules.diagnosis import ICD10CM_RELEASE, check_icd10cm_release, in_icd10cm_release
+from claims_audit.rules.payer import day_number, key_text, one_year_deadline
 
 HEADER = (
     "claim_id,line_number,patient_id,payer_type,claim_type,claim_frequency,provider_id,"

@@ -26,12 +26,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.audit import load_history, run_audit, validate_files
-from pipeline.config import load_config
-from pipeline.engine import judged_lines
-from pipeline.enrich import enrich
-from pipeline.rules import REGISTRY
-from pipeline.rules.common import MISSING_INPUT, RuleContext
+from claims_audit.audit import load_history, run_audit, validate_files
+from claims_audit.config import load_config
+from claims_audit.enrich import enrich
+from claims_audit.rules import REGISTRY
+from claims_audit.rules.common import MISSING_INPUT, RuleContext
+from claims_audit.rules.engine import judged_lines
 
 FIXTURES = Path(__file__).parent / "fixtures"
 KEY = ["claim_id", "line_number"]

@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from pipeline.cli import main
-from pipeline.config import MAX_CONFIG_BYTES, Config, load_config, parse_config
-from pipeline.errors import ConfigError
-from pipeline.rules import REGISTRY
+from claims_audit.cli.main import main
+from claims_audit.config import MAX_CONFIG_BYTES, Config, load_config, parse_config
+from claims_audit.errors import ConfigError
+from claims_audit.rules import REGISTRY
 from tests.conftest import SAMPLE
 
 CODES = set(REGISTRY)

@@ -7,9 +7,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.errors import InputError
-from pipeline.ingest import REJECT_COLUMNS, read_input, resolve_inputs
-from pipeline.validate import validate_inputs
+from claims_audit.errors import InputError
+from claims_audit.ingest import REJECT_COLUMNS, read_input, resolve_inputs
+from claims_audit.validate import validate_inputs
 
 HEADER = "claim_id,line_number,patient_id,payer_type,service_date,hcpcs_code,billed_units"
 
@@ -265,7 +265,7 @@ def test_ascii_digits_only(tmp_path):
 
 
 def test_arabic_indic_hcpcs_is_not_a_cpt_code():
-    from pipeline.enrich import CPT_PATTERN
+    from claims_audit.enrich import CPT_PATTERN
 
     codes = pd.Series(["96413", "\u0669\u0666\u0664\u0661\u0663", "0001F"], dtype="string")
     assert codes.str.match(CPT_PATTERN).tolist() == [True, False, True]
@@ -354,7 +354,7 @@ def test_fifo_named_directly_never_blocks(tmp_path):
 
 
 def test_file_changed_while_read_is_input_error(tmp_path, monkeypatch):
-    from pipeline import ingest
+    from claims_audit import ingest
 
     path = write(tmp_path, "x.csv", HEADER + "\nC1,1,P1,medicare,2026-01-05,J9035,38\n")
     real = ingest._read_csv
@@ -381,7 +381,7 @@ def test_sha256_is_of_the_bytes_parsed(tmp_path):
 
 
 def test_patient_id_shifted_into_another_column_is_masked(tmp_path):
-    from pipeline.report.outputs import masked_rejects
+    from claims_audit.report.outputs import masked_rejects
 
     text = (
         HEADER

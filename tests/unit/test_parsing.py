@@ -3,7 +3,7 @@ import math
 import pandas as pd
 import pytest
 
-from pipeline.parsing import (
+from claims_audit.parsing import (
     has_code,
     normalize_code_list,
     normalize_ndc,
@@ -141,7 +141,7 @@ def test_round_units_unknown_policy():
 
 
 def test_dates_outside_the_years_and_in_other_digits():
-    from pipeline.parsing import date_out_of_range
+    from claims_audit.parsing import date_out_of_range
 
     values = pd.Series(
         [

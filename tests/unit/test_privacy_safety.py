@@ -1,9 +1,9 @@
 import pandas as pd
 import pyarrow as pa
 
-from pipeline.privacy import PHI_FLAG, mask_id, phi_rejects
-from pipeline.report.outputs import masked_rejects
-from pipeline.report.safety import escape_formula, escape_text_columns
+from claims_audit.privacy import PHI_FLAG, mask_id, phi_rejects
+from claims_audit.report.outputs import masked_rejects
+from claims_audit.report.safety import escape_formula, escape_text_columns
 
 
 def test_mask_id_keeps_last_four():

@@ -9,9 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.engine import finding_ids
-from pipeline.errors import OutputError
-from pipeline.report.writers import (
+from claims_audit.errors import OutputError
+from claims_audit.report.writers import (
     MARKER,
     StagedOutput,
     check_replaceable,
@@ -21,6 +20,7 @@ from pipeline.report.writers import (
     write_json,
     write_parquet,
 )
+from claims_audit.rules.engine import finding_ids
 
 
 def strict_json(text: str):

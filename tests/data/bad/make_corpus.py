@@ -24,7 +24,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from schemas.claims import FIELDS
+from claims_audit.schemas.claims import FIELDS
 
 HERE = Path(__file__).resolve().parent
 HEADER = list(FIELDS)  # the canonical columns, in order

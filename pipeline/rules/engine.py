@@ -18,10 +18,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from pipeline.columns import TEXT, as_text
-from pipeline.rules import effective_rules
-from pipeline.rules.common import RuleContext, fmt_date, fmt_num
-from pipeline.rules.registry import MISSING_INPUT, Flags, Remittance
+from claims_audit.columns import TEXT, as_text
+from claims_audit.rules import effective_rules
+from claims_audit.rules.common import RuleContext, fmt_date, fmt_num
+from claims_audit.rules.registry import MISSING_INPUT, Flags, Remittance
 
 FINDING_COLUMNS = [
     "finding_id",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.errors import OutputError, set_stage
+from claims_audit.errors import OutputError, set_stage
 
 EXAMPLE_GENERATE = """
 \b
@@ -65,13 +65,13 @@ def sample() -> None:
 def generate(rows, out_file, seed, fmt, reference, defect_rate, chunk_rows, quiet) -> None:
     """Write synthetic claim lines over the reference bundle's codes and NDCs, with defects
     planted at a known rate and listed in a labels file beside the output."""
-    from pipeline.generate import (
+    from claims_audit.generate import (
         DEFAULT_CHUNK_ROWS,
         DEFAULT_DEFECT_RATE,
         generate_claims,
         labels_path_for,
     )
-    from pipeline.reference import load_bundle
+    from claims_audit.reference import load_bundle
 
     set_stage("sample generate")
     if os.path.lexists(out_file) and not labels_path_for(out_file).is_file():

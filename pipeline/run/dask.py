@@ -40,12 +40,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from pipeline.audit import AuditResult, LineCounts, Stages, audit_batch, build_summary
-from pipeline.columns import linked_labels
-from pipeline.config import Config
-from pipeline.engine import merge_coverage, merge_findings
-from pipeline.errors import InputError, PipelineError
-from pipeline.ingest import (
+from claims_audit.audit import AuditResult, LineCounts, Stages, audit_batch, build_summary
+from claims_audit.columns import linked_labels
+from claims_audit.config import Config
+from claims_audit.errors import InputError, PipelineError
+from claims_audit.ingest import (
     BLOCK_SIZE,
     MAX_FIELD_BYTES,
     REJECT_COLUMNS,
@@ -60,9 +59,10 @@ from pipeline.ingest import (
     resolve_inputs,
     scan_file,
 )
-from pipeline.parsing import TEXT
-from pipeline.reference import Bundle
-from pipeline.validate import combine_inputs, finish_rejects
+from claims_audit.parsing import TEXT
+from claims_audit.reference import Bundle
+from claims_audit.rules.engine import merge_coverage, merge_findings
+from claims_audit.validate import combine_inputs, finish_rejects
 
 DEFAULT_PARTITION_ROWS = 250_000  # lines audited per task (memory per worker ~ 1-2 GB)
 DEFAULT_PIECE_ROWS = 500_000  # lines read per partition task
@@ -517,7 +517,7 @@ def _peak_rss_mb() -> float:
 
 def _audit(client, paths, pieces, infos, n_buckets, bundle, config, history):
     """Schedule one audit task per bucket; gather and merge their results."""
-    from pipeline.audit import load_history
+    from claims_audit.audit import load_history
 
     files = [str(p) for p in paths]
     # rows of a piece are numbered after those of the file's earlier pieces

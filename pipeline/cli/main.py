@@ -25,11 +25,11 @@ from pathlib import Path
 
 import click
 
-from pipeline import __version__
-from pipeline.cli_reference import reference
-from pipeline.cli_sample import sample
-from pipeline.errors import PipelineError, current_stage, one_line, set_stage
-from pipeline.money import format_usd
+from claims_audit import __version__
+from claims_audit.cli.reference import reference
+from claims_audit.cli.sample import sample
+from claims_audit.errors import PipelineError, current_stage, one_line, set_stage
+from claims_audit.money import format_usd
 
 EXAMPLE_RUN = """
 \b
@@ -123,9 +123,9 @@ def main(ctx: click.Context, debug: bool) -> None:
 
 
 def _load(reference, config_path):
-    from pipeline.config import load_config
-    from pipeline.reference import load_bundle
-    from pipeline.rules import REGISTRY
+    from claims_audit.config import load_config
+    from claims_audit.reference import load_bundle
+    from claims_audit.rules import REGISTRY
 
     config = load_config(config_path, rule_codes=set(REGISTRY))
     return load_bundle(reference), config
@@ -245,8 +245,8 @@ def run(
     --out replaces only an earlier claims-audit output (or an empty directory); without it the
     outputs go to a new audit-out/<timestamp>/ (never an earlier run's)."""
     started = time.perf_counter()  # "took": the whole command, the imports and writing included
-    from pipeline.audit import run_audit
-    from pipeline.report.outputs import check_out_dir, parse_formats, write_outputs
+    from claims_audit.audit import run_audit
+    from claims_audit.report.outputs import check_out_dir, parse_formats, write_outputs
 
     if debug:
         click.get_current_context().find_root().obj["debug"] = True
@@ -265,7 +265,7 @@ def run(
     progress = _progress(interactive)
     set_stage("audit")
     if engine == "dask":
-        from pipeline.engines.dask_engine import run_audit_dask
+        from claims_audit.run.dask import run_audit_dask
 
         result = run_audit_dask(
             inputs,
@@ -288,7 +288,7 @@ def run(
     set_stage("summary")
     too_many_rejects = reject_rate_exceeded(result.summary, max_reject_rate)
     if baseline or suppress_file:
-        from pipeline.report.baseline import compare_with_baseline
+        from claims_audit.report.baseline import compare_with_baseline
 
         set_stage("baseline")
         compare_with_baseline(result, baseline, suppress_file)
@@ -318,7 +318,7 @@ def run(
 
 def _protected(inputs, history, baseline, suppress_file, config_path, reference) -> dict:
     """What --out must neither be nor hold: every path the run reads."""
-    from pipeline.reference import DEFAULT_REFERENCE_DIR
+    from claims_audit.reference import DEFAULT_REFERENCE_DIR
 
     return {
         "an input": list(inputs),
@@ -433,10 +433,10 @@ REJECTS_HEADER_PREFIX = "source_file,source_row,"  # the first line of every rej
 )
 def validate(inputs, config_path, out_file) -> None:
     """Schema check only: count good and rejected rows, no rules. Exit 1 if any row is rejected."""
-    from pipeline.audit import validate_files
-    from pipeline.config import load_config
-    from pipeline.report.outputs import check_out_dir, masked_rejects
-    from pipeline.report.writers import check_file_replaceable, write_csv_file
+    from claims_audit.audit import validate_files
+    from claims_audit.config import load_config
+    from claims_audit.report.outputs import check_out_dir, masked_rejects
+    from claims_audit.report.writers import check_file_replaceable, write_csv_file
 
     set_stage("validate")
     if out_file:
@@ -473,8 +473,8 @@ def rules(ctx: click.Context, config_path) -> None:
     set_stage("rules")
     if ctx.invoked_subcommand:
         return
-    from pipeline.config import load_config
-    from pipeline.rules import REGISTRY
+    from claims_audit.config import load_config
+    from claims_audit.rules import REGISTRY
 
     config = load_config(config_path, rule_codes=set(REGISTRY))
     click.echo(f"{'code':<6}{'name':<30}{'category':<11}{'severity':<9}enabled")
@@ -489,7 +489,7 @@ def rules(ctx: click.Context, config_path) -> None:
 @click.argument("code")
 def explain(code: str) -> None:
     """Print one rule's What it checks / Why it matters / Example / Fix / Source."""
-    from pipeline.rules import REGISTRY
+    from claims_audit.rules import REGISTRY
 
     set_stage("rules explain")
     found = REGISTRY.get(code.strip().upper())

@@ -1,8 +1,9 @@
 """`claims-audit reference ...`: build, show and compare reference bundles (SPEC section 4).
 
-Each command is a few lines over `pipeline.reference_build`. Errors are `PipelineError`s, which the
-main CLI turns into one line and exit 2 (any other exception: exit 3, see `pipeline.cli`). `diff
---out` replaces only an earlier diff file (its first line is the diff's header).
+Each command is a few lines over `claims_audit.reference_build`. Errors are `PipelineError`s,
+which the main CLI turns into one line and exit 2 (any other exception: exit 3, see
+`claims_audit.cli.main`). `diff --out` replaces only an earlier diff file (its first line is the
+diff's header).
 
 The builder (pandas, pyarrow, pandera) is imported only when a command runs, through the small
 wrappers below, so that `claims-audit --help` and `--version` start at once.
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.errors import set_stage
+from claims_audit.errors import set_stage
 
 EXAMPLE_BUILD = """
 \b
@@ -45,36 +46,36 @@ PAYMENT_LIMIT_CHANGES = ("payment_limit_added", "payment_limit_removed", "paymen
 
 
 def build_bundle(*args, **kwargs) -> dict:
-    """`pipeline.reference_build.build_bundle`, imported when a build runs."""
-    from pipeline.reference_build import build_bundle as build
+    """`claims_audit.reference_build.build_bundle`, imported when a build runs."""
+    from claims_audit.reference_build import build_bundle as build
 
     return build(*args, **kwargs)
 
 
 def read_manifest(bundle_dir: Path | None) -> dict:
     """The manifest of `bundle_dir` (None: the starter bundle), checked for shape."""
-    from pipeline.reference_build.show import read_manifest as read
+    from claims_audit.reference_build.show import read_manifest as read
 
     return read(_bundle_dir(bundle_dir))
 
 
 def diff_bundles(old: Path, new: Path):
-    """`pipeline.reference_build.diff_bundles`, imported when a diff runs."""
-    from pipeline.reference_build import diff_bundles as diff
+    """`claims_audit.reference_build.diff_bundles`, imported when a diff runs."""
+    from claims_audit.reference_build import diff_bundles as diff
 
     return diff(old, new)
 
 
 def format_manifest(manifest: dict, where: Path | str | None = None) -> str:
-    """`pipeline.reference_build.show.format_manifest`, imported when a command prints it."""
-    from pipeline.reference_build.show import format_manifest as show
+    """`claims_audit.reference_build.show.format_manifest`, imported when a command prints it."""
+    from claims_audit.reference_build.show import format_manifest as show
 
     return show(manifest, where)
 
 
 def _bundle_dir(bundle_dir: Path | None) -> Path:
     """`--reference`, else the starter bundle's directory."""
-    from pipeline.reference import DEFAULT_REFERENCE_DIR
+    from claims_audit.reference import DEFAULT_REFERENCE_DIR
 
     return DEFAULT_REFERENCE_DIR if bundle_dir is None else bundle_dir
 
@@ -82,7 +83,7 @@ def _bundle_dir(bundle_dir: Path | None) -> Path:
 def _shown_changes(changes):
     """The changes as printed: payment limits in dollars per billing unit (`$29.457`, the ASP
     file's three places), empty cells blank. `--out` keeps the plain numbers."""
-    from pipeline.money import format_usd
+    from claims_audit.money import format_usd
 
     shown = changes.astype(object).where(changes.notna(), "")
     limits = changes["change_type"].isin(PAYMENT_LIMIT_CHANGES)
@@ -173,7 +174,7 @@ def show(bundle_dir):
 def diff(old, new, out_file):
     """What changed from bundle OLD to bundle NEW: codes added/terminated, billing units, MUE,
     payment limits, NDCs."""
-    from pipeline.report.writers import check_file_replaceable
+    from claims_audit.report.writers import check_file_replaceable
 
     set_stage("reference diff")
     if out_file is not None:

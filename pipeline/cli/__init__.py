@@ -1,0 +1,1 @@
+"""The `claims-audit` command line: `main` (run, validate, rules), `reference` and `sample`."""

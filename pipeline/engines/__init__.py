@@ -1,1 +1,0 @@
-"""Alternative execution engines for the same pipeline functions (`--engine dask`)."""

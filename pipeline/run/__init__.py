@@ -1,0 +1,1 @@
+"""Executors of the audit: the local one and `--engine dask` (run.dask)."""
