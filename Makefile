@@ -62,10 +62,14 @@ reference: install
 
 # the property tests with random seeds and many examples (the `fuzz` hypothesis profile,
 # tests/conftest.py): make fuzz FUZZ_EXAMPLES=2000. A failure it finds becomes an @example.
+# The pipeline property runs as FUZZ_SHARDS copies on as many cores; the statistics printed at
+# the end give each copy's count of passing examples.
 FUZZ_EXAMPLES ?= 10000
+FUZZ_SHARDS ?= $(shell nproc 2>/dev/null || echo 2)
 .PHONY: fuzz
 fuzz: install
-	HYPOTHESIS_PROFILE=fuzz FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -m fuzz -p no:cacheprovider
+	HYPOTHESIS_PROFILE=fuzz FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_SHARDS=$(FUZZ_SHARDS) \
+		$(BIN)/pytest -m fuzz -p no:cacheprovider -n $(FUZZ_SHARDS) --hypothesis-show-statistics
 
 # benchmarks (not tests): 1M/10M lines pandas vs DuckDB vs a naive loop, dask at 10M/50M lines.
 # CI smoke run: make bench BENCH_ARGS="--sizes 20000 --dask-sizes 20000"

@@ -4,7 +4,8 @@ Hypothesis profiles (`HYPOTHESIS_PROFILE`, default `ci`):
 
 * `ci` (`make test`, CI): derandomised, so a run is the same run every time and CI is never red
   at random; a modest number of examples; no deadline (the machine is shared).
-* `fuzz` (`make fuzz`): random seeds, `FUZZ_EXAMPLES` examples per property (default 10,000);
+* `fuzz` (`make fuzz`): random seeds, `FUZZ_EXAMPLES` examples per property (default 10,000;
+  the pipeline property splits them over `FUZZ_SHARDS` copies run in parallel);
   every failure it finds is to be added to its test as an explicit `@example` (explicit examples
   run in `make test`; the fuzz profile skips them so a known failure does not stop the search).
 
@@ -47,10 +48,18 @@ HYPOTHESIS_PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
 settings.load_profile(HYPOTHESIS_PROFILE)
 
 
-def examples(ci: int) -> settings:
+# `make fuzz` runs an expensive property as FUZZ_SHARDS copies (one per core, pytest-xdist), each
+# with its share of the examples and its own random seed; `make test` runs one copy
+FUZZ_SHARDS = max(1, int(os.environ.get("FUZZ_SHARDS", "1"))) if HYPOTHESIS_PROFILE != "ci" else 1
+
+
+def examples(ci: int, shards: int = 1) -> settings:
     """Settings for an expensive property: `ci` examples under the ci profile (fast enough
-    for `make test`), the profile's own number otherwise (`make fuzz`)."""
-    return settings(max_examples=ci) if HYPOTHESIS_PROFILE == "ci" else settings()
+    for `make test`), the profile's own number otherwise (`make fuzz`), split over `shards`
+    parametrised copies of the test."""
+    if HYPOTHESIS_PROFILE == "ci":
+        return settings(max_examples=ci)
+    return settings(max_examples=-(-settings.default.max_examples // shards))
 
 
 def pytest_collection_modifyitems(items) -> None:

@@ -6,8 +6,8 @@ PipelineError (exit 2, one line); anything else is a crash (exit 3) and fails th
 When it runs, every row read is accounted for exactly once: rows_read == audited + rejected.
 
 `make test` runs a few dozen derandomised examples (the `ci` profile); `make fuzz` runs
-FUZZ_EXAMPLES (default 10,000) with random seeds. Every failure found becomes an `@example`
-below, with the traceback's summary in a comment.
+FUZZ_EXAMPLES (default 10,000) with random seeds, split over FUZZ_SHARDS parallel copies.
+Every failure found becomes an `@example` below, with the traceback's summary in a comment.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from claims_audit.reference import load_bundle
 from claims_audit.report.outputs import write_outputs
 from claims_audit.rules import REGISTRY
 from claims_audit.validate import validate_inputs
-from tests.conftest import SAMPLE, examples
+from tests.conftest import FUZZ_SHARDS, SAMPLE, examples
 from tests.fuzz.corrupt import build, cases, write_case
 from tests.reliability.conftest import assert_every_row_accounted
 
@@ -140,7 +140,8 @@ def _parquet(*retype, edits=(), rows=(0, 12), damage=(), **options) -> dict:
 
 # sample columns by position: 0 claim_id, 2 patient_id, 3 payer_type, 8 place_of_service,
 # 9 service_date, 10 submission_date, 11 hcpcs_code, 12 modifiers, 13 billed_units
-@examples(ci=12)
+@pytest.mark.parametrize("shard", range(FUZZ_SHARDS))  # `make fuzz`: one copy per core
+@examples(ci=12, shards=FUZZ_SHARDS)
 @given(case=cases())
 # the classes of issue 12 item 3 and issue 17, kept as regression examples
 @example(case=_parquet((9, "timestamp_bad_tz")))  # unknown time zone
@@ -167,5 +168,5 @@ def _parquet(*retype, edits=(), rows=(0, 12), damage=(), **options) -> dict:
     )
 )
 @example(case=_csv(("cell", 3, 12, "line\rbreak"), ("header", 5, "CLAIM_ID")))  # lone CR, dup
-def test_corrupted_extract_is_audited_or_refused_never_a_crash(setting, case):
+def test_corrupted_extract_is_audited_or_refused_never_a_crash(setting, shard, case):
     check_case(case, *setting)
