@@ -2,7 +2,8 @@
 
 A reject value is PHI when it sits in a PHI column (patient_id) or when it equals a patient id
 of the batch, whichever column it landed in (a row shifted by one field puts the patient id in
-`payer_type`): `phi_rejects` marks both, `mask_id` masks.
+`payer_type`): `phi_rejects` marks both, `mask_id` masks, `masked_rejects` is the rejects table
+as every output writes it.
 """
 
 from __future__ import annotations
@@ -34,3 +35,23 @@ def phi_rejects(rejects: pd.DataFrame, patient_ids: list[pa.Array]) -> pd.Series
         values = pa.array(rejects["value"].astype("string").str.strip(), pa.string())
         phi |= pc.is_in(values, value_set=known).fill_null(False).to_numpy(zero_copy_only=False)
     return pd.Series(phi, index=rejects.index, dtype=bool)
+
+
+RECORD_WITHHELD = "(record withheld: may hold PHI; --show-phi shows it)"
+
+
+def masked_rejects(rejects: pd.DataFrame, show_phi: bool) -> pd.DataFrame:
+    """Rejects as written: PHI values masked unless the user opted in with --show-phi.
+
+    A whole-record reject (V006, no column) carries the raw record text, patient id included,
+    so its text is withheld too.
+    """
+    if show_phi:
+        return rejects.drop(columns=PHI_FLAG, errors="ignore")
+    # the validator's flag also marks a patient id of the batch landed in another column
+    phi = rejects[PHI_FLAG] if PHI_FLAG in rejects else rejects["column"].isin(PHI_FIELDS)
+    value = rejects["value"].astype("string")
+    whole_record = rejects["column"].fillna("").astype(str).eq("") & value.fillna("").ne("")
+    out = rejects.drop(columns=PHI_FLAG, errors="ignore")
+    out["value"] = value.where(~phi, mask_id(value)).where(~whole_record, RECORD_WITHHELD)
+    return out

@@ -435,7 +435,8 @@ def validate(inputs, config_path, out_file) -> None:
     """Schema check only: count good and rejected rows, no rules. Exit 1 if any row is rejected."""
     from claims_audit.audit import validate_files
     from claims_audit.config import load_config
-    from claims_audit.report.outputs import check_out_dir, masked_rejects
+    from claims_audit.privacy import masked_rejects
+    from claims_audit.report.outputs import check_out_dir
     from claims_audit.report.writers import check_file_replaceable, write_csv_file
 
     set_stage("validate")

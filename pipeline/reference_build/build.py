@@ -18,10 +18,11 @@ from pathlib import Path
 
 import pandas as pd
 
+import claims_audit.reference_build.asp as asp
+import claims_audit.reference_build.hcpcs as hcpcs
 from claims_audit import __version__
 from claims_audit.errors import ReferenceBuildError
 from claims_audit.reference import MANIFEST_FORMAT, table_entry
-from claims_audit.reference_build import asp, hcpcs
 from claims_audit.reference_build.curated import read_curated, validated
 from claims_audit.reference_build.mue import mue_table
 from claims_audit.reference_build.opps import opps_table

@@ -28,9 +28,9 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from claims_audit.audit import AuditResult
 from claims_audit.money import format_usd
+from claims_audit.privacy import masked_rejects
 from claims_audit.report.baseline import run_snapshot
 from claims_audit.report.charts import CHART_TITLES, render_charts
-from claims_audit.report.outputs import masked_rejects
 from claims_audit.report.views import findings_with_payer, ranked_findings
 from claims_audit.rules import REGISTRY
 from claims_audit.rules.engine import impact_split

@@ -9,11 +9,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import pandas as pd
-
 from claims_audit.audit import AuditResult
 from claims_audit.errors import OutputError
-from claims_audit.privacy import PHI_FLAG, mask_id
+from claims_audit.privacy import masked_rejects
 from claims_audit.report.writers import (
     StagedOutput,
     check_replaceable,
@@ -22,7 +20,6 @@ from claims_audit.report.writers import (
     write_parquet,
     write_text,
 )
-from claims_audit.schemas.claims import PHI_FIELDS
 
 FORMATS = ("csv", "parquet", "html", "xlsx")
 DEFAULT_FORMATS = ("csv", "parquet", "html")
@@ -35,26 +32,6 @@ def parse_formats(text: str) -> tuple[str, ...]:
     if unknown:
         raise ValueError(f"unknown format {', '.join(unknown)} (choose from {', '.join(FORMATS)})")
     return formats
-
-
-RECORD_WITHHELD = "(record withheld: may hold PHI; --show-phi shows it)"
-
-
-def masked_rejects(rejects: pd.DataFrame, show_phi: bool) -> pd.DataFrame:
-    """Rejects as written: PHI values masked unless the user opted in with --show-phi.
-
-    A whole-record reject (V006, no column) carries the raw record text, patient id included,
-    so its text is withheld too.
-    """
-    if show_phi:
-        return rejects.drop(columns=PHI_FLAG, errors="ignore")
-    # the validator's flag also marks a patient id of the batch landed in another column
-    phi = rejects[PHI_FLAG] if PHI_FLAG in rejects else rejects["column"].isin(PHI_FIELDS)
-    value = rejects["value"].astype("string")
-    whole_record = rejects["column"].fillna("").astype(str).eq("") & value.fillna("").ne("")
-    out = rejects.drop(columns=PHI_FLAG, errors="ignore")
-    out["value"] = value.where(~phi, mask_id(value)).where(~whole_record, RECORD_WITHHELD)
-    return out
 
 
 def _real_paths(item) -> list[Path]:

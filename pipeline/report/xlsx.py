@@ -22,7 +22,7 @@ import pandas as pd
 
 from claims_audit.audit import AuditResult
 from claims_audit.errors import OutputError
-from claims_audit.report.outputs import masked_rejects
+from claims_audit.privacy import masked_rejects
 from claims_audit.report.safety import escape_formula, escape_text_columns, xlsx_text
 from claims_audit.report.views import findings_with_payer
 from claims_audit.rules.engine import FINDING_COLUMNS

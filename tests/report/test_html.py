@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 
 from claims_audit.columns import TEXT
+from claims_audit.privacy import RECORD_WITHHELD, masked_rejects
 from claims_audit.report.baseline import compare_with_baseline
 from claims_audit.report.charts import TOP_CODES, check_svg, impact_by_code
 from claims_audit.report.html import TABLE_BYTES_BUDGET, quota_per_rule, render_html, table_columns
-from claims_audit.report.outputs import RECORD_WITHHELD, masked_rejects
 from claims_audit.report.views import findings_with_payer
 from claims_audit.report.writers import write_parquet
 from tests.report.conftest import (

@@ -8,9 +8,9 @@ from datetime import date
 import pandas as pd
 import pytest
 
+from claims_audit.privacy import RECORD_WITHHELD
 from claims_audit.report import xlsx
 from claims_audit.report.baseline import compare_with_baseline
-from claims_audit.report.outputs import RECORD_WITHHELD
 from claims_audit.report.writers import write_parquet
 from claims_audit.report.xlsx import USD_FORMAT, numbers_where_numeric, write_xlsx
 from tests.report.conftest import FORMULA_CLAIM, LEAKY_PATIENT

@@ -381,7 +381,7 @@ def test_sha256_is_of_the_bytes_parsed(tmp_path):
 
 
 def test_patient_id_shifted_into_another_column_is_masked(tmp_path):
-    from claims_audit.report.outputs import masked_rejects
+    from claims_audit.privacy import masked_rejects
 
     text = (
         HEADER
