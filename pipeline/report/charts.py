@@ -220,11 +220,26 @@ def _tooltip(bars: Bars, label: str, row: np.ndarray) -> str:
     return f"{label}: {parts}" if parts else label
 
 
-def svg_bars(bars: Bars, title: str) -> str:
-    """The chart as an SVG element (labels escaped; sized to its rows)."""
-    fmt: Callable[[float], str] = _usd if bars.money else _count
-    axis_fmt: Callable[[float], str] = _usd_axis if bars.money else _count
-    labels = [_label(x) for x in bars.labels]
+@dataclass(frozen=True)
+class _Plot:
+    """Where a chart's parts go: the value range, the ticks and the pixel geometry."""
+
+    low: float
+    high: float
+    ticks: list[float]
+    left: float
+    value_room: float
+    band: float
+    top: int
+    plot_h: float
+    width: int
+    height: int
+
+    def x(self, v: float) -> float:
+        return self.left + (v - self.low) / (self.high - self.low) * WIDTH
+
+
+def _plot(bars: Bars, labels: list[str], fmt: Callable[[float], str]) -> _Plot:
     values = bars.values
     if bars.grouped:
         low, high = min(0.0, values.min()), max(0.0, values.max())
@@ -240,57 +255,58 @@ def svg_bars(bars: Bars, title: str) -> str:
     band = ROW * (len(bars.series) if bars.grouped else 1) + (6 if bars.grouped else 0)
     top, plot_h = 6, band * len(labels)
     width = int(left + WIDTH + value_room)
-    height = int(top + plot_h + 22 + 22)
+    return _Plot(low, high, ticks, left, value_room, band, top, plot_h, width, int(plot_h + 50))
 
-    def x(v: float) -> float:
-        return left + (v - low) / (high - low) * WIDTH
 
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" '
-        f'style="{FONT};max-width:100%;height:auto">'
+def _axis(plot: _Plot, axis_fmt: Callable[[float], str]) -> list[str]:
+    bottom = plot.top + plot.plot_h
+    return [
+        f'<line x1="{plot.x(t):.1f}" x2="{plot.x(t):.1f}" y1="{plot.top}" y2="{bottom}" '
+        f'stroke="{"#98a2b3" if t == 0 else "#e4e7ec"}"/>'
+        f'<text x="{plot.x(t):.1f}" y="{bottom + 14}" text-anchor="middle" '
+        f'fill="#5b6577">{escape(axis_fmt(t))}</text>'
+        for t in plot.ticks
     ]
-    for t in ticks:
+
+
+def _bar_row(bars: Bars, plot: _Plot, i: int, label: str, fmt: Callable[[float], str]) -> str:
+    """One label's bars (stacked, or one per series when grouped) with their value texts."""
+    row, y0 = bars.values[i], plot.top + i * plot.band
+    label_x = plot.left - 6 - (plot.value_room if plot.low < 0 else 0)
+    out = [
+        f"<g><title>{_xml(_tooltip(bars, bars.labels[i], row))}</title>",
+        f'<text x="{label_x:.1f}" y="{y0 + plot.band / 2 + 4:.1f}" text-anchor="end">'
+        f"{_xml(label)}</text>",
+    ]
+    pos = neg = 0.0
+    for j, v in enumerate(row):
+        if not v:
+            continue
+        if bars.grouped:
+            start, end, y, h = 0.0, v, y0 + 3 + j * ROW, ROW - 4
+        elif v > 0:
+            start, end, pos, y, h = pos, pos + v, pos + v, y0 + 3, ROW - 6
+        else:
+            start, end, neg, y, h = neg, neg + v, neg + v, y0 + 3, ROW - 6
+        a, b = sorted((plot.x(start), plot.x(end)))
         out.append(
-            f'<line x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{top}" y2="{top + plot_h}" '
-            f'stroke="{"#98a2b3" if t == 0 else "#e4e7ec"}"/>'
-            f'<text x="{x(t):.1f}" y="{top + plot_h + 14}" text-anchor="middle" '
-            f'fill="#5b6577">{escape(axis_fmt(t))}</text>'
+            f'<rect class="bar" x="{a:.1f}" y="{y:.1f}" width="{max(b - a, 1):.1f}" '
+            f'height="{h}" fill="{bars.colors[j]}"/>'
         )
-    for i, (label, row) in enumerate(zip(labels, values, strict=True)):
-        y0 = top + i * band
-        out.append(f"<g><title>{_xml(_tooltip(bars, bars.labels[i], row))}</title>")
-        label_x = left - 6 - (value_room if low < 0 else 0)
-        out.append(
-            f'<text x="{label_x:.1f}" y="{y0 + band / 2 + 4:.1f}" text-anchor="end">'
-            f"{_xml(label)}</text>"
-        )
-        pos = neg = 0.0
-        for j, v in enumerate(row):
-            if not v:
-                continue
-            if bars.grouped:
-                start, end, y, h = 0.0, v, y0 + 3 + j * ROW, ROW - 4
-            elif v > 0:
-                start, end, pos, y, h = pos, pos + v, pos + v, y0 + 3, ROW - 6
-            else:
-                start, end, neg, y, h = neg, neg + v, neg + v, y0 + 3, ROW - 6
-            a, b = sorted((x(start), x(end)))
-            out.append(
-                f'<rect class="bar" x="{a:.1f}" y="{y:.1f}" width="{max(b - a, 1):.1f}" '
-                f'height="{h}" fill="{bars.colors[j]}"/>'
-            )
-            if bars.grouped:
-                out.append(_value_text(x(v), y + h - 4, fmt(v), v < 0))
-        if not bars.grouped:
-            if pos or not neg:
-                out.append(_value_text(x(pos), y0 + band / 2 + 4, fmt(pos), False))
-            if neg:
-                out.append(_value_text(x(neg), y0 + band / 2 + 4, fmt(neg), True))
-        out.append("</g>")
-    legend_y = top + plot_h + 34
-    cursor = left
-    for name, color, used in zip(bars.series, bars.colors, values.any(axis=0), strict=True):
+        if bars.grouped:
+            out.append(_value_text(plot.x(v), y + h - 4, fmt(v), v < 0))
+    if not bars.grouped:
+        if pos or not neg:
+            out.append(_value_text(plot.x(pos), y0 + plot.band / 2 + 4, fmt(pos), False))
+        if neg:
+            out.append(_value_text(plot.x(neg), y0 + plot.band / 2 + 4, fmt(neg), True))
+    out.append("</g>")
+    return "".join(out)
+
+
+def _legend(bars: Bars, plot: _Plot) -> list[str]:
+    legend_y, cursor, out = plot.top + plot.plot_h + 34, plot.left, []
+    for name, color, used in zip(bars.series, bars.colors, bars.values.any(axis=0), strict=True):
         if not used:
             continue
         out.append(
@@ -300,11 +316,25 @@ def svg_bars(bars: Bars, title: str) -> str:
         cursor += 24 + CHAR_PX * len(name)
     if bars.unit:
         out.append(
-            f'<text x="{left + WIDTH:.1f}" y="{legend_y}" text-anchor="end" '
+            f'<text x="{plot.left + WIDTH:.1f}" y="{legend_y}" text-anchor="end" '
             f'fill="#5b6577">{escape(bars.unit)}</text>'
         )
-    out.append("</svg>")
-    return "".join(out)
+    return out
+
+
+def svg_bars(bars: Bars, title: str) -> str:
+    """The chart as an SVG element (labels escaped; sized to its rows)."""
+    fmt: Callable[[float], str] = _usd if bars.money else _count
+    labels = [_label(x) for x in bars.labels]
+    plot = _plot(bars, labels, fmt)
+    head = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{plot.width}" height="{plot.height}" '
+        f'viewBox="0 0 {plot.width} {plot.height}" role="img" aria-label="{escape(title)}" '
+        f'style="{FONT};max-width:100%;height:auto">'
+    )
+    rows = [_bar_row(bars, plot, i, label, fmt) for i, label in enumerate(labels)]
+    axis = _axis(plot, _usd_axis if bars.money else _count)
+    return "".join([head, *axis, *rows, *_legend(bars, plot), "</svg>"])
 
 
 def _value_text(at: float, y: float, text: str, left: bool) -> str:
