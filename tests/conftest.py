@@ -15,6 +15,8 @@ Every hypothesis test carries the `fuzz` marker, so `pytest -m fuzz` runs all th
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -60,6 +62,21 @@ def examples(ci: int, shards: int = 1) -> settings:
     if HYPOTHESIS_PROFILE == "ci":
         return settings(max_examples=ci)
     return settings(max_examples=-(-settings.default.max_examples // shards))
+
+
+def pytest_configure(config) -> None:
+    """Everything the tool writes to the temp directory during the tests (crash files, staging,
+    caches) goes to one directory of this run, removed at its end: the machine's /tmp stays clean
+    and no test sees another run's crash files. Subprocesses inherit it through TMPDIR."""
+    config._claims_audit_tmp = tempfile.mkdtemp(prefix="claims-audit-tests-")
+    os.environ["TMPDIR"] = config._claims_audit_tmp
+    tempfile.tempdir = None  # gettempdir() reads TMPDIR again
+
+
+def pytest_unconfigure(config) -> None:
+    where = getattr(config, "_claims_audit_tmp", None)
+    if where:
+        shutil.rmtree(where, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(items) -> None:
