@@ -1,14 +1,20 @@
-"""Benchmarks (`make bench`): lines per second and peak memory of `claims-audit run`, compared in
-the same run with a DuckDB SQL implementation of the core rules and a naive row-by-row loop.
+"""Benchmarks (`make bench`): lines per second, CPU seconds and peak memory of `claims-audit run`,
+compared in the same run with a lean DuckDB audit of six core rules on typed Parquet, the
+faithful DuckDB audit of the core rules and a naive row-by-row loop.
 
 For each size: generate (cached in benchmarks/data/) a Parquet file with `claims-audit sample
-generate`, then time as subprocesses, polling the RSS of the whole process tree:
+generate`, then time as subprocesses, polling the RSS and CPU time of the whole process tree
+(the engine's worker processes included) and the load average of the machine:
 
-* `claims-audit run FILE --format csv,parquet --fail-on never` (pandas engine; no HTML report),
+* `claims-audit run FILE --format parquet --fail-on never --workers N` for each of `--workers`
+  (default 1 and 2: the scaling from one core to two), and once more with `--format
+  csv,parquet` on the most workers (what CSV findings add);
+* `python -m benchmarks.duckdb_lean` on a typed copy of the file (`duckdb_lean.prepare`, cached,
+  not timed): read, join, group, write; the yardstick of issue 14;
 * `python -m benchmarks.duckdb_rules` on the same file and bundle, whose findings must equal the
   engine's for the core rules (C001 C002 U001 U002 U003 N003 M001 M002 M004),
 * for `--dask-sizes`, `claims-audit run FILE --engine dask` (findings compared byte for byte with
-  the pandas run of the same size, when there is one),
+  the local run of the same size, when there is one),
 
 and once, on a `--naive-rows` sample, `python -m benchmarks.naive_loop` (same check), whose
 per-line time is extrapolated to each size. Results: benchmarks/results/<date>.json and a table.
@@ -48,34 +54,51 @@ def _cli() -> list[str]:
     return [sys.executable, "-c", "from claims_audit.cli.main import main; main()"]
 
 
+def _tree(proc: psutil.Process) -> list[psutil.Process]:
+    try:
+        return [proc, *proc.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
 def measure(cmd: list[str], log: Path) -> dict:
-    """Run `cmd`; wall seconds and peak RSS (MB) of its whole process tree, polled."""
+    """Run `cmd`; wall seconds, peak RSS (MB, summed over its whole process tree, polled), CPU
+    seconds of the tree (user + system of every process seen, at its last poll) and the
+    machine's 1-minute load average before and after (the machine may be shared)."""
     log.parent.mkdir(parents=True, exist_ok=True)
+    load_before = os.getloadavg()[0]
     with log.open("wb") as out:
         start = time.perf_counter()
         proc = psutil.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
-        peak = 0
+        peak, cpu = 0, {}
         while proc.poll() is None:
-            try:
-                procs = [proc, *proc.children(recursive=True)]
-            except psutil.NoSuchProcess:
-                procs = []
             rss = 0
-            for p in procs:
+            for p in _tree(proc):
                 with contextlib.suppress(psutil.Error):
                     rss += p.memory_info().rss
+                    times = p.cpu_times()
+                    cpu[p.pid] = times.user + times.system
             peak = max(peak, rss)
             time.sleep(POLL_SECONDS)
         wall = time.perf_counter() - start
     if proc.returncode != 0:
         tail = log.read_text(errors="replace")[-3000:]
         raise RuntimeError(f"{' '.join(cmd)} failed (exit {proc.returncode}):\n{tail}")
-    return {"wall_s": round(wall, 3), "peak_rss_mb": round(peak / 2**20, 1)}
+    return {
+        "wall_s": round(wall, 3),
+        "cpu_s": round(sum(cpu.values()), 2),
+        "peak_rss_mb": round(peak / 2**20, 1),
+        "loadavg": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+    }
 
 
 def _data_key(reference: Path | None) -> str:
     """Cached files are regenerated when the generator or the bundle changes."""
-    digest = hashlib.sha256((ROOT / "pipeline" / "generate.py").read_bytes())
+    generator = ROOT / "pipeline" / "generate"  # a package (or, before, generate.py)
+    sources = sorted(generator.rglob("*.py")) or [generator.with_suffix(".py")]
+    digest = hashlib.sha256()
+    for source in sources:
+        digest.update(source.read_bytes())
     ref = reference or ROOT / "reference"
     manifest = ref / "manifest.json"
     if manifest.exists():
@@ -107,28 +130,28 @@ def ensure_data(rows: int, seed: int, reference: Path | None, key: str) -> tuple
     return path, {"cached": False, **stats}
 
 
-def run_engine(path: Path, rows: int, engine: str, reference: Path | None, workers: int) -> dict:
-    out = DATA / "out" / f"{engine}-{rows}"
-    cmd = [
-        *_cli(),
-        "run",
-        str(path),
-        "--format",
-        "csv,parquet",
-        "--out",
-        str(out),
-        "--fail-on",
-        "never",
-        "--quiet",
-        "--engine",
-        engine,
-    ]
+def run_engine(
+    path: Path,
+    rows: int,
+    engine: str,
+    reference: Path | None,
+    workers: int | None,
+    formats: str = "parquet",
+) -> dict:
+    tag = f"{engine}-{rows}" + (f"-w{workers}" if workers else "") + f"-{formats.replace(',', '+')}"
+    out = DATA / "out" / tag
+    cmd = [*_cli(), "run", str(path), "--format", formats, "--out", str(out)]
+    cmd += ["--fail-on", "never", "--quiet", "--engine", engine]
+    if workers and engine == "pandas":
+        cmd += ["--workers", str(workers)]
     if reference:
         cmd += ["--reference", str(reference)]
-    print(f"  {engine} engine on {rows:,} lines", flush=True)
-    stats = measure(cmd, DATA / "logs" / f"{engine}-{rows}.log")
+    print(f"  {engine} engine on {rows:,} lines ({workers or 'default'} workers, {formats})")
+    stats = measure(cmd, DATA / "logs" / f"{tag}.log")
     summary = json.loads((out / "summary.json").read_text())
     stats.update(
+        workers=workers,
+        formats=formats,
         lines_per_s=round(rows / stats["wall_s"]),
         timings_seconds=summary.get("timings_seconds"),
         findings=summary["totals"]["findings"],
@@ -147,7 +170,9 @@ def _core(findings_parquet: Path) -> set[tuple]:
     )
 
 
-def run_other(module: str, path: Path, rows: int, bundle: Path, engine_out: str) -> dict:
+def run_other(module: str, path: Path, rows: int, bundle: Path, engine_out: str | None) -> dict:
+    """A yardstick on `path`; its core findings compared with the engine's (`engine_out`),
+    unless None (the lean audit has its own, simpler semantics)."""
     out = DATA / "out" / f"{module}-{rows}.parquet"
     out.parent.mkdir(parents=True, exist_ok=True)
     print(f"  {module} on {rows:,} lines", flush=True)
@@ -155,15 +180,13 @@ def run_other(module: str, path: Path, rows: int, bundle: Path, engine_out: str)
         [sys.executable, "-m", f"benchmarks.{module}", str(path), str(bundle), str(out)],
         DATA / "logs" / f"{module}-{rows}.log",
     )
-    mine, engine = _core(out), _core(Path(engine_out) / "findings.parquet")
-    stats.update(
-        lines_per_s=round(rows / stats["wall_s"]),
-        findings=len(mine),
-        equal_to_engine=mine == engine,
-    )
-    if mine != engine:
-        stats["only_here"] = sorted(mine - engine)[:10]
-        stats["only_engine"] = sorted(engine - mine)[:10]
+    stats["lines_per_s"] = round(rows / stats["wall_s"])
+    if engine_out is not None:
+        mine, engine = _core(out), _core(Path(engine_out) / "findings.parquet")
+        stats.update(findings=len(mine), equal_to_engine=mine == engine)
+        if mine != engine:
+            stats["only_here"] = sorted(mine - engine)[:10]
+            stats["only_engine"] = sorted(engine - mine)[:10]
     timing_file = Path(str(out) + ".json")
     if timing_file.exists():
         stats["timings_seconds"] = json.loads(timing_file.read_text())
@@ -173,7 +196,7 @@ def run_other(module: str, path: Path, rows: int, bundle: Path, engine_out: str)
 def _same_bytes(a: str, b: str) -> bool:
     return all(
         (Path(a) / f).read_bytes() == (Path(b) / f).read_bytes()
-        for f in ("findings.csv", "findings.parquet", "rejects.csv")
+        for f in ("findings.parquet", "rejects.csv")
     )
 
 
@@ -195,46 +218,93 @@ def _ratio(a, b):
 
 def table(results: dict) -> str:
     head = (
-        f"{'lines':>12} {'engine':<7} {'wall s':>8} {'lines/s':>10} {'peak RSS':>9} "
-        f"{'DuckDB l/s':>11} {'x DuckDB':>8} {'naive l/s':>10} {'x naive':>8}"
+        f"{'lines':>12} {'run':<22} {'wall s':>8} {'CPU s':>7} {'lines/s':>10} {'peak RSS':>9} "
+        f"{'load':>11}"
     )
     rows = [head, "-" * len(head)]
     for r in results["runs"]:
-        e = r["engine"]
-        duck, naive = r.get("duckdb") or {}, r.get("naive_extrapolated") or {}
-        rows.append(
-            f"{r['rows']:>12,} {r['engine_name']:<7} {e['wall_s']:>8.1f} {e['lines_per_s']:>10,} "
-            f"{e['peak_rss_mb']:>7,.0f}MB "
-            f"{duck.get('lines_per_s', 0):>11,} {r.get('ratio_to_duckdb') or '-':>8} "
-            f"{naive.get('lines_per_s', 0):>10,} {r.get('ratio_to_naive') or '-':>8}"
-        )
-    for r in results["runs"]:
-        if r.get("duckdb"):
-            d = r["duckdb"]
+        for name, e in r["measured"].items():
+            load = "-".join(f"{x:.1f}" for x in e.get("loadavg", []))
             rows.append(
-                f"DuckDB {r['rows']:,}: {d['wall_s']}s, peak RSS {d['peak_rss_mb']:,.0f}MB,"
-                f" same core findings as the engine: {d['equal_to_engine']}"
+                f"{r['rows']:>12,} {name:<22} {e['wall_s']:>8.1f} {e.get('cpu_s', 0):>7.1f} "
+                f"{round(r['rows'] / e['wall_s']):>10,} {e['peak_rss_mb']:>7,.0f}MB {load:>11}"
             )
+        ratios = ", ".join(f"{k} {v}" for k, v in (r.get("ratios") or {}).items())
+        rows.append(f"{'':>12} ratios: {ratios}")
+    for r in results["runs"]:
+        for name, e in r["measured"].items():
+            t = e.get("timings_seconds") or {}
+            stages = ", ".join(f"{k} {v}" for k, v in t.items() if not isinstance(v, dict))
+            if stages:
+                rows.append(f"stages {name} {r['rows']:,}: {stages}")
     n = results.get("naive")
     if n:
         rows.append(
             f"naive loop {n['rows']:,} lines: {n['wall_s']}s ({n['per_line_us']} us/line),"
             f" same core findings as the engine: {n['equal_to_engine']}"
         )
-    for r in results["runs"]:
-        t = r["engine"].get("timings_seconds") or {}
-        stages = ", ".join(f"{k} {v}" for k, v in t.items() if not isinstance(v, dict))
-        rows.append(f"stages {r['engine_name']} {r['rows']:,}: {stages}")
     return "\n".join(rows)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--sizes",
-        default="1000000,10000000",
-        help="comma-separated line counts for the pandas engine and DuckDB",
+def _ratios(m: dict, best: str, single: str | None) -> dict:
+    """The figures of the issue 14 targets from one size's measurements."""
+    e, out = m[best], {}
+    if "duckdb_lean" in m:
+        out["time_vs_lean_duckdb"] = _ratio(e["wall_s"], m["duckdb_lean"]["wall_s"])
+        out["cpu_vs_lean_duckdb"] = _ratio(e["cpu_s"], m["duckdb_lean"]["cpu_s"])
+    if "duckdb_faithful" in m:
+        out["time_vs_faithful_duckdb"] = _ratio(e["wall_s"], m["duckdb_faithful"]["wall_s"])
+    if single and single != best:
+        out["speedup_vs_1_worker"] = _ratio(m[single]["wall_s"], e["wall_s"])
+    if f"{best}+csv" in m:
+        out["csv_adds"] = _ratio(m[f"{best}+csv"]["wall_s"] - e["wall_s"], e["wall_s"])
+    return out
+
+
+def bench_size(rows: int, path: Path, args, bundle: Path, failures: list[str]) -> dict:
+    """Every measurement of one size: the local engine per worker count (and with CSV), the
+    lean and the faithful DuckDB audits."""
+    from benchmarks.duckdb_lean import prepare
+
+    m: dict[str, dict] = {}
+    for w in args.workers:
+        m[f"local {w} worker(s)"] = run_engine(path, rows, "pandas", args.reference, w)
+    best = f"local {max(args.workers)} worker(s)"
+    if not args.no_csv:
+        m[f"{best}+csv"] = run_engine(
+            path, rows, "pandas", args.reference, max(args.workers), "csv,parquet"
+        )
+    if not args.no_duckdb:
+        typed = prepare(path, path.with_suffix(".typed.parquet"))
+        m["duckdb_lean"] = run_other("duckdb_lean", typed, rows, bundle, None)
+        m["duckdb_faithful"] = run_other("duckdb_rules", path, rows, bundle, m[best]["out"])
+        if not m["duckdb_faithful"]["equal_to_engine"]:
+            failures.append(f"DuckDB findings differ from the engine's ({rows})")
+    single = "local 1 worker(s)" if 1 in args.workers else None
+    return {"rows": rows, "file": str(path), "measured": m, "ratios": _ratios(m, best, single)}
+
+
+def _naive(args, bundle: Path, key: str, failures: list[str]) -> dict | None:
+    if not args.naive_rows:
+        return None
+    sample, gen = ensure_data(args.naive_rows, args.seed, args.reference, key)
+    eng = run_engine(sample, args.naive_rows, "pandas", args.reference, max(args.workers))
+    naive = run_other("naive_loop", sample, args.naive_rows, bundle, eng["out"])
+    t = naive.get("timings_seconds", {})
+    naive.update(
+        rows=args.naive_rows,
+        generate=gen,
+        engine_on_sample=eng,
+        per_line_us=round(t.get("lines", naive["wall_s"]) / args.naive_rows * 1e6, 2),
     )
+    if not naive["equal_to_engine"]:
+        failures.append(f"naive loop findings differ from the engine's ({args.naive_rows})")
+    return naive
+
+
+def _arguments(argv: list[str] | None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000000,10000000", help="comma-separated line counts")
     parser.add_argument(
         "--dask-sizes",
         default="10000000,50000000",
@@ -248,8 +318,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--reference", type=Path, help="bundle (default: the starter bundle)")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--workers", default="1,2", help="comma-separated worker counts of the local engine"
+    )
     parser.add_argument("--no-duckdb", action="store_true")
+    parser.add_argument("--no-csv", action="store_true", help="skip the csv,parquet run")
     parser.add_argument(
         "--results",
         type=Path,
@@ -257,6 +330,12 @@ def main(argv: list[str] | None = None) -> int:
         "benchmarks/results/<date>.json, <date>-smoke.json below 1M lines)",
     )
     args = parser.parse_args(argv)
+    args.workers = [int(w) for w in str(args.workers).split(",") if w.strip()]
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     dask_sizes = [int(s) for s in args.dask_sizes.split(",") if s.strip()]
     bundle = args.reference or ROOT / "reference"
@@ -270,63 +349,23 @@ def main(argv: list[str] | None = None) -> int:
         "seed": args.seed,
         "runs": [],
     }
-    failures = []
-
-    naive = None
-    if args.naive_rows:
-        sample, gen = ensure_data(args.naive_rows, args.seed, args.reference, key)
-        eng = run_engine(sample, args.naive_rows, "pandas", args.reference, args.workers)
-        naive = run_other("naive_loop", sample, args.naive_rows, bundle, eng["out"])
-        t = naive.get("timings_seconds", {})
-        naive.update(
-            rows=args.naive_rows,
-            generate=gen,
-            engine_on_sample=eng,
-            per_line_us=round(t.get("lines", naive["wall_s"]) / args.naive_rows * 1e6, 2),
-        )
-        results["naive"] = naive
-        if not naive["equal_to_engine"]:
-            failures.append(f"naive loop findings differ from the engine's ({args.naive_rows})")
-
-    def extrapolate(rows: int) -> dict | None:
-        if not naive:
-            return None
-        t = naive.get("timings_seconds", {})
-        fixed = t.get("reference", 0.0) + (naive["wall_s"] - t.get("total", naive["wall_s"]))
-        seconds = fixed + naive["per_line_us"] * 1e-6 * rows
-        return {"seconds": round(seconds, 1), "lines_per_s": round(rows / seconds)}
-
-    pandas_out = {}
+    failures: list[str] = []
+    results["naive"] = _naive(args, bundle, key, failures)
     for rows in sorted(set(sizes) | set(dask_sizes)):
         path, gen = ensure_data(rows, args.seed, args.reference, key)
-        for engine in ("pandas", "dask"):
-            if rows not in (sizes if engine == "pandas" else dask_sizes):
-                continue
-            run = {"rows": rows, "engine_name": engine, "file": str(path), "generate": gen}
-            run["engine"] = run_engine(path, rows, engine, args.reference, args.workers)
-            if engine == "pandas":
-                pandas_out[rows] = run["engine"]["out"]
-                if not args.no_duckdb:
-                    run["duckdb"] = run_other(
-                        "duckdb_rules", path, rows, bundle, run["engine"]["out"]
-                    )
-                    run["ratio_to_duckdb"] = _ratio(
-                        run["engine"]["lines_per_s"], run["duckdb"]["lines_per_s"]
-                    )
-                    if not run["duckdb"]["equal_to_engine"]:
-                        failures.append(f"DuckDB findings differ from the engine's ({rows})")
-            elif rows in pandas_out:
-                run["same_bytes_as_pandas"] = _same_bytes(run["engine"]["out"], pandas_out[rows])
-                if not run["same_bytes_as_pandas"]:
-                    failures.append(f"dask findings differ from pandas ({rows})")
-            run["naive_extrapolated"] = extrapolate(rows)
-            if run["naive_extrapolated"]:
-                run["ratio_to_naive"] = _ratio(
-                    run["engine"]["lines_per_s"], run["naive_extrapolated"]["lines_per_s"]
-                )
-            results["runs"].append(run)
-            print(table({"runs": [run]}).splitlines()[2], flush=True)
-
+        run = bench_size(rows, path, args, bundle, failures) if rows in sizes else None
+        if rows in dask_sizes:
+            run = run or {"rows": rows, "file": str(path), "measured": {}, "ratios": {}}
+            dask = run_engine(path, rows, "dask", args.reference, None)
+            run["measured"]["dask (2 workers)"] = dask
+            local = run["measured"].get(f"local {max(args.workers)} worker(s)")
+            if local:
+                run["dask_same_bytes_as_local"] = _same_bytes(dask["out"], local["out"])
+                if not run["dask_same_bytes_as_local"]:
+                    failures.append(f"dask findings differ from the local engine ({rows})")
+        run["generate"] = gen
+        results["runs"].append(run)
+        print(table({"runs": [run]}), flush=True)
     results["failures"] = failures
     largest = max(sizes + dask_sizes, default=0)
     target = args.results or RESULTS / (

@@ -12,8 +12,14 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from claims_audit.parsing import TEXT  # noqa: F401 (the one definition; re-exported)
+from claims_audit.parsing import (  # noqa: F401 (one definition; re-exported)
+    ARROW_TEXT,
+    TEXT,
+    arrow_text,
+)
 
 
 def is_categorical(values: pd.Series) -> bool:
@@ -26,11 +32,14 @@ def per_value(values: pd.Series, fn: Callable[[pd.Series], pd.Series]) -> pd.Ser
     if not is_categorical(values):
         return fn(values)
     categories = values.cat.categories
-    cats = pd.Series(list(categories) + [None], dtype=_category_dtype(categories))
-    mapped = fn(cats)
+    # the categories and NA last (reindex adds it), as text, numbers or dates
+    cats = pd.Series(categories.astype(_category_dtype(categories))).reindex(
+        range(len(categories) + 1)
+    )
+    mapped = pd.Series(fn(cats))
     codes = values.cat.codes.to_numpy()
     idx = np.where(codes < 0, len(categories), codes)
-    return pd.Series(mapped.to_numpy()[idx], index=values.index).astype(mapped.dtype)
+    return pd.Series(mapped.array.take(idx), index=values.index)
 
 
 def _category_dtype(categories: pd.Index):
@@ -62,14 +71,37 @@ def as_category(values: pd.Series) -> pd.Series:
 
 
 def as_text(values: pd.Series) -> pd.Series:
-    """Arrow-backed text for messages and outputs (use on flagged rows, not on every line)."""
+    """Arrow-backed text for messages and outputs (use on flagged rows, not on every line). A
+    categorical of text is decoded by Arrow: its categories taken by the rows' codes."""
+    if is_categorical(values) and pd.api.types.is_object_dtype(values.cat.categories):
+        codes = values.cat.codes.to_numpy()
+        categories = pd.Series(values.cat.categories)
+        if pd.api.types.infer_dtype(categories, skipna=True) == "string":
+            taken = arrow_text(categories).take(pa.array(codes, mask=codes < 0))
+            return pd.Series(taken, index=values.index, dtype=TEXT)
     return values.astype(TEXT)
 
 
-def lookup(keys: pd.Series, mapping: pd.Series) -> pd.Series:
-    """Vectorised `keys.map(mapping)`, done once per distinct key for categoricals."""
+def lookup(keys: pd.Series, mapping: pd.Series, dtype: str | None = None) -> pd.Series:
+    """Vectorised `keys.map(mapping)`, done once per distinct key for categoricals. `dtype`:
+    the result's type, given to the distinct values before they go to the rows; `category`
+    builds the categorical from integer codes (a join as an integer take)."""
     mapping = mapping[~mapping.index.duplicated()]
-    return per_value(keys, lambda k: k.astype("object").map(mapping))
+    if dtype == "category" and is_categorical(keys) and not mapping.index.hasnans:
+        return _category_lookup(keys, mapping)
+    if dtype is None:
+        return per_value(keys, lambda k: k.astype("object").map(mapping))
+    return per_value(keys, lambda k: k.astype("object").map(mapping).astype(dtype)).astype(dtype)
+
+
+def _category_lookup(keys: pd.Series, mapping: pd.Series) -> pd.Series:
+    """`lookup` of categorical keys into a categorical: each category is mapped once and the
+    rows take their value's code (an NA key, or a key `mapping` lacks, is NA)."""
+    mapped = pd.Series(keys.cat.categories.astype("object")).map(mapping)
+    codes, uniques = pd.factorize(mapped, use_na_sentinel=True)
+    lut = np.append(codes, -1).astype(np.int64)  # key code -1 (NA) -> -1
+    taken = lut[keys.cat.codes.to_numpy()]
+    return pd.Series(pd.Categorical.from_codes(taken, categories=uniques), index=keys.index)
 
 
 def codes_of(values: pd.Series) -> np.ndarray:
@@ -79,6 +111,13 @@ def codes_of(values: pd.Series) -> np.ndarray:
     if pd.api.types.is_datetime64_any_dtype(values):
         return values.to_numpy().astype("datetime64[D]").astype(np.int64)
     return pd.factorize(values, use_na_sentinel=True)[0].astype(np.int64)
+
+
+def factorized(values: pd.Series) -> pd.Series:
+    """High-cardinality text (claim and patient ids) factorised once: a categorical whose codes
+    every later grouping reads, instead of hashing the strings again each time."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    return pd.Series(pd.Categorical.from_codes(codes, categories=uniques), index=values.index)
 
 
 def group_ids(*columns: pd.Series) -> np.ndarray:
@@ -98,6 +137,14 @@ def group_ids(*columns: pd.Series) -> np.ndarray:
         key = key * span + codes
         key_span *= span
     return pd.factorize(key)[0].astype(np.int64)
+
+
+def first_rows(ids: np.ndarray) -> np.ndarray:
+    """The row position of each group's first line, in group id order: `group_ids` numbers the
+    groups in order of first appearance, so a first line is one that raises the running
+    maximum of the ids (one pass, no sort)."""
+    running = np.maximum.accumulate(ids) if len(ids) else ids
+    return np.flatnonzero(np.diff(running, prepend=-1) > 0)
 
 
 def group_sum(values: pd.Series, groups: np.ndarray) -> pd.Series:
@@ -120,7 +167,7 @@ def pair_lookup(
 ) -> pd.DataFrame:
     """Look up `columns` of `table` by the pair (a, b), evaluating each distinct pair once."""
     ids = group_ids(a, b)
-    first = pd.Series(np.arange(len(ids))).groupby(ids).first().to_numpy()
+    first = first_rows(ids)
     pairs = pd.DataFrame(
         {a_col: as_text(a.iloc[first]).to_numpy(), b_col: as_text(b.iloc[first]).to_numpy()}
     )
@@ -201,12 +248,28 @@ def per_combination(frame: pd.DataFrame, columns: list[str], fn) -> pd.Series:
     if frame.empty:
         return pd.Series(index=frame.index, dtype="object")
     ids = group_ids(*(frame[c] for c in columns))
-    first = pd.Series(np.arange(len(ids))).groupby(ids, sort=True).first().to_numpy()
+    first = first_rows(ids)
     small = frame.iloc[first][columns].reset_index(drop=True)
     for c in columns:
         if is_categorical(small[c]):
             small[c] = small[c].astype("string")
     result = pd.Series(fn(small)).reset_index(drop=True)
+    if result.dtype == object:  # text: a categorical, taken to the rows by integer code
+        codes, uniques = pd.factorize(result, use_na_sentinel=True)
+        return pd.Series(pd.Categorical.from_codes(codes[ids], uniques), index=frame.index)
     out = result.take(ids)
     out.index = frame.index
     return out
+
+
+def joined_per_label(parts: pd.Series, index: pd.Index, sep: str) -> pd.Series:
+    """Per label of `index`, the text entries of `parts` that carry it (its index holds labels
+    of `index`, several entries per label) joined by `sep` in their order; NA where none. The
+    vectorised `parts.groupby(level=0).agg(sep.join).reindex(index)` (Arrow list kernels)."""
+    where = index.get_indexer(parts.index)
+    order = np.argsort(where, kind="stable")
+    counts = np.bincount(where, minlength=len(index))
+    offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]).astype(np.int32))
+    values = arrow_text(parts).take(pa.array(order, type=pa.int64()))
+    joined = pc.binary_join(pa.ListArray.from_arrays(offsets, values), pa.scalar(sep, ARROW_TEXT))
+    return pd.Series(joined, index=index, dtype=TEXT).where(counts > 0)

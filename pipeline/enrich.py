@@ -16,8 +16,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from claims_audit.columns import (
+    ARROW_TEXT,
+    arrow_text,
+    factorized,
     group_any,
     group_ids,
     group_sum,
@@ -29,6 +34,7 @@ from claims_audit.columns import (
 from claims_audit.parsing import has_code, normalize_ndc, round_units, to_billing_units
 from claims_audit.reference import Bundle
 
+DATE = "datetime64[ns]"
 CPT_PATTERN = r"^([0-9]{5}|[0-9]{4}[FTU])$"  # ASCII digits: `\d` matches Arabic-Indic too
 MUE_SETTING = {"professional": "practitioner", "institutional": "outpatient_hospital"}
 # OPPS status indicators of separately paid drugs (Addendum B rate) and of packaged ones
@@ -56,18 +62,14 @@ def attach_codes(lines: pd.DataFrame, bundle: Bundle) -> pd.DataFrame:
     lines["is_drug"] = per_value(
         code, lambda c: c.str.startswith("J").fillna(False) | c.isin(drug_codes)
     ).astype(bool)
-    lines["code_add_date"] = lookup(code, _by(hcpcs, "hcpcs_code", "add_date")).astype(
-        "datetime64[ns]"
-    )
+    lines["code_add_date"] = lookup(code, _by(hcpcs, "hcpcs_code", "add_date"), DATE)
     lines["code_termination_date"] = lookup(
-        code, _by(hcpcs, "hcpcs_code", "termination_date")
-    ).astype("datetime64[ns]")
-    lines["billing_unit_amount"] = lookup(
-        code, _by(hcpcs, "hcpcs_code", "billing_unit_amount")
-    ).astype("float64")
-    lines["billing_unit"] = lookup(code, _by(hcpcs, "hcpcs_code", "billing_unit")).astype(
-        "category"
+        code, _by(hcpcs, "hcpcs_code", "termination_date"), DATE
     )
+    lines["billing_unit_amount"] = lookup(
+        code, _by(hcpcs, "hcpcs_code", "billing_unit_amount"), "float64"
+    )
+    lines["billing_unit"] = lookup(code, _by(hcpcs, "hcpcs_code", "billing_unit"), "category")
     lines["is_noc"] = lookup(code, _by(hcpcs, "hcpcs_code", "is_noc")).eq(True)
     drug_text = per_value(
         code,
@@ -91,9 +93,9 @@ def attach_codes(lines: pd.DataFrame, bundle: Bundle) -> pd.DataFrame:
         & drug_text
     )
     opps = bundle["opps"]
-    lines["opps_si"] = lookup(code, _by(opps, "hcpcs_code", "status_indicator")).astype("category")
+    lines["opps_si"] = lookup(code, _by(opps, "hcpcs_code", "status_indicator"), "category")
     rate_column = "payment_rate_usd" if "payment_rate_usd" in opps else "payment_rate"
-    lines["opps_rate_usd"] = lookup(code, _by(opps, "hcpcs_code", rate_column)).astype("float64")
+    lines["opps_rate_usd"] = lookup(code, _by(opps, "hcpcs_code", rate_column), "float64")
     # the MUE of the line's setting, looked up once per distinct (code, setting) pair
     setting = (
         lines["claim_type"]
@@ -121,7 +123,8 @@ def attach_claim(lines: pd.DataFrame) -> pd.DataFrame:
     """Claim facts: void and replacement claims, the provider key, the scope of each line.
 
     `in_scope` (HCPCS Level II rules) and `cpt_in_scope` (U003) leave void claims out;
-    `provider_key` is the provider_id, or one shared key for the lines without one.
+    `provider_key` is the provider_id, or one shared key for the lines without one;
+    `claim_key` and `patient_key` are the ids as categoricals, for grouping.
     """
     frequency = _column(lines, "claim_frequency")
     lines["is_void"] = (frequency == VOID).fillna(False).to_numpy(dtype=bool)
@@ -135,6 +138,8 @@ def attach_claim(lines: pd.DataFrame) -> pd.DataFrame:
     if NO_PROVIDER not in provider.cat.categories:
         provider = provider.cat.add_categories([NO_PROVIDER])
     lines["provider_key"] = provider.fillna(NO_PROVIDER)
+    lines["claim_key"] = factorized(lines["claim_id"])  # ids factorised once per batch
+    lines["patient_key"] = factorized(lines["patient_id"])
     return lines
 
 
@@ -147,7 +152,7 @@ def attach_payment(lines: pd.DataFrame) -> pd.DataFrame:
     institutional lines with status indicator N.
     """
     institutional = (lines["claim_type"] == "institutional").fillna(False).to_numpy(dtype=bool)
-    si = lines["opps_si"].astype("object")
+    si = lines["opps_si"]  # a categorical: compared by code
     packaged = institutional & (si == OPPS_PACKAGED).fillna(False).to_numpy(dtype=bool)
     paid = si.isin(OPPS_PAID).to_numpy(dtype=bool)
     opps_rate = np.where(paid, lines["opps_rate_usd"], np.where(packaged, 0.0, np.nan))
@@ -156,14 +161,21 @@ def attach_payment(lines: pd.DataFrame) -> pd.DataFrame:
     return lines
 
 
+def codes_by_ndc(xwalk: pd.DataFrame) -> pd.Series:
+    """Per crosswalked NDC, its HCPCS codes in code order joined by spaces (Arrow kernels)."""
+    pairs = xwalk.dropna(subset=["ndc11"]).sort_values(["ndc11", "hcpcs_code"])
+    table = pa.table({"ndc11": arrow_text(pairs["ndc11"]), "code": arrow_text(pairs["hcpcs_code"])})
+    lists = table.group_by("ndc11", use_threads=False).aggregate([("code", "list")])
+    joined = pc.binary_join(lists["code_list"], pa.scalar(" ", ARROW_TEXT))
+    keys = pd.Index(lists["ndc11"].to_pylist(), name="ndc11", dtype=object)
+    return pd.Series(joined.to_numpy(zero_copy_only=False), index=keys, name="hcpcs_code")
+
+
 def attach_ndc(lines: pd.DataFrame, bundle: Bundle) -> pd.DataFrame:
     xwalk = bundle["ndc_crosswalk"]
     lines["ndc11"] = recode(lines["ndc"], normalize_ndc)
     lines["ndc_malformed"] = (lines["ndc"].notna() & lines["ndc11"].isna()).to_numpy()
-    codes_by_ndc = (
-        xwalk.sort_values(["ndc11", "hcpcs_code"]).groupby("ndc11")["hcpcs_code"].agg(" ".join)
-    )
-    lines["xwalk_codes"] = lookup(lines["ndc11"], codes_by_ndc).astype("category")
+    lines["xwalk_codes"] = lookup(lines["ndc11"], codes_by_ndc(xwalk), "category")
     pair = pair_lookup(
         lines["ndc11"],
         lines["hcpcs_code"],
@@ -215,7 +227,7 @@ def attach_groups(lines: pd.DataFrame, rounding: str) -> pd.DataFrame:
     unit = lines["administered_unit"]
     lines["admin_bu"] = to_billing_units(lines["administered_amount"], unit, *args)
     lines["waste_bu"] = to_billing_units(lines["wasted_amount"], unit, *args)
-    g = group_ids(lines["claim_id"], lines["hcpcs_code"], lines["service_date"])
+    g = group_ids(lines["claim_key"], lines["hcpcs_code"], lines["service_date"])
     lines["group_id"] = g
     has_jw = lines["has_jw"]
     not_jw = ~has_jw

@@ -44,10 +44,13 @@ import pyarrow.parquet as pq
 
 from claims_audit.errors import InputError, one_line
 from claims_audit.parsing import TEXT
+from claims_audit.rejects import REJECT_COLUMNS, unreadable_rows
 from claims_audit.schemas.claims import FIELDS, IDENTIFIERS, REQUIRED
+from claims_audit.x12 import is_x12
 
 INPUT_SUFFIXES = {".csv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet"}
-REJECT_COLUMNS = ["source_file", "source_row", "column", "value", "reason_code", "message"]
+# X12 837 files (recognised by their ISA envelope whatever the suffix; in a directory by these)
+INPUT_SUFFIXES |= {".837": "x12", ".x12": "x12", ".edi": "x12"}
 DELIMITERS = (",", ";", "\t", "|")
 MAX_FIELD_BYTES = 64 * 1024  # default `--max-field-bytes`
 BLOCK_SIZE = 16 << 20  # pyarrow reads CSV in blocks: a record must fit in one
@@ -118,7 +121,8 @@ def resolve_inputs(inputs: tuple[str, ...] | list[str]) -> list[Path]:
         if path.is_dir():
             hits = [p for p in sorted(path.iterdir()) if p.suffix.lower() in INPUT_SUFFIXES]
             if not hits:
-                raise InputError(f"{item}: directory holds no .csv or .parquet file")
+                known = ", ".join(INPUT_SUFFIXES)
+                raise InputError(f"{item}: directory holds no claims file ({known})")
             found.extend(_regular_file(p, str(p)) for p in hits)
         elif path.exists() or path.is_symlink():
             found.append(_regular_file(path, item))
@@ -270,6 +274,8 @@ def _sniff_kind(path: Path, head: bytes) -> str:
     that are neither (compressed archives, UTF-16/32 text)."""
     if head.startswith(b"PAR1"):
         return "parquet"
+    if is_x12(head):
+        return "x12"
     if head.startswith(b"PK\x03\x04"):
         raise InputError(
             f"{path}: is a zip archive (an Excel workbook?), not CSV or Parquet: export it as CSV"
@@ -390,6 +396,43 @@ def _locate_overlong_record(path: Path, encoding: str, delimiter: str, limit: in
     return None
 
 
+@dataclass
+class _CsvRead:
+    """pyarrow's CSV reader as `_read_csv` uses it: the mapped columns as text, nulls from the
+    markers of NULL_MARKERS, quoted line breaks inside values, bad records to a handler."""
+
+    names: list[str]
+    include: list[str]
+    types: dict[str, pa.DataType]
+    delimiter: str
+    block_size: int
+    use_threads: bool
+
+    def table(self, source, on_invalid) -> pa.Table:
+        return pacsv.read_csv(
+            source,
+            read_options=pacsv.ReadOptions(
+                encoding="utf8",
+                block_size=self.block_size,
+                column_names=self.names,
+                skip_rows=1,
+                use_threads=self.use_threads,
+            ),
+            parse_options=pacsv.ParseOptions(
+                delimiter=self.delimiter,
+                newlines_in_values=True,  # else a quoted line break desyncs the reader
+                invalid_row_handler=on_invalid,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=self.include,
+                column_types=self.types,
+                null_values=NULL_MARKERS,
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+            ),
+        )
+
+
 def _read_csv(
     path: Path,
     aliases: dict[str, str],
@@ -441,28 +484,8 @@ def _read_csv(
             bad_rows.clear()
             source = _Transcoder(path, encoding) if transcode else path
             try:
-                table = pacsv.read_csv(
-                    source,
-                    read_options=pacsv.ReadOptions(
-                        encoding="utf8",
-                        block_size=block_size,
-                        column_names=names,
-                        skip_rows=1,
-                        use_threads=use_threads,
-                    ),
-                    parse_options=pacsv.ParseOptions(
-                        delimiter=delimiter,
-                        newlines_in_values=True,  # else a quoted line break desyncs the reader
-                        invalid_row_handler=on_invalid,
-                    ),
-                    convert_options=pacsv.ConvertOptions(
-                        include_columns=include,
-                        column_types=types,
-                        null_values=NULL_MARKERS,
-                        strings_can_be_null=True,
-                        quoted_strings_can_be_null=True,
-                    ),
-                )
+                read = _CsvRead(names, include, types, delimiter, block_size, use_threads)
+                table = read.table(source, on_invalid)
             except pa.ArrowInvalid as exc:
                 reason = str(exc)
                 if not transcode and "UTF8" in reason.upper().replace("-", ""):
@@ -746,22 +769,47 @@ _ESCAPES = {c: f"\\x{c:02x}" for c in [0, *_CONTROLS]} | {0xFFFE: "\\ufffe", 0xF
 _UNDECODABLE, _NUL, _TOO_LONG, _CONTROL = 1, 2, 3, 4
 
 
+def _suspect_values(values: pa.Array) -> np.ndarray:
+    """Per value of a string array, whether a byte of it is not printable ASCII (a control
+    character, NUL, DEL or any non-ASCII byte; tab, LF and CR are fine): only those can hold
+    what `_flag_chunk` looks for. One pass over the bytes, no regex."""
+    values = values.cast(pa.large_string()) if pa.types.is_string(values.type) else values
+    if values.offset or values.buffers()[2] is None:
+        values = pa.concat_arrays([values])  # offsets from 0 (a slice) or an empty data buffer
+    offsets = np.frombuffer(values.buffers()[1], dtype=np.int64)[: len(values) + 1]
+    data = values.buffers()[2]
+    if data is None:
+        return np.zeros(len(values), dtype=bool)
+    raw = np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]]
+    odd = (raw < 0x20) | (raw >= 0x7F)
+    odd &= (raw != 0x09) & (raw != 0x0A) & (raw != 0x0D)
+    where = np.flatnonzero(odd) + offsets[0]
+    suspect = np.zeros(len(values), dtype=bool)
+    suspect[np.searchsorted(offsets, where, side="right") - 1] = True
+    return suspect
+
+
 def _flag_chunk(chunk: pa.Array, max_field_bytes: int, undecodable: bool) -> np.ndarray:
     """Per row of a string or dictionary chunk: 0 fine, else the problem code (`_WHY`); when a
     value has several, undecodable > NUL > control character > too long."""
     values = chunk.dictionary if pa.types.is_dictionary(chunk.type) else chunk
     codes = np.zeros(len(values), dtype=np.int8)
     if len(values):
-        checks = [
-            (_TOO_LONG, pc.greater(pc.binary_length(values), max_field_bytes)),
-            (_CONTROL, pc.match_substring_regex(values, CONTROL_PATTERN)),
-            (_NUL, pc.match_substring(values, "\x00")),
-        ]
-        if undecodable:
-            checks.append((_UNDECODABLE, pc.match_substring(values, "\ufffd")))
-        for code, mask in checks:  # later checks win
-            if pc.any(mask).as_py():
-                codes[mask.fill_null(False).to_numpy(zero_copy_only=False)] = code
+        long = pc.greater(pc.binary_length(values), max_field_bytes)
+        if pc.any(long).as_py():
+            codes[long.fill_null(False).to_numpy(zero_copy_only=False)] = _TOO_LONG
+        suspect = np.flatnonzero(_suspect_values(values))  # the others are printable ASCII
+        if len(suspect):
+            some = values.take(pa.array(suspect))
+            checks = [
+                (_CONTROL, pc.match_substring_regex(some, CONTROL_PATTERN)),
+                (_NUL, pc.match_substring(some, "\x00")),
+            ]
+            if undecodable:
+                checks.append((_UNDECODABLE, pc.match_substring(some, "\ufffd")))
+            for code, mask in checks:  # later checks win
+                if pc.any(mask).as_py():
+                    codes[suspect[mask.fill_null(False).to_numpy(zero_copy_only=False)]] = code
     if not codes.any():
         return np.zeros(len(chunk), dtype=np.int8)
     if pa.types.is_dictionary(chunk.type):
@@ -827,17 +875,7 @@ def _malformed_rejects(path: Path, bad_rows: list[dict], rows: np.ndarray) -> pd
             f"{path} row {row}: malformed CSV record: {bad['actual']} fields, "
             f"expected {bad['expected']}{spans}"
         )
-    return pd.DataFrame(
-        {
-            "source_file": str(path),
-            "source_row": rows,
-            "column": "",
-            "value": "",
-            "reason_code": "V006",
-            "message": messages,
-        },
-        columns=REJECT_COLUMNS,
-    )
+    return unreadable_rows(path, rows, messages)
 
 
 def _source_rows(n_good: int, bad_rows: list[dict]) -> tuple[np.ndarray, np.ndarray]:
@@ -895,6 +933,23 @@ def _check_unchanged(path: Path, before: tuple[int, ...]) -> None:
         )
 
 
+def _screened(
+    table: pa.Table, source_rows: np.ndarray, path: Path, max_field_bytes: int, undecodable: bool
+) -> tuple[pa.Table, np.ndarray, bool, pd.DataFrame, pa.Array]:
+    """The rows of `table` that pass the time zone and value screens, their source rows, whether
+    any was dropped, the rejects of the others and the distinct patient ids of all of them."""
+    ids = patient_ids(table)
+    table, zoned, unknown_zone = resolve_time_zones(table, source_rows, path)
+    keep, screened = screen_values(table, source_rows, path, max_field_bytes, undecodable)
+    keep &= ~zoned
+    dropped = not keep.all()
+    if dropped:
+        table = table.filter(pa.array(keep))
+        source_rows = source_rows[keep]
+    rejects = _joined_rejects([r for r in (screened, unknown_zone) if len(r)])
+    return table, source_rows, dropped, rejects, ids
+
+
 def canonical_rows(
     tables: list[pa.Table],
     source_rows: np.ndarray,
@@ -911,13 +966,9 @@ def canonical_rows(
     so the rows are never held twice."""
     table = tables.pop()
     try:
-        ids = patient_ids(table)
-        table, zoned, unknown_zone = resolve_time_zones(table, source_rows, path)
-        keep, screened = screen_values(table, source_rows, path, max_field_bytes, undecodable)
-        keep &= ~zoned
-        if not keep.all():
-            table = table.filter(pa.array(keep))
-            source_rows = source_rows[keep]
+        table, source_rows, dropped, rejects, ids = _screened(
+            table, source_rows, path, max_field_bytes, undecodable
+        )
         rows, columns = table.num_rows, {}
         while table.num_columns:
             columns[table.column_names[0]] = _to_pandas(table.column(0), table.column_names[0])
@@ -927,13 +978,37 @@ def canonical_rows(
         raise InputError(f"{path}: {exc}") from None
     except pa.ArrowException as exc:  # corrupted Parquet data that survived the read
         raise InputError(f"{path}: cannot be read ({_arrow_reason(exc)})") from None
-    if not keep.all():  # values only the rejected rows held are no categories of the rest
+    if dropped:  # values only the rejected rows held are no categories of the rest
         for name in frame.columns:
             if isinstance(frame[name].dtype, pd.CategoricalDtype):
                 frame[name] = frame[name].cat.remove_unused_categories()
     frame["source_row"] = source_rows.astype(np.int64)
-    rejects = _joined_rejects([r for r in (screened, unknown_zone) if len(r)])
     return frame, rejects, ids
+
+
+def canonical_table(
+    tables: list[pa.Table],
+    source_rows: np.ndarray,
+    path: Path,
+    max_field_bytes: int,
+    undecodable: bool,
+) -> tuple[pa.Table, pd.DataFrame, pa.Array]:
+    """`canonical_rows` staying in Arrow (the partitioned plan writes it to Arrow files): the
+    same values, identifiers as strings, other text as dictionaries (which may hold values of
+    rejected rows: they are no line's), `source_row` int64."""
+    table = tables.pop()
+    try:
+        table, source_rows, _, rejects, ids = _screened(
+            table, source_rows, path, max_field_bytes, undecodable
+        )
+        for i, name in enumerate(table.column_names):
+            table = table.set_column(i, name, _as_canonical(table.column(i), name))
+    except InputError as exc:
+        raise InputError(f"{path}: {exc}") from None
+    except pa.ArrowException as exc:  # corrupted Parquet data that survived the read
+        raise InputError(f"{path}: cannot be read ({_arrow_reason(exc)})") from None
+    table = table.append_column("source_row", pa.array(source_rows.astype(np.int64)))
+    return table, rejects, ids
 
 
 def input_kind(path: Path) -> str:
@@ -941,6 +1016,46 @@ def input_kind(path: Path) -> str:
     InputError for a special file or a format that is neither."""
     head, _ = _open_regular(path)
     return _sniff_kind(path, head)
+
+
+def _codes_encoded(table: pa.Table) -> pa.Table:
+    """Every column but the identifiers dictionary-encoded: codes repeat, so each distinct
+    value is screened and trimmed once."""
+    return pa.table(
+        [
+            c if n in IDENTIFIERS else pc.dictionary_encode(c)
+            for n, c in zip(table.column_names, table.columns, strict=True)
+        ],
+        names=table.column_names,
+    )
+
+
+def _x12_input(path: Path, before: tuple[int, ...], max_field_bytes: int) -> RawInput:
+    """An 837 file (`claims_audit.x12.read`) as the RawInput a CSV file gives: its repeated
+    list columns joined, codes dictionary-encoded (each distinct value screened once), values
+    screened; the structural rejects kept with the screening's."""
+    from claims_audit.x12.read import ENCODING, read_x12
+
+    lines = read_x12(path)
+    _check_unchanged(path, before)  # the bytes parsed are the bytes hashed
+    tables = [_codes_encoded(join_repeated(lines.table))]
+    lines.table = None  # `canonical_rows` holds the only reference to the lines
+    frame, screened, ids = canonical_rows(
+        tables, lines.source_rows, path, max_field_bytes, lines.undecodable
+    )
+    rejects = pd.concat(
+        [r for r in (lines.rejects, screened) if len(r)] or [pd.DataFrame(columns=REJECT_COLUMNS)],
+        ignore_index=True,
+    )[REJECT_COLUMNS].sort_values(["source_row", "column"], kind="stable", ignore_index=True)
+    return RawInput(
+        path=path,
+        frame=frame,
+        encoding=ENCODING,
+        sha256=lines.sha256,
+        rows_read=lines.rows_read,
+        rejects=rejects,
+        patient_ids=ids,
+    )
 
 
 def read_input(
@@ -961,6 +1076,8 @@ def read_input(
     path = Path(path)
     head, before = _open_regular(path)
     kind = _sniff_kind(path, head)
+    if kind == "x12":
+        return _x12_input(path, before, max_field_bytes)
     sha256, utf8_valid = scan_file(path, before)
     utf8_valid &= fallback is None
     bad_rows: list[dict] = []

@@ -6,10 +6,37 @@ calls these functions. All take and return pandas Series; none loops over rows i
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 TEXT = pd.StringDtype("pyarrow")  # Arrow-backed text: string kernels run in C++
+ARROW_TEXT = pa.large_string()  # the Arrow type TEXT holds: kernels on it need no cast
+
+
+def arrow_text(values: pd.Series) -> pa.Array:
+    """A Series as one Arrow `ARROW_TEXT` array (NA as null), for the Arrow string kernels."""
+    text = pa.array(values.astype(TEXT).array)
+    if text.type != ARROW_TEXT:
+        text = text.cast(ARROW_TEXT)
+    return text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
+
+
+_GROUP = re.compile(r"(?<!\\)\((?!\?)")  # an unnamed capturing group's opening parenthesis
+
+
+def extract(values: pd.Series, pattern: str) -> pd.DataFrame:
+    """`Series.str.extract(pattern)` in one Arrow kernel (pandas runs it in Python per value):
+    one text column per capturing group (0, 1, ...), NA where the pattern does not match."""
+    count = iter(range(pattern.count("(")))
+    named = _GROUP.sub(lambda _: f"(?P<g{next(count)}>", pattern)
+    groups = pc.extract_regex(arrow_text(values), pattern=named).flatten()  # NA where no match
+    columns = {k: pd.Series(part, index=values.index, dtype=TEXT) for k, part in enumerate(groups)}
+    return pd.DataFrame(columns, index=values.index)
+
 
 # -- NDC ---------------------------------------------------------------------------------
 
@@ -31,12 +58,12 @@ def normalize_ndc(values: pd.Series) -> pd.Series:
     text = values.astype("string").str.strip()
     out = pd.Series(pd.NA, index=values.index, dtype="string")
 
-    plain = text.str.extract(_NDC_PLAIN)[0]
+    plain = extract(text, _NDC_PLAIN)[0]
     hit = plain.notna()
     p = plain[hit]
     out[hit] = p.str[:5] + "-" + p.str[5:9] + "-" + p.str[9:]
 
-    parts = text.str.extract(_NDC_SEGMENTED)
+    parts = extract(text, _NDC_SEGMENTED)
     lengths = parts.apply(lambda col: col.str.len()).astype("Int64")  # column-wise, 3 calls
     total = lengths.sum(axis=1, min_count=3)
     # exactly one segment short: 4-4-2, 5-3-2 or 5-4-1; or already 5-4-2
@@ -96,7 +123,7 @@ def date_out_of_range(values: pd.Series) -> pd.Series:
     text = values.astype(TEXT).str.strip()
     years = pd.Series(np.nan, index=values.index, dtype="float64")
     for pattern, _ in _DATE_FORMATS:
-        found = text.str.extract(pattern)[0].astype("float64")
+        found = extract(text, pattern)[0].astype("float64")
         years = years.fillna(found)
     return ((years < FIRST_YEAR) | (years > LAST_YEAR)).fillna(False).astype(bool)
 
@@ -111,9 +138,8 @@ def parse_decimal(values: pd.Series) -> pd.Series:
     text = values.astype(TEXT).str.strip()
     number = r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?"  # ASCII digits only
     ok = text.str.fullmatch(number).fillna(False).astype(bool)
-    out = pd.Series(np.nan, index=values.index, dtype="float64")
-    out[ok] = text[ok].astype("float64")
-    return out
+    parsed = pc.cast(arrow_text(text.where(ok)), pa.float64())  # Arrow: correctly rounded
+    return pd.Series(parsed.to_numpy(zero_copy_only=False), index=values.index, dtype="float64")
 
 
 # an amount of money as exports write it: an optional sign, then an optional `$`, then digits
@@ -129,9 +155,9 @@ def parse_money(values: pd.Series) -> pd.Series:
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         return values.astype("float64")
     text = values.astype(TEXT).str.strip()
-    parts = text.str.extract(f"^{_MONEY}$")
-    ok = parts[1].notna()
-    plain = (parts[0].fillna("") + parts[1].str.replace(",", "", regex=False)).where(ok)
+    ok = text.str.fullmatch(_MONEY).fillna(False).astype(bool)
+    # a match is the sign, an optional `$` and the number: without `$` and commas, a decimal
+    plain = text.str.replace("$", "", regex=False).str.replace(",", "", regex=False).where(ok)
     return parse_decimal(plain).where(ok).combine_first(parse_decimal(text))
 
 
@@ -227,11 +253,13 @@ def to_billing_units(
     `unit` and `billing_unit` are canonical (`normalize_unit`). g = 1000 mg, mg = 1000 mcg,
     IU = units; mL only against mL descriptors; anything else is NaN ("not evaluated").
     """
-    family = {k: v[0] for k, v in BILLING_UNIT_TO_BASE.items()}
+    families = sorted({family for family, _ in BILLING_UNIT_TO_BASE.values()})
+    family = {k: float(families.index(v[0])) for k, v in BILLING_UNIT_TO_BASE.items()}
     factor = {k: v[1] for k, v in BILLING_UNIT_TO_BASE.items()}
-    fam_a = unit.map(family).astype("object").to_numpy()  # categoricals map per category
-    fam_b = billing_unit.map(family).astype("object").to_numpy()
-    same = pd.notna(fam_a) & (fam_a == fam_b)
+    # the unit family as a number (NaN: unknown), mapped once per category of a categorical
+    fam_a = unit.map(family).astype("float64").to_numpy()
+    fam_b = billing_unit.map(family).astype("float64").to_numpy()
+    same = fam_a == fam_b  # NaN equals nothing
     value = (amount.astype("float64") * unit.map(factor).astype("float64")) / (
         billing_amount.astype("float64") * billing_unit.map(factor).astype("float64")
     )

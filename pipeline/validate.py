@@ -28,7 +28,7 @@ from claims_audit.columns import (
     per_value,
     recode,
 )
-from claims_audit.ingest import REJECT_COLUMNS, RawInput
+from claims_audit.ingest import RawInput
 from claims_audit.parsing import (
     FIRST_YEAR,
     LAST_YEAR,
@@ -44,6 +44,7 @@ from claims_audit.parsing import (
     parse_money,
 )
 from claims_audit.privacy import PHI_FLAG, phi_rejects
+from claims_audit.rejects import REJECT_COLUMNS
 from claims_audit.schemas.claims import FIELD_META, FIELDS, MAX_NUMBER, MIN_POSITIVE, SCHEMA
 
 REASONS = {

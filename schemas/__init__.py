@@ -1,0 +1,1 @@
+"""Schemas: the canonical claim line (`claims`) and the reference bundle tables (`reference`)."""

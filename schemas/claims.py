@@ -90,7 +90,10 @@ class ClaimLines(pa.DataFrameModel):
     other_payer_paid_usd: Series[float] = pa.Field(nullable=True, ge=0, metadata=_meta("money"))
 
     class Config:
-        coerce = True
+        # validation types every column itself (`claims_audit.validate.type_columns`, once per
+        # distinct value); the schema then checks types and values only: coercing again would
+        # double its cost (issue 14)
+        coerce = False
         strict = "filter"
 
 

@@ -14,6 +14,7 @@ Every hypothesis test carries the `fuzz` marker, so `pytest -m fuzz` runs all th
 
 from __future__ import annotations
 
+import multiprocessing.util
 import os
 import shutil
 import tempfile
@@ -68,6 +69,9 @@ def pytest_configure(config) -> None:
     """Everything the tool writes to the temp directory during the tests (crash files, staging,
     caches) goes to one directory of this run, removed at its end: the machine's /tmp stays clean
     and no test sees another run's crash files. Subprocesses inherit it through TMPDIR."""
+    # multiprocessing's own temp directory stays where it was: it removes it at exit, after
+    # pytest_unconfigure has removed ours
+    multiprocessing.util.get_temp_dir()
     config._claims_audit_tmp = tempfile.mkdtemp(prefix="claims-audit-tests-")
     os.environ["TMPDIR"] = config._claims_audit_tmp
     tempfile.tempdir = None  # gettempdir() reads TMPDIR again

@@ -26,6 +26,7 @@ from pathlib import Path
 import click
 
 from claims_audit import __version__
+from claims_audit.cli.convert import convert
 from claims_audit.cli.reference import reference
 from claims_audit.cli.sample import sample
 from claims_audit.errors import PipelineError, current_stage, one_line, set_stage
@@ -172,8 +173,7 @@ def _write_progress(enabled: bool):
 @click.option(
     "--out",
     "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Output directory (default audit-out/<timestamp>).",
+    help="Output directory or URL, e.g. s3://bucket/audits/today (default audit-out/<timestamp>).",
 )
 @click.option(
     "--reference",
@@ -185,6 +185,11 @@ def _write_progress(enabled: bool):
     "--engine", type=click.Choice(["pandas", "dask"]), default="pandas", show_default=True
 )
 @click.option("--scheduler", help="Dask scheduler address (default: a local cluster).")
+@click.option(
+    "--scratch",
+    help="--engine dask: directory or URL (s3://...) every worker can reach for the shuffle "
+    "(default: beside --out).",
+)
 @click.option(
     "--format",
     "formats",
@@ -220,6 +225,11 @@ def _write_progress(enabled: bool):
     type=click.IntRange(1024, 1 << 30),
     help="A value longer than this many bytes is rejected (V006); default 65536.",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 512),
+    help="Worker processes of the local engine (default: every core; one for a small input).",
+)
 @click.option("--quiet", is_flag=True, help="Print nothing but errors.")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors (on stderr).")
 def run(
@@ -229,6 +239,7 @@ def run(
     config_path,
     engine,
     scheduler,
+    scratch,
     formats,
     history,
     baseline,
@@ -237,16 +248,17 @@ def run(
     show_phi,
     max_reject_rate,
     max_field_bytes,
+    workers,
     quiet,
     debug,
 ) -> None:
-    """Run the whole audit on INPUT files, directories or globs (CSV or Parquet).
+    """Run the whole audit on INPUT files, directories or globs (CSV, Parquet, X12 837).
 
     --out replaces only an earlier claims-audit output (or an empty directory); without it the
     outputs go to a new audit-out/<timestamp>/ (never an earlier run's)."""
     started = time.perf_counter()  # "took": the whole command, the imports and writing included
     from claims_audit.audit import run_audit
-    from claims_audit.report.outputs import check_out_dir, parse_formats, write_outputs
+    from claims_audit.report.outputs import parse_formats
 
     if debug:
         click.get_current_context().find_root().obj["debug"] = True
@@ -256,54 +268,37 @@ def run(
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--format") from None
     replace = out_dir is not None
-    out_dir = out_dir or Path("audit-out") / datetime.now().strftime("%Y%m%dT%H%M%S")
+    out_dir = _out_location(out_dir, inputs, engine)
     protected = _protected(inputs, history, baseline, suppress_file, config_path, reference)
-    check_out_dir(out_dir, protected, replace=replace)
+    _check_out(out_dir, protected, replace)
     set_stage("load config and reference")
     bundle, config = _load(reference, config_path)
+    compared = _baseline_inputs(baseline, suppress_file)  # checked before the audit runs
     interactive = stderr_is_terminal() and not quiet
     progress = _progress(interactive)
     set_stage("audit")
+    common = {"history": history, "progress": progress, "max_field_bytes": max_field_bytes}
     if engine == "dask":
         from claims_audit.run.dask import run_audit_dask
 
+        scratch = scratch or _default_scratch(out_dir)
         result = run_audit_dask(
-            inputs,
-            bundle,
-            config,
-            history=history,
-            scheduler=scheduler,
-            progress=progress,
-            max_field_bytes=max_field_bytes,
+            inputs, bundle, config, scheduler=scheduler, scratch=scratch, **common
         )
     else:
-        result = run_audit(
-            inputs,
-            bundle,
-            config,
-            history=history,
-            progress=progress,
-            max_field_bytes=max_field_bytes,
-        )
+        result = run_audit(inputs, bundle, config, workers=workers, **common)
     set_stage("summary")
     too_many_rejects = reject_rate_exceeded(result.summary, max_reject_rate)
-    if baseline or suppress_file:
+    if compared is not None:
         from claims_audit.report.baseline import compare_with_baseline
 
         set_stage("baseline")
-        compare_with_baseline(result, baseline, suppress_file)
+        compare_with_baseline(result, baseline, suppress_file, inputs=compared)
     set_stage("write outputs")
     writing = time.perf_counter()
-    written = write_outputs(
-        result,
-        out_dir,
-        chosen,
-        show_phi=show_phi,
-        replace=replace,
-        progress=_write_progress(interactive),
-    )
+    options = {"show_phi": show_phi, "progress": _write_progress(interactive)}
+    out_dir = _write(result, out_dir, chosen, replace, options)
     finished = time.perf_counter()
-    out_dir = written[0].parent  # without --out, maybe audit-out/<timestamp>-2
     set_stage("summary")
     code = result.exit_code(fail_on or config.fail_on)
     if not quiet:
@@ -314,6 +309,62 @@ def run(
             click.echo(f"claims-audit: {problem}", err=True)
             code = max(code, 1)
     sys.exit(code)
+
+
+def _baseline_inputs(baseline: Path | None, suppress_file: Path | None):
+    """The --baseline findings and --suppress entries, read and checked (None: neither given);
+    a bad one is exit 2 before the audit, not after it."""
+    if not (baseline or suppress_file):
+        return None
+    from claims_audit.report.baseline import load_baseline_inputs
+
+    set_stage("baseline")
+    return load_baseline_inputs(baseline, suppress_file)
+
+
+def _out_location(out: str | None, inputs, engine: str) -> Path | str:
+    """--out as a local `Path` (a `file://` URL too), or a remote URL (`str`). Inputs given as
+    URLs need --engine dask."""
+    from claims_audit.storage import is_remote, local_text
+
+    remote = [i for i in inputs if is_remote(i)]
+    if remote and engine != "dask":
+        raise PipelineError(f"{remote[0]}: inputs given as URLs are read by --engine dask")
+    if out is None:
+        return Path("audit-out") / datetime.now().strftime("%Y%m%dT%H%M%S")
+    return out if is_remote(out) else Path(local_text(out))
+
+
+def _check_out(out_dir: Path | str, protected: dict, replace: bool) -> None:
+    from claims_audit.report.outputs import check_out_dir
+
+    if isinstance(out_dir, Path):
+        check_out_dir(out_dir, protected, replace=replace)
+    else:
+        from claims_audit.storage import check_out_url
+
+        check_out_url(out_dir, protected)
+
+
+def _write(result, out_dir: Path | str, formats, replace: bool, options: dict) -> Path | str:
+    """Write the outputs (`write_outputs`) into a local --out, or publish them to a URL; where
+    they went (without --out, maybe audit-out/<timestamp>-2)."""
+    from claims_audit.report.outputs import write_outputs
+
+    if isinstance(out_dir, str):  # a URL
+        from claims_audit.storage import publish_outputs
+
+        publish_outputs(lambda local: write_outputs(result, local, formats, **options), out_dir)
+        return out_dir
+    written = write_outputs(result, out_dir, formats, replace=replace, **options)
+    return written[0].parent
+
+
+def _default_scratch(out_dir: Path | str) -> str:
+    """The dask engine's scratch area without --scratch: beside the output."""
+    from claims_audit.storage import default_scratch
+
+    return default_scratch(out_dir)
 
 
 def _protected(inputs, history, baseline, suppress_file, config_path, reference) -> dict:
@@ -501,3 +552,4 @@ def explain(code: str) -> None:
 
 main.add_command(reference)
 main.add_command(sample)
+main.add_command(convert)

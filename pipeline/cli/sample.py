@@ -35,14 +35,17 @@ def sample() -> None:
     "out_file",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Output file (.csv or .parquet); labels go to <out>.labels.parquet.",
+    help="Output file (.csv, .parquet, or .837 for --format x12); labels go to "
+    "<out>.labels.parquet.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["csv", "parquet"]),
-    help="Output format (default: from the file suffix, else csv).",
+    type=click.Choice(["csv", "parquet", "x12"]),
+    help="Output format (default: from the file suffix, else csv). x12: one X12 5010 "
+    "interchange, an 837P group (005010X222A1) for the professional claims and an 837I group "
+    "(005010X223A2) for the institutional ones; dose columns are not written (an 837 has none).",
 )
 @click.option(
     "--reference",
@@ -87,16 +90,24 @@ def generate(rows, out_file, seed, fmt, reference, defect_rate, chunk_rows, quie
         def progress(done: int, total: int) -> None:
             click.echo(f"\r  .. {done:,}/{total:,} lines", err=True, nl=done >= total)
 
-    result = generate_claims(
-        bundle,
-        rows,
-        out_file,
-        seed=seed,
-        fmt=fmt,
-        chunk_rows=chunk_rows or DEFAULT_CHUNK_ROWS,
-        defect_rate=DEFAULT_DEFECT_RATE if defect_rate is None else defect_rate,
-        progress=progress,
-    )
+    def write(path: Path, kind: str | None = fmt):
+        return generate_claims(
+            bundle,
+            rows,
+            path,
+            seed=seed,
+            fmt=kind,
+            chunk_rows=chunk_rows or DEFAULT_CHUNK_ROWS,
+            defect_rate=DEFAULT_DEFECT_RATE if defect_rate is None else defect_rate,
+            progress=progress,
+        )
+
+    if fmt == "x12" or (fmt is None and out_file.suffix.lower() in (".837", ".x12", ".edi")):
+        from claims_audit.x12.write import generated_as_837
+
+        result = generated_as_837(lambda path: write(path, "parquet"), out_file, labels_path_for)
+    else:
+        result = write(out_file)
     if quiet:
         return
     planted = sum(result.planted.values())

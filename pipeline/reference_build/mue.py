@@ -6,16 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
+import claims_audit.reference_build.sources as src
 from claims_audit.errors import ReferenceBuildError
-from claims_audit.reference_build.sources import (
-    Column,
-    Fixes,
-    Source,
-    clean_codes,
-    describe,
-    parse_number,
-    read_cms_csv,
-)
 
 # setting -> (product, words that the value column's header must contain)
 SETTINGS = {
@@ -27,21 +19,21 @@ SETTINGS = {
 }
 
 
-def mue_table(path: Path, setting: str, fixes: Fixes) -> tuple[pd.DataFrame, Source]:
+def mue_table(path: Path, setting: str, fixes: src.Fixes) -> tuple[pd.DataFrame, src.Source]:
     """One MUE file. The value column names its setting (`Practitioner Services MUE Values`), so
     the practitioner file handed to --mue-outpatient fails. MAI `3 Date of Service Edit: Clinical`
     -> 3; anything but 1, 2 or 3 stops the build."""
     product, words = SETTINGS[setting]
     columns = [
-        Column("hcpcs_code", "hcpcs/cpt code", r"hcpcs/ ?cpt code"),
-        Column("mue_value", f"{words} mue values", rf"{words} mue values"),
-        Column("mai", "mue adjudication indicator", r"mue adjudication indicator"),
-        Column("rationale", "mue rationale", r"mue rationale"),
+        src.Column("hcpcs_code", "hcpcs/cpt code", r"hcpcs/ ?cpt code"),
+        src.Column("mue_value", f"{words} mue values", rf"{words} mue values"),
+        src.Column("mai", "mue adjudication indicator", r"mue adjudication indicator"),
+        src.Column("rationale", "mue rationale", r"mue rationale"),
     ]
-    df, banner = read_cms_csv(path, columns, product)
-    source = describe(path, product, banner)
-    df = clean_codes(df, "hcpcs_code", "mue", path, fixes)
-    value = parse_number(df, "mue_value", path, "mue value", required=True)
+    df, banner = src.read_cms_csv(path, columns, product)
+    source = src.describe(path, product, banner)
+    df = src.clean_codes(df, "hcpcs_code", "mue", path, fixes)
+    value = src.parse_number(df, "mue_value", path, "mue value", required=True)
     mai = pd.to_numeric(df["mai"].str.extract(r"^([123])(?!\d)", expand=False), errors="coerce")
     for bad, column, expected in (
         (mai.isna(), "mai", "1, 2 or 3 followed by its label"),

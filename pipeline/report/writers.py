@@ -34,11 +34,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from claims_audit import __version__
 from claims_audit.errors import OutputError
-from claims_audit.report.safety import escape_text_columns
+from claims_audit.parsing import TEXT
+from claims_audit.report.safety import FORMULA_PREFIXES, escape_text_columns, is_text_column
 
 MARKER = ".claims-audit-output"
 MARKER_TOOL = "claims-audit"
@@ -189,7 +191,7 @@ def remove_output_dir(directory: Path) -> bool:
     return True
 
 
-def _missing_ancestors(path: Path) -> list[Path]:
+def missing_ancestors(path: Path) -> list[Path]:
     """`path` and its ancestors that do not exist yet, outermost first."""
     missing = []
     for candidate in (path, *path.parents):
@@ -212,7 +214,7 @@ class StagedOutput:
         if replace:
             check_replaceable(self.target)
         parent = self.target.parent
-        self._made = _missing_ancestors(parent)
+        self._made = missing_ancestors(parent)
         self._names: list[str] = []
         try:
             parent.mkdir(parents=True, exist_ok=True)
@@ -367,13 +369,117 @@ def write_csv_file(frame: pd.DataFrame, path: Path) -> None:
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
     """CSV with text cells escaped against formula injection; byte-identical for equal input.
-    Any text is written (a character UTF-8 cannot encode, e.g. a lone surrogate, as `\\udxxx`)."""
+    Any text is written (a character UTF-8 cannot encode, e.g. a lone surrogate, as `\\udxxx`).
+    Built with Arrow kernels (`_arrow_csv_cells`) where every column allows it, the same bytes
+    as `DataFrame.to_csv` (which writes any other frame)."""
     try:
-        escape_text_columns(frame).to_csv(
-            path, index=False, lineterminator="\n", errors="backslashreplace"
-        )
+        cells = _arrow_csv_cells(frame)
+        if cells is None:
+            escape_text_columns(frame).to_csv(
+                path, index=False, lineterminator="\n", errors="backslashreplace"
+            )
+            return
+        with open(path, "wb") as out:
+            out.write((",".join(_csv_quoted(str(c)) for c in frame.columns) + "\n").encode())
+            for start in range(0, len(frame), _CSV_CHUNK_ROWS):
+                out.write(_csv_lines([c.slice(start, _CSV_CHUNK_ROWS) for c in cells]))
     except OSError as exc:
         raise cannot_write(path, exc) from None
+
+
+_CSV_CHUNK_ROWS = 200_000
+_CSV_SPECIAL = re.compile(r'[,"\n]')  # what `csv.QUOTE_MINIMAL` quotes with "\n" line ends
+# floats whose shortest Arrow text is numpy's `str` (pandas' CSV text) once ".0" is added to a
+# whole number: 0 and magnitudes in [1e-4, 1e9); numpy's own text for the others
+_FLOAT_ARROW_RANGE = (1e-4, 1e9)
+
+
+def _csv_quoted(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"' if _CSV_SPECIAL.search(text) else text
+
+
+def _arrow_text_cells(values: pd.Series) -> pa.Array | None:
+    """A text column's CSV cells: formula-escaped (`safety.escape_formula`'s rule), quoted
+    where `csv` quotes (a comma, a quote, a line feed), empty for a missing value."""
+    try:
+        if not (isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"):
+            values = values.astype(TEXT)
+        text = pa.array(values.array).cast(pa.string())
+    except (pa.ArrowException, TypeError, ValueError, UnicodeError):
+        return None  # e.g. a lone surrogate: pandas writes it escaped
+    first = pc.utf8_slice_codeunits(text, 0, 1)
+    risky = pc.is_in(first, value_set=pa.array(FORMULA_PREFIXES))
+    if pc.any(risky).as_py():
+        text = pc.if_else(risky, pc.binary_join_element_wise("'", text, ""), text)
+    special = pc.match_substring(text, ",")
+    for character in ('"', "\n"):
+        special = pc.or_kleene(special, pc.match_substring(text, character))
+    if pc.any(special).as_py():
+        quoted = pc.binary_join_element_wise('"', pc.replace_substring(text, '"', '""'), '"', "")
+        text = pc.if_else(special, quoted, text)
+    return text.fill_null("")
+
+
+def _arrow_category_cells(values: pd.Series) -> pa.Array | None:
+    """A categorical text column's cells: each category's once, taken by the codes."""
+    categories = _arrow_text_cells(pd.Series(values.cat.categories, dtype="object"))
+    if categories is None:
+        return None
+    codes = values.cat.codes.to_numpy()
+    return pc.take(categories, pa.array(codes, mask=codes < 0)).fill_null("")
+
+
+def _arrow_number_cells(values: pd.Series) -> pa.Array | None:
+    """An int64 or float64 column's CSV cells as pandas writes them (NaN: empty)."""
+    array = values.to_numpy()
+    if array.dtype.kind in "iu":
+        return pc.cast(pa.array(array), pa.string())
+    if array.dtype != np.float64:
+        return None
+    present = ~np.isnan(array)
+    magnitude = np.abs(array[present])
+    low, high = _FLOAT_ARROW_RANGE
+    if not (((magnitude >= low) & (magnitude < high)) | (magnitude == 0)).all():
+        text = pa.array(array.astype(str))  # numpy's text (`inf`, `1e-07`), as pandas writes it
+    else:
+        text = pc.cast(pa.array(array), pa.string())
+        whole = pc.invert(pc.match_substring_regex(text, "[.en]"))
+        text = pc.if_else(whole, pc.binary_join_element_wise(text, ".0", ""), text)
+    return pc.if_else(pa.array(present), text, pa.scalar("", pa.string()))
+
+
+def _arrow_csv_cells(frame: pd.DataFrame) -> list[pa.Array] | None:
+    """Each column's CSV cells, or None when a column is of a kind written by pandas (bool,
+    nullable integers, dates, mixed objects), or the frame is one column or has no rows (the
+    `csv` module quotes a lone empty field)."""
+    if len(frame.columns) < 2 or not len(frame) or not frame.columns.is_unique:
+        return None
+    cells = []
+    for name in frame.columns:
+        values = frame[name]
+        kind = values.dtype
+        if isinstance(kind, pd.CategoricalDtype) and is_text_column(values):
+            cell = _arrow_category_cells(values)
+        elif is_text_column(values) and not pd.api.types.is_bool_dtype(kind):
+            cell = _arrow_text_cells(values)
+        elif isinstance(kind, np.dtype) and kind.kind in "iuf":
+            cell = _arrow_number_cells(values)
+        else:
+            cell = None
+        if cell is None:
+            return None
+        cells.append(cell)
+    return cells
+
+
+def _csv_lines(cells: list[pa.Array]) -> bytes:
+    """The CSV lines of equally long cell columns: one Arrow join, its value bytes."""
+    lines = pc.binary_join_element_wise(*cells, ",")
+    lines = pc.binary_join_element_wise(lines, pa.scalar("", pa.string()), "\n")
+    lines = lines.cast(pa.large_string())
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[lines.offset :]
+    data = lines.buffers()[2]
+    return data[int(offsets[0]) : int(offsets[len(lines)])].to_pybytes()
 
 
 def _arrow_table(frame: pd.DataFrame) -> pa.Table:

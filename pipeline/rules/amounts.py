@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pandas as pd
 
-from claims_audit.rules.common import MISSING_INPUT, NO_RATE, RuleContext, fmt_num, reasons
+from claims_audit.rules.common import (
+    MISSING_INPUT,
+    NO_RATE,
+    RuleContext,
+    fmt_num,
+    join_text,
+    reasons,
+)
 from claims_audit.rules.registry import Flags, rule
 
 
@@ -37,14 +44,14 @@ def charge_below_payment_limit(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
         reason=reasons(lines.index, (no_rate, NO_RATE), default=MISSING_INPUT),
         observed=lines["charge_usd"],
         expected=allowed.round(2),
-        message=lambda r: (
-            "charge $"
-            + fmt_num(r["charge_usd"])
-            + " is below the payment limit $"
-            + fmt_num(r["payment_limit_usd"])
-            + " x "
-            + fmt_num(r["billed_units"])
-            + " units = $"
-            + fmt_num(r.pick(allowed).round(2))
+        message=lambda r: join_text(
+            "charge $",
+            fmt_num(r["charge_usd"]),
+            " is below the payment limit $",
+            fmt_num(r["payment_limit_usd"]),
+            " x ",
+            fmt_num(r["billed_units"]),
+            " units = $",
+            fmt_num(r.pick(allowed).round(2)),
         ),
     )

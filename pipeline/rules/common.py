@@ -10,7 +10,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from claims_audit.columns import TEXT, as_text, lookup, pair_lookup
+from claims_audit.columns import ARROW_TEXT, TEXT, arrow_text, as_text, per_combination
 from claims_audit.config import Config
 from claims_audit.reference import Bundle
 
@@ -40,8 +40,18 @@ class RuleContext:
 def fmt_num(values: pd.Series) -> pd.Series:
     """Numbers as short text: `38`, `37.5`, `0.658` (3 decimals at most); NA stays NA."""
     v = values.astype("float64").round(3)
-    text = pa.array(v.to_numpy(), from_pandas=True).cast(pa.string())
+    text = pa.array(v.to_numpy(), from_pandas=True).cast(ARROW_TEXT)
     return pd.Series(text, index=values.index, dtype=TEXT)
+
+
+def join_text(*parts: pd.Series | str) -> pd.Series:
+    """Text Series and literal strings concatenated in one Arrow kernel (NA where a part is NA):
+    what a chain `a + " of " + b` gives, without a new column per `+`. At least one part is a
+    Series; the result has its index."""
+    index = next(part.index for part in parts if isinstance(part, pd.Series))
+    arrays = [pa.scalar(p, ARROW_TEXT) if isinstance(p, str) else arrow_text(p) for p in parts]
+    joined = pc.binary_join_element_wise(*arrays, pa.scalar("", ARROW_TEXT))
+    return pd.Series(joined, index=index, dtype=TEXT)
 
 
 def fmt_date(values: pd.Series) -> pd.Series:
@@ -56,26 +66,36 @@ def is_whole(values: pd.Series) -> pd.Series:
 
 def unit_text(rows: pd.DataFrame) -> pd.Series:
     """`10 mg` style description of each row's billing unit."""
-    return fmt_num(rows["billing_unit_amount"]) + " " + as_text(rows["billing_unit"])
+    return join_text(fmt_num(rows["billing_unit_amount"]), " ", as_text(rows["billing_unit"]))
 
 
 def drug_policy(lines: pd.DataFrame, bundle: Bundle, column: str) -> pd.Series:
-    """Per-line value of a curated drug-policy column: an NDC-specific row wins over a code row."""
+    """Per-line value of a curated drug-policy column: an NDC-specific row wins over a code row.
+    Looked up once per distinct (code, NDC) of the lines; text comes back as a categorical."""
     policy = bundle["drug_policy"].dropna(subset=[column])
-    by_ndc = policy.dropna(subset=["ndc11"])
+    by_ndc = policy.dropna(subset=["ndc11"]).drop_duplicates(["hcpcs_code", "ndc11"])
     by_code = policy[policy["ndc11"].isna()].drop_duplicates("hcpcs_code")
-    value = pair_lookup(
-        lines["hcpcs_code"], lines["ndc11"], by_ndc, "hcpcs_code", "ndc11", [column]
-    )[column]
-    by_code_value = lookup(lines["hcpcs_code"], by_code.set_index("hcpcs_code")[column])
-    if isinstance(value.dtype, pd.CategoricalDtype):  # text: NDC rows first, then code rows
-        value = value.astype("object")
-    return value.where(value.notna(), by_code_value)
+    by_code = by_code.set_index("hcpcs_code")[column]
+
+    def value(pairs: pd.DataFrame) -> pd.Series:
+        keys = pairs.astype("object")
+        found = keys.merge(by_ndc[["hcpcs_code", "ndc11", column]], how="left")[column]
+        return found.where(found.notna(), keys["hcpcs_code"].map(by_code))
+
+    return per_combination(lines, ["hcpcs_code", "ndc11"], value)
 
 
 def payer_requires(lines: pd.DataFrame, ctx: RuleContext, key: str) -> pd.Series:
-    """Per line: the payer's configured boolean setting `key` is true (payer_id over type)."""
-    return ctx.config.payer_setting(lines, key).eq(True).fillna(False).astype(bool)
+    """Per line: the payer's configured boolean setting `key` is true (payer_id over type),
+    decided once per distinct (payer_type, payer_id)."""
+    payers = ["payer_type", "payer_id"] if "payer_id" in lines else ["payer_type"]
+
+    def setting(combos: pd.DataFrame) -> pd.Series:
+        return ctx.config.payer_setting(combos, key).eq(True).fillna(False).astype(bool)
+
+    if lines.empty:
+        return pd.Series(False, index=lines.index)
+    return per_combination(lines, payers, setting).astype(bool)
 
 
 def reasons(index: pd.Index, *cases: tuple[pd.Series, str], default: str) -> pd.Series:

@@ -13,9 +13,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from claims_audit.columns import TEXT, per_combination
+from claims_audit.columns import TEXT, joined_per_label, per_combination
 from claims_audit.parsing import split_codes
-from claims_audit.rules.common import NO_POLICY, OUTSIDE_REFERENCE_PERIOD, RuleContext, drug_policy
+from claims_audit.rules.common import (
+    NO_POLICY,
+    OUTSIDE_REFERENCE_PERIOD,
+    RuleContext,
+    drug_policy,
+    join_text,
+)
 from claims_audit.rules.registry import Flags, rule
 
 # The ICD-10-CM release the installed simple-icd-10-cm library ships, and the dates D002 judges:
@@ -148,7 +154,7 @@ def diagnosis_invalid(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     def invalid(combos: pd.DataFrame) -> pd.Series:
         long = diagnoses_long(combos)
         bad = long[~billable(long)]
-        return bad.groupby(level=0).agg(" ".join).reindex(combos.index)
+        return joined_per_label(bad, combos.index, " ")
 
     applicable = lines["diagnosis_codes"].notna()
     evaluated = applicable & in_icd10cm_release(lines["service_date"])
@@ -160,12 +166,12 @@ def diagnosis_invalid(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
         evaluated=evaluated,
         reason=OUTSIDE_REFERENCE_PERIOD,
         observed=listed,
-        message=lambda r: (
-            "diagnosis "
-            + r.pick(listed).astype(TEXT)
-            + " is not a valid billable ICD-10-CM code (release "
-            + ICD10CM_RELEASE["release"].split(" (")[0]
-            + ")"
+        message=lambda r: join_text(
+            "diagnosis ",
+            r.pick(listed).astype(TEXT),
+            " is not a valid billable ICD-10-CM code (release ",
+            ICD10CM_RELEASE["release"].split(" (")[0],
+            ")",
         ),
     )
 
@@ -213,13 +219,13 @@ def diagnosis_not_supported(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
         reason=NO_POLICY,
         observed=lines["diagnosis_codes"],
         expected=lambda r: r.pick(indications).astype(TEXT),
-        message=lambda r: (
-            "no diagnosis of "
-            + r["diagnosis_codes"]
-            + " matches the indications of "
-            + r["hcpcs_code"]
-            + " ("
-            + r.pick(indications).astype(TEXT)
-            + ")"
+        message=lambda r: join_text(
+            "no diagnosis of ",
+            r["diagnosis_codes"],
+            " matches the indications of ",
+            r["hcpcs_code"],
+            " (",
+            r.pick(indications).astype(TEXT),
+            ")",
         ),
     )

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from claims_audit.columns import TEXT, as_text
+from claims_audit.columns import ARROW_TEXT, TEXT, arrow_text, as_text
 from claims_audit.rules import effective_rules
 from claims_audit.rules.common import RuleContext, fmt_date, fmt_num
 from claims_audit.rules.registry import MISSING_INPUT, Flags, Remittance
@@ -208,48 +209,97 @@ def _remittance(spec, default: Remittance, which: str, rows: FlaggedRows) -> pd.
     return given.where((given.notna() & (given != "")).fillna(False), base)
 
 
+# the findings' columns that hold one value per rule (from the registry), and those a rule
+# gives per flagged line (`Flags`), with their kind
+RULE_COLUMNS = {  # finding column: Rule attribute
+    "rule_code": "code",
+    "rule_name": "name",
+    "severity": "severity",
+    "category": "category",
+    "citation": "citation",
+}
+LINE_TEXT = ("carc", "rarc", "message", "observed", "expected")
+LINE_NUMBERS = {"units_delta": 3, "impact_usd": 2}  # rounded to these decimals
+
+
+@dataclass
+class _Flagged:
+    """One rule's findings before they are merged: its position in the rule list, the flagged
+    line positions, and its per-line values (Arrow text, or float64 arrays)."""
+
+    rule: int
+    positions: np.ndarray
+    text: dict[str, pa.Array]
+    numbers: dict[str, np.ndarray]
+
+
+def _flagged(k: int, r, flags: Flags, lines: pd.DataFrame, positions: np.ndarray) -> _Flagged:
+    """The values a rule gives its flagged lines, built for those lines only."""
+    rows = FlaggedRows(lines, positions)
+    text = {
+        "carc": _remittance(flags.carc, r.remittance, "carc", rows),
+        "rarc": _remittance(flags.rarc, r.remittance, "rarc", rows),
+        "message": _values(flags.message, rows, "text"),
+        "observed": _values(flags.observed, rows, "text"),
+        "expected": _values(flags.expected, rows, "text"),
+    }
+    numbers = {
+        name: _values(getattr(flags, name), rows, "float64").to_numpy(dtype="float64")
+        for name in LINE_NUMBERS
+    }
+    return _Flagged(k, positions, {c: arrow_text(v) for c, v in text.items()}, numbers)
+
+
 def run_rules(lines: pd.DataFrame, ctx: RuleContext) -> RuleRun:
     """Evaluate every enabled rule; return sorted findings and per-rule coverage counts."""
-    frames, coverage, judged_by_scope = [], {}, {}
-    for r in effective_rules(ctx.config):
+    rules = effective_rules(ctx.config)
+    parts, coverage, judged_by_scope = [], {}, {}
+    for k, r in enumerate(rules):
         if r.scope not in judged_by_scope:
             judged_by_scope[r.scope] = judged_lines(lines, r.scope)
         judged = judged_by_scope[r.scope]
         flags = r.func(lines, ctx)
         coverage[r.code] = coverage_of(flags, judged)
         positions = np.flatnonzero(_bool(flags.mask) & judged)
-        if not len(positions):
-            continue
-        rows = FlaggedRows(lines, positions)
-        frames.append(
-            pd.DataFrame(
-                {
-                    "claim_id": rows["claim_id"].astype(TEXT),
-                    "line_number": rows["line_number"].astype("int64"),
-                    "rule_code": r.code,
-                    "rule_name": r.name,
-                    "severity": r.severity,
-                    "category": r.category,
-                    "carc": _remittance(flags.carc, r.remittance, "carc", rows),
-                    "rarc": _remittance(flags.rarc, r.remittance, "rarc", rows),
-                    "message": _values(flags.message, rows, "text"),
-                    "hcpcs_code": rows["hcpcs_code"].astype(TEXT),
-                    "observed": _values(flags.observed, rows, "text"),
-                    "expected": _values(flags.expected, rows, "text"),
-                    "units_delta": _values(flags.units_delta, rows, "float64").round(3),
-                    "impact_usd": _values(flags.impact_usd, rows, "float64").round(2),
-                    "citation": r.citation,
-                },
-                index=rows.index,
-            )
-        )
-    findings = pd.concat(frames, ignore_index=True) if frames else empty_findings()
-    findings["finding_id"] = finding_ids(
-        findings["claim_id"], findings["line_number"], findings["rule_code"].astype(TEXT)
+        if len(positions):
+            parts.append(_flagged(k, r, flags, lines, positions))
+    return RuleRun(build_findings(lines, rules, parts), coverage)
+
+
+def _text_column(values: pa.Array | pa.ChunkedArray, order: np.ndarray) -> pd.Series:
+    """Arrow text taken in `order`, as one contiguous TEXT column."""
+    taken = values.take(pa.array(order, type=pa.int64()))
+    if isinstance(taken, pa.ChunkedArray):
+        taken = taken.combine_chunks()
+    return pd.Series(taken, dtype=TEXT)
+
+
+def build_findings(lines: pd.DataFrame, rules: list, parts: list[_Flagged]) -> pd.DataFrame:
+    """The findings table of the flagged lines of every rule, sorted once by claim, line and
+    rule. The rule's own columns are taken from one small table per rule by the rule's index
+    (a categorical decoded by Arrow), the line's from the lines by position."""
+    if not parts:
+        return empty_findings()
+    positions = np.concatenate([p.positions for p in parts])
+    rule = np.concatenate([np.full(len(p.positions), p.rule, dtype=np.int64) for p in parts])
+    claim = arrow_text(pd.Series(lines["claim_id"].array.take(positions)))
+    line_number = lines["line_number"].to_numpy(dtype="int64")[positions]
+    claim_rank = pc.rank(claim, sort_keys="ascending", tiebreaker="dense").to_numpy()
+    order = np.lexsort((rule, line_number, claim_rank))  # rules come in code order
+    out = {"claim_id": _text_column(claim, order), "line_number": line_number[order]}
+    rule = rule[order]
+    for c, attribute in RULE_COLUMNS.items():
+        constants = pa.array([getattr(r, attribute) for r in rules], ARROW_TEXT)  # per rule
+        out[c] = _text_column(constants, rule)
+    for c in LINE_TEXT:
+        out[c] = _text_column(pa.chunked_array([p.text[c] for p in parts], ARROW_TEXT), order)
+    out["hcpcs_code"] = as_text(pd.Series(lines["hcpcs_code"].array.take(positions[order])))
+    for c, decimals in LINE_NUMBERS.items():
+        out[c] = np.concatenate([p.numbers[c] for p in parts])[order].round(decimals)
+    out["finding_id"] = finding_ids(
+        out["claim_id"], pd.Series(out["line_number"]), out["rule_code"]
     )
-    for c in ("rule_code", "rule_name", "severity", "category", "citation"):
-        findings[c] = findings[c].astype(TEXT)
-    return RuleRun(sort_findings(findings[FINDING_COLUMNS]), coverage)
+    return pd.DataFrame({c: out[c] for c in FINDING_COLUMNS})
 
 
 def impact_split(impact: pd.Series) -> dict[str, float]:

@@ -6,12 +6,19 @@ import numpy as np
 import pandas as pd
 
 from claims_audit.columns import TEXT, group_ids
-from claims_audit.rules.common import NO_POLICY, RuleContext, drug_policy, fmt_date, fmt_num
+from claims_audit.rules.common import (
+    NO_POLICY,
+    RuleContext,
+    drug_policy,
+    fmt_date,
+    fmt_num,
+    join_text,
+)
 from claims_audit.rules.registry import Flags, rule
 
 SCHEDULE = ["patient_id", "hcpcs_code", "min_days"]  # a patient's doses of one schedule
 DUPLICATE_KEY = [
-    "patient_id",
+    "patient_key",  # patient_id, factorised by enrich
     "provider_key",
     "hcpcs_code",
     "service_date",
@@ -59,14 +66,14 @@ def duplicate_line(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
         mask=mask,
         applicable=applicable,
         observed=lambda r: r.pick(original),
-        message=lambda r: (
-            r["hcpcs_code"]
-            + " "
-            + fmt_num(r["billed_units"])
-            + " units on "
-            + fmt_date(r["service_date"])
-            + " duplicates claim "
-            + r.pick(original)
+        message=lambda r: join_text(
+            r["hcpcs_code"],
+            " ",
+            fmt_num(r["billed_units"]),
+            " units on ",
+            fmt_date(r["service_date"]),
+            " duplicates claim ",
+            r.pick(original),
         ),
     )
 
@@ -83,6 +90,27 @@ def _dose_events(frame: pd.DataFrame, ctx: RuleContext) -> pd.DataFrame:
         hcpcs_code=doses["hcpcs_code"].astype(TEXT),
         min_days=min_days[keep].astype("float64"),
     )
+
+
+NS_PER_DAY = 86_400_000_000_000
+
+
+def previous_doses(events: pd.DataFrame) -> np.ndarray:
+    """Per dose event, the date of the previous distinct dose date of its schedule (NaT for
+    the first): events sorted once by integer schedule id and day, no string sort or merge."""
+    schedule = group_ids(*(events[c] for c in SCHEDULE))
+    day = events["service_date"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    order = np.lexsort((day, schedule))
+    s, d = schedule[order], day[order]
+    new = np.ones(len(order), dtype=bool)
+    new[1:] = (s[1:] != s[:-1]) | (d[1:] != d[:-1])  # a distinct (schedule, date)
+    starts = np.flatnonzero(new)
+    prev = np.full(len(starts), np.iinfo(np.int64).min, dtype=np.int64)  # NaT
+    same = s[starts[1:]] == s[starts[:-1]]
+    prev[1:] = np.where(same, d[starts[:-1]], prev[1:])
+    event = np.empty(len(order), dtype=np.int64)
+    event[order] = np.cumsum(new) - 1
+    return prev[event].view("datetime64[ns]")
 
 
 @rule(
@@ -108,40 +136,34 @@ def dose_too_soon(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     events = current
     if ctx.history is not None and len(ctx.history):
         events = pd.concat([current, _dose_events(ctx.history, ctx)], ignore_index=True)
-    events = events.drop_duplicates([*SCHEDULE, "service_date"]).sort_values(
-        [*SCHEDULE, "service_date"]
-    )
-    events["previous"] = events.groupby(SCHEDULE, sort=False)["service_date"].shift()
-    merged = (
-        current.reset_index()
-        .merge(
-            events[[*SCHEDULE, "service_date", "previous"]],
-            on=[*SCHEDULE, "service_date"],
-            how="left",
-        )
-        .set_index("index")
-    )
-    gap = (merged["service_date"] - merged["previous"]).dt.days
-    too_soon = (gap < merged["min_days"]).fillna(False)
-    mask = too_soon.reindex(lines.index, fill_value=False).astype(bool)
-    gap_days = gap.reindex(lines.index)
-    previous = merged["previous"].reindex(lines.index)
-    min_days = merged["min_days"].reindex(lines.index)
+    at = lines.index.get_indexer(current.index)  # the dose lines' positions
+    previous = np.full(len(lines), np.datetime64("NaT"), dtype="datetime64[ns]")
+    previous[at] = previous_doses(events)[: len(current)]
+    dates = lines["service_date"].to_numpy(dtype="datetime64[ns]")
+    gap = (dates - previous).astype(np.int64) // NS_PER_DAY  # whole days, as `.dt.days`
+    gap_days = pd.Series(np.where(np.isnat(previous), np.nan, gap), index=lines.index)
+    min_days = np.full(len(lines), np.nan)
+    min_days[at] = current["min_days"].to_numpy(dtype="float64")
+    min_days = pd.Series(min_days, index=lines.index)
+    mask = (gap_days < min_days).fillna(False).astype(bool)
+    evaluated = np.zeros(len(lines), dtype=bool)
+    evaluated[at] = True
+    previous = pd.Series(previous, index=lines.index)
     return Flags(
         mask=mask,
         applicable=~lines["has_jw"],
-        evaluated=pd.Series(lines.index.isin(current.index), index=lines.index),
+        evaluated=pd.Series(evaluated, index=lines.index),
         reason=NO_POLICY,
         observed=gap_days,
         expected=min_days,
-        message=lambda r: (
-            r["hcpcs_code"]
-            + " given "
-            + fmt_num(r.pick(gap_days))
-            + " days after the previous dose on "
-            + fmt_date(r.pick(previous))
-            + "; minimum interval "
-            + fmt_num(r.pick(min_days))
-            + " days"
+        message=lambda r: join_text(
+            r["hcpcs_code"],
+            " given ",
+            fmt_num(r.pick(gap_days)),
+            " days after the previous dose on ",
+            fmt_date(r.pick(previous)),
+            "; minimum interval ",
+            fmt_num(r.pick(min_days)),
+            " days",
         ),
     )

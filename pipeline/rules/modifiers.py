@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from claims_audit.columns import TEXT, per_combination
+from claims_audit.columns import TEXT, group_any, joined_per_label, per_combination
 from claims_audit.enrich import billable_waste
 from claims_audit.parsing import split_codes
 from claims_audit.rules.common import (
@@ -20,6 +20,7 @@ from claims_audit.rules.common import (
     container_is,
     fmt_date,
     fmt_num,
+    join_text,
     payer_requires,
     reasons,
 )
@@ -202,13 +203,13 @@ def jw_units_mismatch(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
         expected=expected,
         units_delta=lines["billed_units"] - expected,
         impact_usd=at_rate(expected - lines["billed_units"], lines),
-        message=lambda r: (
-            "JW line billed "
-            + fmt_num(r["billed_units"])
-            + " units of "
-            + r["hcpcs_code"]
-            + "; documented waste is worth "
-            + fmt_num(r.pick(expected))
+        message=lambda r: join_text(
+            "JW line billed ",
+            fmt_num(r["billed_units"]),
+            " units of ",
+            r["hcpcs_code"],
+            "; documented waste is worth ",
+            fmt_num(r.pick(expected)),
         ),
     )
 
@@ -231,12 +232,12 @@ def jw_jz_on_multi_dose(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
         evaluated=evaluated,
         reason=UNKNOWN_CONTAINER,
         observed=lines["modifiers"],
-        message=lambda r: (
-            "JW/JZ on "
-            + r["hcpcs_code"]
-            + " from a multi-dose container (NDC "
-            + r["ndc11"].fillna("?")
-            + ")"
+        message=lambda r: join_text(
+            "JW/JZ on ",
+            r["hcpcs_code"],
+            " from a multi-dose container (NDC ",
+            r["ndc11"].fillna("?"),
+            ")",
         ),
     )
 
@@ -279,7 +280,7 @@ def modifier_not_valid(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
         why = why.where(~ended, " (terminated " + fmt_date(term).fillna("") + ")")
         why = why.where(~early, " (not valid until " + fmt_date(added).fillna("") + ")")
         bad = (long + why)[~known | ended | early]
-        return bad.groupby(level=0).agg("; ".join).reindex(combos.index)
+        return joined_per_label(bad, combos.index, "; ")
 
     applicable = lines["modifiers"].notna() & jw_jz_scope(lines)
     columns = ["modifiers", "service_date"]
@@ -289,11 +290,11 @@ def modifier_not_valid(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
         mask=listed.notna() & applicable,
         applicable=applicable,
         observed=lambda r: r.pick(listed).str.replace(r" \(.*?\)", "", regex=True),
-        message=lambda r: (
-            "modifier "
-            + r.pick(listed).astype(TEXT)
-            + " not valid on "
-            + fmt_date(r["service_date"])
+        message=lambda r: join_text(
+            "modifier ",
+            r.pick(listed).astype(TEXT),
+            " not valid on ",
+            fmt_date(r["service_date"]),
         ),
     )
 
@@ -301,24 +302,31 @@ def modifier_not_valid(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
 @rule("M007", "jw-without-documented-waste", "modifier", "error", CITATION_JWJZ)
 def jw_without_documented_waste(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     """What it checks: a JW line whose drug group documents no waste (no `wasted_amount` > 0 on
-    any of its lines). Not applicable on an institutional line whose OPPS status indicator is N
-    (packaged).
+    any of its lines) although it documents the dose (an `administered_amount` or a
+    `wasted_amount` on one of its lines). A group that documents nothing, as every line of an
+    837 (which carries no dose), is not evaluated: no_dose. Not applicable on an institutional
+    line whose OPPS status indicator is N (packaged).
     Why it matters: Medicare pays JW units only when the discarded amount is documented in the
     record; undocumented waste is recouped on audit.
-    Example: J2997 JW line of 33 units, but neither line records a wasted amount.
+    Example: J2997 JW line of 33 units, 67 mg administered, but neither line records a wasted
+    amount.
     Fix: document the discarded amount (and that it came from a single-dose container) or
     remove the JW line.
     """
     applicable = lines["has_jw"] & jw_jz_scope(lines)
+    documented = lines["administered_amount"].notna() | lines["wasted_amount"].notna()
+    evaluated = applicable & group_any(documented, lines["group_id"].to_numpy())
     return Flags(
-        mask=applicable & ~lines["group_has_waste"],
+        mask=evaluated & ~lines["group_has_waste"],
         applicable=applicable,
+        evaluated=evaluated,
+        reason=NO_DOSE,
         observed=lines["billed_units"],
-        message=lambda r: (
-            "JW line of "
-            + fmt_num(r["billed_units"])
-            + " units of "
-            + r["hcpcs_code"]
-            + " but no discarded amount is documented"
+        message=lambda r: join_text(
+            "JW line of ",
+            fmt_num(r["billed_units"]),
+            " units of ",
+            r["hcpcs_code"],
+            " but no discarded amount is documented",
         ),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from claims_audit.rules.common import RuleContext, fmt_num, payer_requires
+from claims_audit.rules.common import RuleContext, fmt_num, join_text, payer_requires
 from claims_audit.rules.registry import Flags, rule
 
 CITATION_XWALK = "CMS ASP NDC-HCPCS crosswalk (quarterly)"
@@ -124,15 +124,15 @@ def ndc_quantity_inconsistent(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
         observed=lines["billed_units"],
         expected=implied,
         units_delta=lines["billed_units"] - implied,
-        message=lambda r: (
-            "NDC quantity "
-            + fmt_num(r["ndc_quantity"])
-            + " "
-            + r["ndc_unit_qualifier"]
-            + " implies "
-            + fmt_num(r.pick(implied))
-            + " billing units; "
-            + fmt_num(r["billed_units"])
-            + " billed"
+        message=lambda r: join_text(
+            "NDC quantity ",
+            fmt_num(r["ndc_quantity"]),
+            " ",
+            r["ndc_unit_qualifier"],
+            " implies ",
+            fmt_num(r.pick(implied)),
+            " billing units; ",
+            fmt_num(r["billed_units"]),
+            " billed",
         ),
     )

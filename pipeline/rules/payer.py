@@ -18,11 +18,19 @@ from claims_audit.rules.common import (
     drug_policy,
     fmt_date,
     fmt_num,
+    join_text,
     reasons,
 )
 from claims_audit.rules.registry import Flags, rule
 
 CALENDAR_YEAR_PAYERS = ("medicare",)  # P002's default rule where no filing_limit_days is set
+
+
+def listed_in(lists: pd.Series, values: pd.Series) -> pd.Series:
+    """Per row: its `values` entry is one of the entries of its list (no list, NA: False)."""
+    entries = lists.explode()  # one row per (row, entry), by the row's label
+    hit = entries.astype("object") == values.astype("object").reindex(entries.index)
+    return hit.groupby(level=0).any().reindex(lists.index, fill_value=False).astype(bool)
 
 
 def prior_auth_required(lines: pd.DataFrame, ctx: RuleContext) -> pd.Series:
@@ -31,21 +39,10 @@ def prior_auth_required(lines: pd.DataFrame, ctx: RuleContext) -> pd.Series:
     frame = lines[["payer_type", "payer_id", "hcpcs_code"]].assign(_curated=curated)
 
     def required(combos: pd.DataFrame) -> pd.Series:
-        lists = ctx.config.payer_setting(combos, "require_prior_auth")
-        listed = pd.Series(
-            [
-                isinstance(codes, list) and code in codes
-                for codes, code in zip(lists, combos["hcpcs_code"], strict=True)
-            ],
-            index=combos.index,
-        )  # one row per distinct (payer, code): a handful, not the lines
-        by_policy = pd.Series(
-            [
-                isinstance(types, str) and payer in types.split()
-                for types, payer in zip(combos["_curated"], combos["payer_type"], strict=True)
-            ],
-            index=combos.index,
-        )
+        # one row per distinct (payer, code, curated payers): a handful, not the lines
+        lists = ctx.config.payer_setting(combos, "require_prior_auth")  # a list, or NA
+        listed = listed_in(lists, combos["hcpcs_code"])
+        by_policy = listed_in(combos["_curated"].str.split(), combos["payer_type"])
         return listed | by_policy
 
     columns = ["payer_type", "payer_id", "hcpcs_code", "_curated"]
@@ -167,22 +164,22 @@ def timely_filing_exceeded(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
 
     def message(r) -> pd.Series:
         head = "submitted " + fmt_date(r["submission_date"]) + ", "
-        by_days = (
-            head
-            + fmt_num(r.pick(days))
-            + " days after service; "
-            + r["payer_type"]
-            + " limit is "
-            + fmt_num(r.pick(limit))
-            + " days"
+        by_days = join_text(
+            head,
+            fmt_num(r.pick(days)),
+            " days after service; ",
+            r["payer_type"],
+            " limit is ",
+            fmt_num(r.pick(limit)),
+            " days",
         )
-        by_year = (
-            head
-            + "more than one calendar year after service on "
-            + fmt_date(r["service_date"])
-            + " (Medicare deadline "
-            + key_text(r.pick(deadline))
-            + ")"
+        by_year = join_text(
+            head,
+            "more than one calendar year after service on ",
+            fmt_date(r["service_date"]),
+            " (Medicare deadline ",
+            key_text(r.pick(deadline)),
+            ")",
         )
         return by_days.where(r.pick(limit).notna(), by_year)
 

@@ -20,6 +20,7 @@ from claims_audit.rules.common import (
     at_rate,
     fmt_num,
     is_whole,
+    join_text,
     reasons,
     unit_text,
 )
@@ -38,7 +39,7 @@ MAI_MEANING = {
 }
 # the CARC of an MUE denial by claim type (Noridian: CO-96 practitioner; B5 outpatient hospital)
 MUE_CARC = {"professional": "96", "institutional": "B5"}
-MUE_DAY = ["patient_id", "hcpcs_code", "service_date", "claim_type", "provider_key"]
+MUE_DAY = ["patient_key", "hcpcs_code", "service_date", "claim_type", "provider_key"]
 
 
 def dose_evaluable(lines: pd.DataFrame) -> pd.Series:
@@ -65,20 +66,20 @@ def units_impact(lines: pd.DataFrame) -> pd.Series:
 
 
 def _dose_message(r: pd.DataFrame, tail: str = "") -> pd.Series:
-    return (
-        "billed "
-        + fmt_num(r["billed_units"])
-        + " units of "
-        + r["hcpcs_code"]
-        + " ("
-        + unit_text(r)
-        + " each) for "
-        + fmt_num(r["administered_amount"])
-        + " "
-        + r["administered_unit"]
-        + " given; expected "
-        + fmt_num(r["expected_units"])
-        + tail
+    return join_text(
+        "billed ",
+        fmt_num(r["billed_units"]),
+        " units of ",
+        r["hcpcs_code"],
+        " (",
+        unit_text(r),
+        " each) for ",
+        fmt_num(r["administered_amount"]),
+        " ",
+        r["administered_unit"],
+        " given; expected ",
+        fmt_num(r["expected_units"]),
+        tail,
     )
 
 
@@ -213,32 +214,32 @@ def _mue_message(r, denied: pd.Series) -> pd.Series:
         index=r.index,
         dtype=TEXT,
     )
-    over = (
-        r["hcpcs_code"]
-        + ": "
-        + units
-        + where
-        + " exceed the MUE of "
-        + fmt_num(r["mue_value"])
-        + " ("
-        + setting
-        + "; "
-        + meaning
-        + why
-        + "); all "
-        + units
-        + " units are denied"
+    over = join_text(
+        r["hcpcs_code"],
+        ": ",
+        units,
+        where,
+        " exceed the MUE of ",
+        fmt_num(r["mue_value"]),
+        " (",
+        setting,
+        "; ",
+        meaning,
+        why,
+        "); all ",
+        units,
+        " units are denied",
     )
-    zero = (
-        r["hcpcs_code"]
-        + " is not payable in the "
-        + setting
-        + " setting (MUE 0; "
-        + meaning
-        + why
-        + "): "
-        + units
-        + " units denied"
+    zero = join_text(
+        r["hcpcs_code"],
+        " is not payable in the ",
+        setting,
+        " setting (MUE 0; ",
+        meaning,
+        why,
+        "): ",
+        units,
+        " units denied",
     )
     return over.where(r["mue_value"].astype("float64") != 0, zero)
 
@@ -275,11 +276,11 @@ def fractional_units(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
         mask=mask,
         observed=lines["billed_units"],
         expected=np.ceil(lines["billed_units"]),
-        message=lambda r: (
-            "billed "
-            + fmt_num(r["billed_units"])
-            + " units of "
-            + r["hcpcs_code"]
-            + ": units must be whole numbers"
+        message=lambda r: join_text(
+            "billed ",
+            fmt_num(r["billed_units"]),
+            " units of ",
+            r["hcpcs_code"],
+            ": units must be whole numbers",
         ),
     )

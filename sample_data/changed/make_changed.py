@@ -22,36 +22,30 @@ SOURCE = HERE.parent / "claims.csv"
 # (claim_id, line_number): {column: (value in the sample, value in the changed extract)}
 FIXES = {
     # M002 resolved: Prolia for Medicare now carries JZ
-    ("CLM000017", "2"): {"modifiers": ("", "JZ")},
-    # C001 resolved: octreotide billed under its real code, with the single-dose vial's NDC and JZ
-    ("CLM000019", "2"): {
-        "hcpcs_code": ("J2297", "J2354"),
-        "modifiers": ("", "JZ"),
-        "ndc": ("", "63323-0376-01"),
-        "ndc_unit_qualifier": ("", "UN"),
-        "ndc_quantity": ("", "1"),
-    },
-    # D001 resolved: the ceftriaxone line gets the claim's diagnosis
-    ("CLM000014", "2"): {"diagnosis_codes": ("", "J18.9")},
-    # P001 resolved: the prior authorization number is reported
-    ("CLM000043", "2"): {"prior_auth_number": ("", "PA-2026-0134")},
-    # U001 resolved: Avastin 375 mg billed as 38 units, not the whole 400 mg vial
-    ("CLM000030", "2"): {"billed_units": ("40", "38"), "charge_usd": ("3940.00", "3743.00")},
+    ("CLM0000000051", "1"): {"modifiers": ("", "JZ")},
+    # P001 resolved: the prior authorization number is reported (commercial Avastin)
+    ("CLM0000000082", "2"): {"prior_auth_number": ("", "PA-2026-0134")},
+    # U001 resolved: dalteparin 3,750 IU billed as 2 units of 2,500 IU, not 3
+    ("CLM0000000112", "1"): {"billed_units": ("3", "2")},
+    # D002 resolved: the truncated category Z51 is gone from the Prolia line's diagnoses
+    ("CLM0000000052", "1"): {"diagnosis_codes": ("M8000XP|Z51", "M8000XP")},
+    # P003 resolved: the secondary claim reports what the primary payer paid
+    ("CLM0000000053", "1"): {"other_payer_paid_usd": ("", "1103.48")},
 }
 DEFECTS = {
-    # M002 new: JZ dropped from a Medicare Prolia line
-    ("CLM000082", "2"): {"modifiers": ("JZ", "")},
-    # U004/U003/N005/A001 new: Avastin 1200 mg keyed as 1200 units on an office claim
-    ("CLM000011", "3"): {"billed_units": ("120", "1200")},
+    # M002 new: JZ dropped from a Medicare alteplase line
+    ("CLM0000000042", "1"): {"modifiers": ("JZ", "")},
+    # U004/A001 new: Avastin 82.5 mg (9 units of 10 mg) keyed as 90 units on an office claim
+    ("CLM0000000022", "1"): {"billed_units": ("9", "90")},
     # D001 new: diagnosis left off an octreotide line
-    ("CLM000133", "2"): {"diagnosis_codes": ("E34.00 C7A.019", "")},
+    ("CLM0000000038", "1"): {"diagnosis_codes": ("E220", "")},
     # P002 new: a Medicare claim submitted more than one calendar year after the service
-    ("CLM000160", "2"): {"submission_date": ("2026-03-28", "2027-04-20")},
+    ("CLM0000000086", "1"): {"submission_date": ("2026-03-26", "2027-04-20")},
 }
 # (claim_id, line_number, rule_code, reason, expires)
 SUPPRESSIONS = [
-    ("CLM000032", 2, "A001", "contract price below ASP agreed with the payer", "2099-12-31"),
-    ("CLM000056", 2, "U005", "fractional units accepted during the 2025 pilot", "2025-12-31"),
+    ("CLM0000000003", 1, "A001", "contract price below ASP agreed with the payer", "2099-12-31"),
+    ("CLM0000000012", 1, "U005", "fractional units accepted during the 2025 pilot", "2025-12-31"),
 ]
 
 

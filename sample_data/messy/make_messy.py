@@ -77,8 +77,8 @@ def money(text: str) -> str:
 
 
 def spread(text: str, width: int) -> list[str]:
-    """A space-separated list over `width` cells, empty ones last."""
-    parts = text.split()
+    """A list separated by spaces or pipes over `width` cells, empty ones last."""
+    parts = text.replace("|", " ").split()
     if len(parts) > width:
         raise ValueError(f"{text!r} has more than {width} entries")
     return parts + [""] * (width - len(parts))

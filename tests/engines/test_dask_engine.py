@@ -56,16 +56,16 @@ def test_dask_matches_pandas_on_sample_data(tmp_path, starter_bundle, dask_clien
     config = load_config(toml if toml.exists() else None, rule_codes=set(REGISTRY))
     history = [str(SAMPLE / "history.csv")] if (SAMPLE / "history.csv").exists() else None
     expected = run_audit([str(claims)], starter_bundle, config, history=history)
-    # tiny pieces and buckets: many partitions even for a small file
+    # small partitions: several (about 5) even for a small file
     got = run_audit_dask(
         [str(claims)],
         starter_bundle,
         config,
         history=history,
         client=dask_client,
-        piece_rows=40,
-        partition_rows=25,
+        partition_rows=100,
     )
+    assert got.summary["timings_seconds"]["partitions"] >= 4
     assert_same_outputs(expected, got, tmp_path)
 
 
@@ -80,8 +80,7 @@ def test_dask_matches_pandas_on_generated_csv(
         starter_bundle,
         default_config,
         client=dask_client,
-        piece_rows=3_000,
-        partition_rows=2_500,
+        partition_rows=5_000,
     )
     assert len(expected.findings) > 500
     assert_same_outputs(expected, got, tmp_path)
@@ -262,3 +261,21 @@ def test_dask_matches_pandas_on_hostile_inputs(
     assert by_file["control_chars.csv"]["rows_rejected"] == 6
     assert by_file["unknown_time_zone_rows.parquet"]["rows_rejected"] == 3
     assert by_file["mixed_apart.csv"]["encoding"] == "utf-8"
+
+
+def test_dask_scratch_directory_given_is_left_as_found(
+    tmp_path, starter_bundle, default_config, dask_client
+):
+    """`scratch=DIR`: the run makes its own directory in it and removes it, leaving what was
+    there; with a scheduler and no scratch area the run refuses before connecting."""
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    (scratch / "theirs.txt").write_text("keep")
+    claims = [str(SAMPLE / "claims.csv")]
+    got = run_audit_dask(
+        claims, starter_bundle, default_config, client=dask_client, scratch=scratch
+    )
+    assert got.summary["totals"]["rows_read"] > 0
+    assert [p.name for p in scratch.iterdir()] == ["theirs.txt"]
+    with pytest.raises(PipelineError, match="--scratch"):
+        run_audit_dask(claims, starter_bundle, default_config, scheduler="tcp://127.0.0.1:9")

@@ -1,5 +1,5 @@
-"""Large inputs are enriched and checked in batches of patients: the result must not depend on
-the batch size, and a claim that carries several patient ids keeps its lines together."""
+"""Large inputs are enriched and checked in partitions of patients: the result must not depend
+on the partition size, and a claim that carries several patient ids keeps its lines together."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import claims_audit.audit as audit
 from claims_audit.audit import patient_batches, run_audit
 from claims_audit.config import load_config
 from claims_audit.report.writers import write_csv
@@ -16,18 +15,16 @@ from tests.conftest import SAMPLE
 CLAIMS = SAMPLE / "claims.csv"
 
 
-def _run(bundle, batch_lines, monkeypatch, inputs=(CLAIMS,)):
-    monkeypatch.setattr(audit, "BATCH_LINES", batch_lines)
+def _run(bundle, batch_lines, inputs=(CLAIMS,)):
     config = load_config(SAMPLE / "audit.toml")
-    return run_audit(list(inputs), bundle, config, history=[SAMPLE / "history.csv"])
+    history = [SAMPLE / "history.csv"]
+    return run_audit(list(inputs), bundle, config, history, partition_lines=batch_lines)
 
 
 @pytest.mark.parametrize("batch_lines", [pytest.param(7, marks=pytest.mark.slow), 50, 120])
-def test_findings_bytes_do_not_depend_on_batches(
-    starter_bundle, monkeypatch, tmp_path, batch_lines
-):
-    whole = _run(starter_bundle, 10_000_000, monkeypatch)
-    batched = _run(starter_bundle, batch_lines, monkeypatch)
+def test_findings_bytes_do_not_depend_on_batches(starter_bundle, tmp_path, batch_lines):
+    whole = _run(starter_bundle, 10_000_000)
+    batched = _run(starter_bundle, batch_lines)
     write_csv(whole.findings, tmp_path / "whole.csv")
     write_csv(batched.findings, tmp_path / "batched.csv")
     assert (tmp_path / "whole.csv").read_bytes() == (tmp_path / "batched.csv").read_bytes()
@@ -62,10 +59,10 @@ def test_findings_bytes_do_not_depend_on_batches(
     "batch_lines",
     [pytest.param(3, marks=pytest.mark.slow), pytest.param(10, marks=pytest.mark.slow), 40],
 )
-def test_rejects_do_not_depend_on_batches(starter_bundle, monkeypatch, batch_lines):
+def test_rejects_do_not_depend_on_batches(starter_bundle, batch_lines):
     inputs = (CLAIMS, SAMPLE / "bad_rows.csv")
-    whole = _run(starter_bundle, 10_000_000, monkeypatch, inputs)
-    batched = _run(starter_bundle, batch_lines, monkeypatch, inputs)
+    whole = _run(starter_bundle, 10_000_000, inputs)
+    batched = _run(starter_bundle, batch_lines, inputs)
     assert len(whole.rejects) > 10
     pd.testing.assert_frame_equal(batched.rejects, whole.rejects)
     pd.testing.assert_frame_equal(batched.findings, whole.findings)

@@ -79,7 +79,7 @@ def crash_line(proc) -> tuple[str, str, Path]:
     "target, stage",
     [
         ("claims_audit.report.outputs:write_json:RuntimeError", "write outputs"),
-        ("claims_audit.audit:audit_batch:ZeroDivisionError", "audit"),
+        ("claims_audit.run.plan:audit_batch:ZeroDivisionError", "audit"),
     ],
 )
 def test_forced_internal_error_is_exit_3_with_one_line(hooked, tmp_path, target, stage):

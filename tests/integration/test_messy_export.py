@@ -48,12 +48,12 @@ def test_the_export_is_messy_as_described():
     with pytest.raises(UnicodeDecodeError):
         data.decode("utf-8")
     text = data.decode("cp1252")
-    assert text.count("\r\n") == text.count("\n") == 422  # header + 421 lines, all CRLF
+    assert text.count("\r\n") == text.count("\n") == 421  # header + 420 lines, all CRLF
     header = text.split("\r\n", 1)[0].split(",")
     assert header[:4] == ["Claim #", "Line", "MRN", "Payer"]
     assert {"Dx1", "Dx2", "Dx3", "Dx4", "Mod1", "Mod2"} <= set(header)
     frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-    assert frame.loc[1, "Charge"] == "$2,208.00" and frame.loc[1, "DOS"] == "12/13/22"
+    assert frame.loc[1, "Charge"] == "$437.58" and frame.loc[1, "DOS"] == "8/24/25"
     assert set(frame["Payer"]) == {
         "Medicare",
         "Medicare Advantage",
@@ -76,7 +76,7 @@ def test_the_export_is_what_its_generator_writes():
 def test_messy_export_audits_with_the_findings_of_the_clean_extract(runs):
     messy, clean = runs
     found, expected = _findings(messy), _findings(clean)
-    assert len(found) == 83
+    assert len(found) == 91
     pd.testing.assert_frame_equal(found.reset_index(drop=True), expected.reset_index(drop=True))
     # and those are the sample's hand-checked findings
     truth = pd.read_csv(SAMPLE / "expected_findings.csv", dtype=str, keep_default_na=False)
@@ -90,7 +90,7 @@ def test_messy_export_reads_every_line_and_rejects_none(runs):
     assert len(rejects) == 0
     summary = json.loads((messy / "summary.json").read_text())
     [entry] = summary["inputs"]
-    assert (entry["encoding"], entry["rows_read"], entry["rows_audited"]) == ("cp1252", 421, 421)
+    assert (entry["encoding"], entry["rows_read"], entry["rows_audited"]) == ("cp1252", 420, 420)
     assert entry["rows_rejected"] == 0
     assert summary["config"]["settings"]["date_formats"] == ["%m/%d/%y"]
     assert (
@@ -110,7 +110,7 @@ def test_messy_export_without_its_value_and_date_settings_is_rejected(tmp_path):
     )
     assert result.exit_code == 1, result.output  # every line rejected
     rejects = pd.read_csv(out / "rejects.csv")
-    assert set(rejects["source_row"]) == set(range(1, 422))
+    assert set(rejects["source_row"]) == set(range(1, 421))
     assert {"service_date", "submission_date"} <= set(rejects["column"])
 
 

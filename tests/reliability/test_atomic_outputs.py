@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -138,9 +139,14 @@ def test_out_under_a_regular_file_is_exit_2(out):
 
 
 def test_read_only_out_is_exit_2(tmp_path, monkeypatch):
-    # tests run as root, so permissions cannot make a directory unwritable: fake EROFS
-    def read_only(*args, **kwargs):
-        raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+    # tests run as root, so permissions cannot make a directory unwritable: fake EROFS for
+    # the directory that holds --out (the run's scratch area elsewhere is writable)
+    real_mkdtemp = tempfile.mkdtemp
+
+    def read_only(*args, dir=None, **kwargs):
+        if dir is not None and Path(dir) == tmp_path:
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+        return real_mkdtemp(*args, dir=dir, **kwargs)
 
     monkeypatch.setattr("claims_audit.report.writers.tempfile.mkdtemp", read_only)
     result = CliRunner().invoke(main, ["run", str(SMALL), "--out", str(tmp_path / "o")])

@@ -262,7 +262,7 @@ def test_sample_generate_refuses_to_replace_a_foreign_file(tmp_path):
 
 # Structural: the deleting calls of the tool, all reviewed ---------------------------------
 
-DELETING = {"rmtree", "unlink", "remove", "rmdir", "removedirs"}
+DELETING = {"rmtree", "unlink", "remove", "rmdir", "removedirs", "rm", "rm_file", "delete"}
 # (module, function) -> why its deletion is safe. A new deleting call fails this test until it
 # is reviewed and listed here.
 REVIEWED_DELETES = {
@@ -271,12 +271,22 @@ REVIEWED_DELETES = {
     ("pipeline/report/writers.py", "_remove_made_parents"): "rmdir: empty parents it made",
     ("pipeline/report/writers.py", "_move_to_free_name"): "rmdir of the directory it made",
     ("pipeline/report/writers.py", "write_csv_file"): "its own mkstemp file",
-    ("pipeline/run/dask.py", "run_audit_dask"): "its own mkdtemp scratch",
-    ("pipeline/generate.py", "generate_claims"): "its own <out>.tmp files",
+    ("pipeline/run/dask.py", "__exit__"): "WorkerFiles: the worker's own mkstemp files",
+    ("pipeline/storage.py", "close"): "Scratch: only the names it handed out, then rmdir of "
+    "its own mkdtemp and the empty parents it made",
+    ("pipeline/storage.py", "_publish"): "its own temporary keys; of an earlier output, only "
+    "the files its marker lists",
+    ("pipeline/storage.py", "publish_outputs"): "its local copy via remove_output_dir; rmdir "
+    "of its own mkdtemp",
+    ("pipeline/generate/driver.py", "generate_claims"): "its own uuid-named <out>.tmp files",
     ("pipeline/reference_build/build.py", "_write_atomically"): "its own uuid-named build dir",
     ("pipeline/reference_build/build.py", "_remove_bundle_dir"): "only the files a bundle's "
     "manifest lists, then rmdir",
     ("pipeline/rules/diagnosis.py", "*"): "its own cache temp file",
+    ("pipeline/x12/write.py", "write_837"): "its own mkstemp file",
+    ("pipeline/x12/write.py", "generated_as_837"): "the two files `generate` made in its own "
+    "mkdtemp, then rmdir of it",
+    ("pipeline/cli/convert.py", "write_lines"): "its own mkstemp file",
 }
 
 

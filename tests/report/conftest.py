@@ -30,17 +30,24 @@ def _sample_rows() -> tuple[list[str], dict[tuple[str, str], dict]]:
         return reader.fieldnames, {(r["claim_id"], r["line_number"]): r for r in reader}
 
 
+def _expected() -> list[dict]:
+    with (SAMPLE / "expected_findings.csv").open(newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
 def write_hostile_csv(path: Path) -> Path:
     """Three drug lines copied from the sample under hostile claim ids / code, and a
     malformed record carrying a patient id."""
     header, rows = _sample_rows()
-    # a line billed under J2297, a code not in HCPCS (C001 whatever the rest of the line);
-    # CLM000013 line 2: a drug line with findings
-    unknown = next(r for r in rows.values() if r["hcpcs_code"] == "J2297")
+    # a line billed under a code not in HCPCS (C001 whatever the rest of the line), a drug
+    # line with a finding of another rule (U004), and one whose code is replaced
+    expected = {(r["claim_id"], r["line_number"], r["rule_code"]) for r in _expected()}
+    unknown = next(rows[c, n] for c, n, rule in sorted(expected) if rule == "C001")
+    slipped = next(rows[c, n] for c, n, rule in sorted(expected) if rule == "U004")
     script_line = {**unknown, "claim_id": SCRIPT_CLAIM, "patient_id": "MRNX0001"}
-    formula_line = {**rows[("CLM000013", "2")], "claim_id": FORMULA_CLAIM, "patient_id": "MRNX0002"}
+    formula_line = {**slipped, "claim_id": FORMULA_CLAIM, "patient_id": "MRNX0002"}
     code_line = {
-        **rows[("CLM000015", "2")],
+        **next(rows[c, n] for c, n, rule in sorted(expected) if rule == "P001"),
         "claim_id": "CLMHOSTILE3",
         "patient_id": "MRNX0003",
         "hcpcs_code": HOSTILE_CODE,

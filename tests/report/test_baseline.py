@@ -595,3 +595,28 @@ def test_library_error_text_is_printable_in_messages(tmp_path):
         "don't know what type: \\x0e\\x1b[2J"
     )
     assert len(_printable("x" * 1000)) == 180
+
+
+def test_cli_bad_baseline_is_exit_2_before_the_audit_runs(tmp_path, monkeypatch):
+    """A damaged baseline is refused at once, not after an audit of minutes (issue 12)."""
+    baseline = tmp_path / "last-night"
+    baseline.mkdir()
+    (baseline / "findings.parquet").write_bytes(b"PAR1 not a parquet file PAR1")
+
+    def audit_must_not_run(*args, **kwargs):
+        raise AssertionError("the audit ran before the baseline was checked")
+
+    monkeypatch.setattr("claims_audit.audit.run_audit", audit_must_not_run)
+    args = [
+        "run",
+        str(CLAIMS),
+        *RUN_ARGS,
+        "--baseline",
+        str(baseline),
+        "--out",
+        str(tmp_path / "out"),
+    ]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    assert "findings.parquet" in result.output
+    assert not (tmp_path / "out").exists()

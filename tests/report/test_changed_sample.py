@@ -50,32 +50,30 @@ def _keys(frame, status=None):
 
 def test_changed_sample_new_findings_are_the_planted_defects(demo):
     assert _keys(demo.findings, "new") == [
-        ("CLM000011", "A001"),
-        ("CLM000011", "N005"),
-        ("CLM000011", "U003"),
-        ("CLM000011", "U004"),
-        ("CLM000082", "M002"),
-        ("CLM000133", "D001"),
-        ("CLM000160", "P002"),
+        ("CLM0000000022", "A001"),
+        ("CLM0000000022", "U004"),
+        ("CLM0000000038", "D001"),
+        ("CLM0000000042", "M002"),
+        ("CLM0000000086", "P002"),
     ]
 
 
 def test_changed_sample_resolved_findings_are_the_fixes(demo):
     assert _keys(demo.resolved) == [
-        ("CLM000014", "D001"),
-        ("CLM000017", "M002"),
-        ("CLM000019", "C001"),
-        ("CLM000030", "U001"),
-        ("CLM000043", "P001"),
+        ("CLM0000000051", "M002"),
+        ("CLM0000000052", "D002"),
+        ("CLM0000000053", "P003"),
+        ("CLM0000000082", "P001"),
+        ("CLM0000000112", "U001"),
     ]
 
 
 def test_changed_sample_suppression_counts(demo):
-    assert _keys(demo.findings, "suppressed") == [("CLM000032", "A001")]
+    assert _keys(demo.findings, "suppressed") == [("CLM0000000003", "A001")]
     counts = {k: v for k, v in demo.summary["baseline"].items() if isinstance(v, int)}
     assert counts == {
-        "new": 7,
-        "persisting": 77,
+        "new": 5,
+        "persisting": 85,
         "resolved": 5,
         "suppressed": 1,
         "expired_suppressions": 1,

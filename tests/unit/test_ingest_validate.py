@@ -8,7 +8,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from claims_audit.errors import InputError
-from claims_audit.ingest import REJECT_COLUMNS, read_input, resolve_inputs
+from claims_audit.ingest import read_input, resolve_inputs
+from claims_audit.rejects import REJECT_COLUMNS
 from claims_audit.validate import validate_inputs
 
 HEADER = "claim_id,line_number,patient_id,payer_type,service_date,hcpcs_code,billed_units"

@@ -1,8 +1,7 @@
 import pandas as pd
 import pyarrow as pa
 
-from claims_audit.privacy import PHI_FLAG, mask_id, phi_rejects
-from claims_audit.privacy import masked_rejects
+from claims_audit.privacy import PHI_FLAG, mask_id, masked_rejects, phi_rejects
 from claims_audit.report.safety import escape_formula, escape_text_columns
 
 

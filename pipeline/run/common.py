@@ -1,0 +1,83 @@
+"""What every executor of the plan shares: the run's result (`AuditResult`), stage timings
+(`Stages`), reading and validating whole inputs, and the history of prior claims."""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from claims_audit.config import Config
+from claims_audit.enrich import enrich
+from claims_audit.ingest import MAX_FIELD_BYTES, RawInput, read_input, resolve_inputs
+from claims_audit.reference import Bundle
+from claims_audit.rules.engine import SEVERITY_RANK
+from claims_audit.validate import Validated, validate_inputs
+
+
+@dataclass
+class AuditResult:
+    findings: pd.DataFrame
+    rejects: pd.DataFrame
+    lines: pd.DataFrame  # REPORT_LINE_COLUMNS of the lines of claims with findings
+    summary: dict
+    timings: dict[str, float] = field(default_factory=dict)
+    # baseline findings gone in this run (set by report.baseline.compare_with_baseline)
+    resolved: pd.DataFrame | None = None
+
+    def exit_code(self, fail_on: str) -> int:
+        """0 when nothing at or above `fail_on` was found, else 1 (`never`: always 0)."""
+        active = self.findings
+        if "status" in active:  # suppressed findings are reported but do not fail the run
+            active = active[active["status"] != "suppressed"]
+        if fail_on == "never" or active.empty:
+            return 0
+        worst = active["severity"].map(SEVERITY_RANK).max()
+        return 1 if worst >= SEVERITY_RANK[fail_on] else 0
+
+
+class Stages:
+    """Times each pipeline stage (for summary.json) and reports it to an optional progress
+    callback `progress(stage, seconds, rows)`: seconds is None when the stage starts."""
+
+    def __init__(self, progress=None):
+        self.timings: dict[str, float] = {}
+        self.progress = progress
+        self.rows: int | None = None
+
+    @contextmanager
+    def stage(self, name: str):
+        if self.progress:
+            self.progress(name, None, self.rows)
+        start = time.perf_counter()
+        yield self
+        self.add(name, time.perf_counter() - start)
+
+    def add(self, name: str, seconds: float, report: bool = True) -> None:
+        """Record `seconds` more of a stage (a stage run batch by batch adds up)."""
+        self.timings[name] = round(self.timings.get(name, 0.0) + seconds, 4)
+        if self.progress and report:
+            self.progress(name, seconds, self.rows)
+
+
+def read_inputs(inputs, config: Config, max_field_bytes: int | None = None) -> list[RawInput]:
+    limit = max_field_bytes or MAX_FIELD_BYTES
+    return [read_input(path, config.columns, limit) for path in resolve_inputs(inputs)]
+
+
+def validate_files(inputs, config: Config) -> tuple[list[RawInput], Validated]:
+    raws = read_inputs(inputs, config)
+    return raws, validate_inputs(raws, config.values, config.date_formats)
+
+
+def load_history(paths, config: Config, bundle: Bundle) -> pd.DataFrame | None:
+    """Prior claims for frequency rules, validated and enriched like the batch.
+
+    Rows of the history that fail validation are skipped: they are not audited.
+    """
+    if not paths:
+        return None
+    _, checked = validate_files(paths, config)
+    return enrich(checked.lines, bundle, config.rounding)

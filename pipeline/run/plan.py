@@ -1,0 +1,541 @@
+"""The partitioned plan of an audit, the same for every executor (`run/local.py`, `run/dask.py`).
+
+1. `plan_pieces`: cut the inputs into pieces (Parquet row groups; a CSV file, or a Parquet file
+   whose metadata cannot be read, is one piece read exactly as `ingest.read_input` reads it).
+2. `scatter_piece` (a task per piece): read the piece with `ingest`'s functions (same rejects,
+   same canonical text), hash every line's patient into one of N partitions and write the
+   piece's lines to an Arrow IPC file of the run's `Scratch` area, one record batch per
+   partition. It reports the distinct (claim, patient) pairs of the piece.
+3. `linked_moves`: patients linked by a claim that carries several of them (a data error) are
+   moved into one partition, so each partition holds whole patients and whole claims.
+4. `audit_partition` (a task per partition): read its record batches from every piece
+   (memory-mapped), restore file order and run the pure `audit_batch`: validate, enrich, rules.
+5. `merge_findings_sorted`, `file_inputs`: merge the partitions' sorted findings and each
+   file's provenance (rows read, encoding, sha256, ingest rejects, patient ids); the executor
+   adds rejects, counts and coverage (`run/local.py`). Nothing depends on the partition count.
+
+Lines travel between tasks only as Arrow IPC files; each task's result (findings, rejects,
+counts) is small next to the lines.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from claims_audit.columns import codes_of, linked_labels
+from claims_audit.config import Config
+from claims_audit.enrich import enrich
+from claims_audit.errors import InputError
+from claims_audit.ingest import (
+    MAX_FIELD_BYTES,
+    RawInput,
+    _check_unchanged,
+    _identity,
+    canonical_table,
+    file_sha256,
+    input_kind,
+    map_columns,
+    read_input,
+    read_parquet,
+)
+from claims_audit.parsing import TEXT
+from claims_audit.reference import Bundle
+from claims_audit.rules.common import RuleContext
+from claims_audit.rules.engine import FINDING_COLUMNS, RuleRun, empty_findings, run_rules
+from claims_audit.summary import LineCounts
+from claims_audit.validate import combine_inputs, validate_frame
+
+# lines per partition (memory per worker: about 1 GB per 500k lines while it is audited)
+PARTITION_LINES = 500_000
+# lines per piece read by one task (Parquet row groups are joined up to this)
+PIECE_LINES = 500_000
+# what is kept of the audited lines: for the summary, their counts (`LineCounts`); for the
+# report, the payer of the lines of claims with findings (`AuditResult.lines`)
+REPORT_LINE_COLUMNS = ["claim_id", "line_number", "payer_type"]
+HELPER_COLUMNS = ["_file", "_phash"]
+# identifiers come back as the Arrow-backed strings `ingest` makes
+_TEXT_TYPES = {pa.string(): TEXT, pa.large_string(): TEXT}
+_DICTIONARY = pa.dictionary(pa.int32(), pa.string())
+
+
+# -- the pure function per partition -------------------------------------------------------
+
+
+@dataclass
+class BatchResult:
+    ran: RuleRun
+    rejects: pd.DataFrame
+    counts: LineCounts  # of every audited line
+    report_lines: pd.DataFrame  # REPORT_LINE_COLUMNS of the lines of claims with findings
+    seconds: dict[str, float]
+
+
+def _flagged_claims(lines: pd.DataFrame, findings: pd.DataFrame) -> np.ndarray:
+    """Per line, whether its claim has a finding (Arrow `is_in`, no Python loop)."""
+    if findings.empty or lines.empty:
+        return np.zeros(len(lines), dtype=bool)
+    claims = pa.array(lines["claim_id"].array)
+    wanted = pc.unique(pa.array(findings["claim_id"].array))
+    return pc.is_in(claims, value_set=wanted).to_numpy(zero_copy_only=False)
+
+
+def audit_batch(
+    raw: pd.DataFrame, bundle: Bundle, config: Config, prior: pd.DataFrame | None
+) -> BatchResult:
+    """Validate, enrich and check one batch of raw lines (whole patients and claims): the pure
+    function every executor runs per partition. `raw`: combined raw lines
+    (`validate.combine_inputs`) in file order; `prior`: enriched history lines or None."""
+    start = time.perf_counter()
+    checked = validate_frame(raw, config.values, config.date_formats)
+    validated = time.perf_counter()
+    lines = enrich(checked.lines, bundle, config.rounding)
+    enriched = time.perf_counter()
+    ran = run_rules(lines, RuleContext(config=config, bundle=bundle, history=prior))
+    seconds = {
+        "validate": validated - start,
+        "enrich": enriched - validated,
+        "rules": time.perf_counter() - enriched,
+    }
+    report_lines = lines.loc[_flagged_claims(lines, ran.findings), REPORT_LINE_COLUMNS]
+    counts = LineCounts.of(lines, bundle.manifest)
+    return BatchResult(ran, checked.rejects, counts, report_lines, seconds)
+
+
+def patient_batches(lines: pd.DataFrame, batch_lines: int) -> list[np.ndarray]:
+    """Row positions of in-memory `lines` in batches of about `batch_lines` lines (file order
+    within a batch). A batch holds every line of its patients and of their claims: patients
+    linked by a claim that carries several patient ids (a data error) go together."""
+    n_batches = -(-len(lines) // batch_lines)
+    if n_batches <= 1:
+        return [np.arange(len(lines))]
+    label = linked_labels(codes_of(lines["patient_id"]), codes_of(lines["claim_id"]))
+    batch = label % n_batches
+    order = np.argsort(batch, kind="stable")
+    return np.split(order, np.cumsum(np.bincount(batch, minlength=n_batches))[:-1])
+
+
+# -- 1. pieces of the inputs ---------------------------------------------------------------
+
+
+@dataclass
+class Piece:
+    """A part of one input read by one task: row groups of a Parquet file, or a whole file
+    (`row_groups` None: read by `read_input`)."""
+
+    index: int
+    file_index: int
+    path: str
+    row_groups: list[int] | None = None
+    first_row: int = 0  # lines of the file before the piece: its `source_row`s follow them
+    rows: int = 0  # lines of the piece (Parquet row groups; 0 where unknown before reading)
+    identity: tuple = ()  # the file's identity when planned (`ingest._identity`)
+
+
+def _row_group_pieces(
+    path: Path, file_index: int, start: int, piece_lines: int, aliases: dict[str, str]
+) -> list[Piece] | None:
+    """Row groups of about `piece_lines` lines; None when the file is read whole (a single
+    piece, or metadata that cannot be read: `read_input` then says what is wrong)."""
+    try:
+        identity = _identity(os.stat(path))
+        with pq.ParquetFile(path) as source:
+            meta, names = source.metadata, source.schema_arrow.names
+        map_columns(names, aliases, path)  # V001 before any task starts
+    except (pa.ArrowException, OSError, ValueError, UnicodeError, IndexError, KeyError):
+        return None
+    sizes = [meta.row_group(rg).num_rows for rg in range(meta.num_row_groups)]
+    if sum(sizes) <= piece_lines:
+        return None
+    pieces, group, rows, first = [], [], 0, 0
+    for rg, size in enumerate(sizes):
+        group.append(rg)
+        rows += size
+        if rows >= piece_lines or rg == len(sizes) - 1:
+            index = start + len(pieces)
+            pieces.append(Piece(index, file_index, str(path), group, first, rows, identity))
+            group, first, rows = [], first + rows, 0
+    return pieces
+
+
+def plan_pieces(
+    paths: list[Path], aliases: dict[str, str], piece_lines: int = PIECE_LINES
+) -> list[Piece]:
+    """The pieces of the input files (from `ingest.resolve_inputs`), in file order: a large
+    Parquet file as pieces of whole row groups, any other file as one piece."""
+    pieces: list[Piece] = []
+    for i, path in enumerate(paths):
+        found = None
+        if input_kind(path) == "parquet":  # its bytes tell, as for `read_input`
+            found = _row_group_pieces(path, i, len(pieces), piece_lines, aliases)
+        pieces += found or [Piece(len(pieces), i, str(path))]
+    return pieces
+
+
+# -- 2. read a piece, hash its lines into partitions ---------------------------------------
+
+
+@dataclass
+class PieceInfo:
+    """What `scatter_piece` tells the plan about a piece (its lines are in `arrow_path`)."""
+
+    index: int
+    raw: RawInput  # the piece's provenance: empty frame, rows read, encoding, rejects, ids
+    repaired: bool  # Parquet: invalid UTF-8 replaced (U+FFFD) in the piece
+    pairs: np.ndarray  # distinct (claim hash, patient hash) of the piece, uint64 (n, 2)
+    sizes: np.ndarray  # lines of each partition in the piece (record batch p holds p)
+    arrow_path: str
+    seconds: float
+
+
+def read_piece(
+    piece: Piece, aliases: dict[str, str], max_field_bytes: int, undecodable: bool = False
+) -> tuple[RawInput, pa.Table, bool]:
+    """One piece read by `ingest`'s functions as `read_input` reads the whole file: its
+    provenance (a RawInput without lines), its lines in canonical form as an Arrow table (plus
+    `source_row`), and whether invalid UTF-8 was replaced. A whole file is read by `read_input`
+    itself; row groups by `read_parquet` and `canonical_table`, `source_row` counting on from
+    the file's earlier pieces, no sha256 (`file_inputs` adds the file's). `undecodable`: the
+    file has invalid UTF-8 (in another piece), so a U+FFFD is V006 here too, as `read_input`
+    decides for the whole file."""
+    path = Path(piece.path)
+    if piece.row_groups is None:
+        raw = read_input(path, aliases, max_field_bytes)
+        frame, raw.frame = raw.frame, raw.frame.iloc[:0]
+        return raw, pa.Table.from_pandas(frame, preserve_index=False), False
+    table, repaired = read_parquet(path, aliases, piece.row_groups)
+    rows = table.num_rows
+    source_rows = np.arange(piece.first_row + 1, piece.first_row + rows + 1, dtype=np.int64)
+    tables, table = [table], None  # `canonical_table` holds the only reference
+    table, rejects, ids = canonical_table(
+        tables, source_rows, path, max_field_bytes, repaired or undecodable
+    )
+    if len(rejects):
+        rejects = rejects.sort_values(["source_row", "column"], kind="stable", ignore_index=True)
+    return RawInput(path, pd.DataFrame(), "parquet", "", rows, rejects, ids), table, repaired
+
+
+def _hashed(codes: np.ndarray, uniques) -> np.ndarray:
+    hashed = pd.util.hash_pandas_object(pd.Series(uniques, dtype=object), index=False)
+    hashed = hashed.to_numpy(dtype=np.uint64)
+    return np.where(codes >= 0, hashed[np.maximum(codes, 0)], np.uint64(0)).astype(np.uint64)
+
+
+def _codes(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes (-1 for null) and the distinct values of an Arrow text column."""
+    encoded = pc.dictionary_encode(column.combine_chunks().cast(pa.string()))
+    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return codes, encoded.dictionary.to_numpy(zero_copy_only=False)
+
+
+def stable_hash(values: pd.Series) -> np.ndarray:
+    """A 64-bit hash per row that is the same in every process and run (0 for NA), computed
+    once per distinct value."""
+    return _hashed(*pd.factorize(values))
+
+
+def _claim_patient_pairs(claims: pa.ChunkedArray | None, patient: np.ndarray) -> np.ndarray:
+    """Distinct (claim hash, patient hash) of the lines with both ids, uint64 (n, 2): one pair
+    per claim of one patient (the usual case, found by a min/max per claim), every pair of a
+    claim that carries several. `patient`: the lines' patient hashes (0: no patient)."""
+    if claims is None:
+        return np.zeros((0, 2), dtype=np.uint64)
+    codes, uniques = _codes(claims)
+    known = (codes >= 0) & (patient != 0)
+    codes, patient = codes[known], patient[known]
+    if not len(codes):
+        return np.zeros((0, 2), dtype=np.uint64)
+    per_claim = pd.Series(patient).groupby(codes).agg(["min", "max"])
+    claim = _hashed(per_claim.index.to_numpy(), uniques)
+    single = (per_claim["min"] == per_claim["max"]).to_numpy()
+    pairs = [np.stack([claim[single], per_claim["min"].to_numpy(np.uint64)[single]], axis=1)]
+    if not single.all():  # claims with several patients: each of their pairs
+        several = np.isin(codes, per_claim.index.to_numpy()[~single])
+        mixed = pd.DataFrame({"c": codes[several], "p": patient[several]}).drop_duplicates()
+        hashes = _hashed(mixed["c"].to_numpy(), uniques)
+        pairs.append(np.stack([hashes, mixed["p"].to_numpy(np.uint64)], axis=1))
+    return np.concatenate(pairs).astype(np.uint64)
+
+
+def _wide_dictionaries_decoded(table: pa.Table) -> pa.Table:
+    """Near-unique text columns (charges, amounts, auth numbers) as plain strings: each record
+    batch of an Arrow file carries the whole dictionary of its column, so a partition would
+    read the piece's whole dictionary for its share of the lines. `read_partition` makes them
+    categorical again (their names are in the schema metadata, `decoded`)."""
+    decoded = []
+    for i, column in enumerate(table.schema):
+        if pa.types.is_dictionary(column.type):
+            size = sum(len(chunk.dictionary) for chunk in table.column(i).chunks)
+            if size > max(1000, table.num_rows // 100):
+                decoded.append(column.name)
+                table = table.set_column(i, column.name, table.column(i).cast(pa.string()))
+    return table.replace_schema_metadata({b"decoded": json.dumps(decoded).encode()})
+
+
+def _write_partitions(table: pa.Table, partition: np.ndarray, n: int, path: str) -> np.ndarray:
+    """The lines ordered by partition, one record batch per partition; the lines per
+    partition."""
+    order = np.argsort(partition, kind="stable")
+    sizes = np.bincount(partition, minlength=n)
+    table = table.replace_schema_metadata(None)
+    for i, column in enumerate(table.schema):  # one index type, text values in every piece
+        if pa.types.is_dictionary(column.type):
+            table = table.set_column(i, column.name, table.column(i).cast(_DICTIONARY))
+    table = table.take(pa.array(order))
+    table = _wide_dictionaries_decoded(table).combine_chunks()  # one dictionary per column
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        for p in range(n):
+            part = table.slice(offsets[p], sizes[p])
+            arrays = [c.chunk(0) if c.num_chunks else pa.array([], c.type) for c in part.columns]
+            writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=table.schema))
+    return sizes
+
+
+def scatter_piece(
+    piece: Piece,
+    n_partitions: int,
+    arrow_path: str,
+    aliases: dict[str, str],
+    max_field_bytes: int = MAX_FIELD_BYTES,
+    undecodable: bool = False,
+) -> PieceInfo:
+    """Read one piece (`read_piece`), hash each line's patient_id into one of `n_partitions`
+    partitions (`stable_hash`'s hash) and write the lines to `arrow_path` (one record batch
+    per partition, file order within it). The lines do not come back: only the piece's
+    provenance, rejects, patient ids and (claim, patient) pairs."""
+    started = time.perf_counter()
+    raw, table, repaired = read_piece(piece, aliases, max_field_bytes, undecodable)
+    patient = _hashed(*_codes(table["patient_id"]))
+    claims = table["claim_id"] if "claim_id" in table.column_names else None
+    pairs = _claim_patient_pairs(claims, patient)
+    table = table.append_column(
+        "_file", pa.array(np.full(table.num_rows, piece.file_index, np.int32))
+    )
+    table = table.append_column("_phash", pa.array(patient))
+    partition = (patient % np.uint64(n_partitions)).astype(np.int64)
+    sizes = _write_partitions(table, partition, n_partitions, arrow_path)
+    seconds = time.perf_counter() - started
+    return PieceInfo(piece.index, raw, repaired, pairs, sizes, arrow_path, seconds)
+
+
+# -- 3. patients linked by claims ----------------------------------------------------------
+
+
+def _linked_patients(pairs: np.ndarray) -> list[np.ndarray]:
+    """Groups of patient hashes linked by claims that carry more than one patient."""
+    if not len(pairs):
+        return []
+    frame = pd.DataFrame(pairs, columns=["claim", "patient"]).drop_duplicates()
+    frame = frame[frame["claim"].duplicated(keep=False)]  # claims with several patients
+    if frame.empty:
+        return []
+    label = linked_labels(
+        pd.factorize(frame["patient"])[0].astype(np.int64),
+        pd.factorize(frame["claim"])[0].astype(np.int64),
+    )
+    patients = frame.assign(label=label).drop_duplicates(["label", "patient"])
+    groups = patients.sort_values("patient").groupby("label", sort=True)["patient"]
+    return [g.to_numpy(dtype=np.uint64) for _, g in groups if len(g) > 1]
+
+
+@dataclass
+class Moves:
+    """Patients moved between partitions: into[p] the hashes partition p takes from others,
+    out[p] the hashes of p's own lines that went elsewhere."""
+
+    into: dict[int, np.ndarray] = field(default_factory=dict)
+    out: dict[int, np.ndarray] = field(default_factory=dict)
+
+
+def linked_moves(infos: list[PieceInfo], n_partitions: int) -> Moves:
+    """Where linked patients go: every group of patients linked by claims that carry several
+    of them to the smallest partition any of them hashes to."""
+    pairs = [i.pairs for i in infos if len(i.pairs)]
+    moves = Moves()
+    if not pairs:
+        return moves
+    out: dict[int, list[np.ndarray]] = {}
+    for group in _linked_patients(np.concatenate(pairs)):
+        homes = (group % np.uint64(n_partitions)).astype(np.int64)
+        target = int(homes.min())
+        if (homes == target).all():
+            continue
+        moves.into[target] = np.concatenate([moves.into.get(target, group[:0]), group])
+        for p in np.unique(homes[homes != target]):
+            out.setdefault(int(p), []).append(group[homes == p])
+    moves.out = {p: np.concatenate(parts) for p, parts in out.items()}
+    return moves
+
+
+# -- 4. audit a partition ------------------------------------------------------------------
+
+
+@dataclass
+class Slice:
+    """Record batch `batch` of a piece's Arrow file; only the lines of `patients` when given
+    (lines moved into another partition)."""
+
+    arrow_path: str
+    batch: int
+    patients: np.ndarray | None = None
+
+
+def partition_slices(infos: list[PieceInfo], p: int, moves: Moves, n: int) -> list[Slice]:
+    """What partition `p` reads: its record batch of every piece, and the lines of the
+    patients moved into it from the other partitions."""
+    slices = [Slice(i.arrow_path, p) for i in infos if i.sizes[p]]
+    if p in moves.into:
+        homes = np.unique((moves.into[p] % np.uint64(n)).astype(np.int64))
+        slices += [
+            Slice(i.arrow_path, int(s), moves.into[p])
+            for s in homes
+            if s != p
+            for i in infos
+            if i.sizes[s]
+        ]
+    return slices
+
+
+def read_partition(slices: list[Slice], moved_out: np.ndarray | None) -> pa.Table | None:
+    """The lines of a partition from its slices (memory-mapped), file order restored, near-unique
+    text made dictionaries again; None when it holds no line."""
+    tables, decoded = [], set()
+    for s in slices:
+        with pa.memory_map(s.arrow_path) as source:
+            reader = pa.ipc.open_file(source)
+            table = pa.Table.from_batches([reader.get_batch(s.batch)])
+        decoded |= set(json.loads((reader.schema.metadata or {}).get(b"decoded", b"[]")))
+        phash = table["_phash"].to_numpy()
+        keep = np.isin(phash, s.patients) if s.patients is not None else None
+        if keep is None and moved_out is not None and len(moved_out):
+            keep = ~np.isin(phash, moved_out)
+        if keep is not None and not keep.all():
+            table = table.filter(pa.array(keep))
+        if table.num_rows:
+            tables.append(table)
+    if not tables:
+        return None
+    for k, t in enumerate(tables):  # decoded in some piece: plain text in all, to concatenate
+        for name in sorted(decoded & set(t.column_names)):
+            if pa.types.is_dictionary(t.schema.field(name).type):
+                t = t.set_column(t.column_names.index(name), name, t[name].cast(pa.string()))
+        tables[k] = t
+    table = pa.concat_tables(tables, promote_options="permissive").unify_dictionaries()
+    if any(s.patients is not None for s in slices):  # else the pieces' order is file order
+        order = pc.sort_indices(table, [("_file", "ascending"), ("source_row", "ascending")])
+        table = table.take(order)
+    for name in sorted(decoded & set(table.column_names)):
+        i = table.column_names.index(name)
+        column = table.column(i)
+        if not pa.types.is_dictionary(column.type):  # another piece may have kept it encoded
+            table = table.set_column(i, name, column.dictionary_encode().unify_dictionaries())
+    return table.combine_chunks()  # one chunk per column, as `ingest` makes them
+
+
+def _raw_frames(table: pa.Table, files: list[str]) -> list[RawInput]:
+    """The partition's lines as one RawInput per file (as `combine_inputs` wants them)."""
+    frame = table.to_pandas(types_mapper=_TEXT_TYPES.get, self_destruct=True)
+    file_index = frame.pop("_file").to_numpy()
+    frame.pop("_phash")
+    bounds = np.flatnonzero(np.diff(file_index)) + 1  # lines are in file order
+    raws = []
+    for lo, hi in zip([0, *bounds], [*bounds, len(frame)], strict=True):
+        part = frame.iloc[lo:hi].reset_index(drop=True)
+        raws.append(RawInput(Path(files[int(file_index[lo])]), part, "", "", len(part)))
+    return raws
+
+
+def audit_partition(
+    slices: list[Slice],
+    moved_out: np.ndarray | None,
+    files: list[str],
+    bundle: Bundle,
+    config: Config,
+    prior: pd.DataFrame | None,
+) -> BatchResult:
+    """Audit one partition: its lines (`read_partition`) through `audit_batch`. `files`: the
+    input paths by file index; `bundle`, `config`, `prior` as for `audit_batch`."""
+    started = time.perf_counter()
+    table = read_partition(slices, moved_out)
+    if table is None:
+        empty = RuleRun(empty_findings(), {})
+        reports = pd.DataFrame(columns=REPORT_LINE_COLUMNS)
+        return BatchResult(empty, pd.DataFrame(), LineCounts(), reports, {})
+    raw = combine_inputs(_raw_frames(table, files))
+    del table
+    read = time.perf_counter() - started
+    result = audit_batch(raw, bundle, config, prior)
+    result.seconds["read partition"] = read
+    return result
+
+
+# -- 5. merge ------------------------------------------------------------------------------
+
+
+def merge_findings_sorted(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The findings of several partitions as one table in report order (claim, line, rule),
+    the same rows and order as `rules.engine.merge_findings`; one Arrow sort of the keys."""
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return empty_findings()
+    if len(frames) == 1:
+        return frames[0]  # run_rules already sorted it
+    findings = pd.concat(frames, ignore_index=True)[FINDING_COLUMNS]
+    keys = pa.table(
+        {
+            "c": pa.array(findings["claim_id"].array),
+            "l": findings["line_number"].to_numpy(),
+            "r": pa.array(findings["rule_code"].array),
+        }
+    )
+    order = pc.sort_indices(keys, [("c", "ascending"), ("l", "ascending"), ("r", "ascending")])
+    return findings.take(order.to_numpy()).reset_index(drop=True)
+
+
+def file_inputs(pieces: list[Piece], infos: list[PieceInfo], paths: list[Path]) -> list[RawInput]:
+    """One RawInput per input file from its pieces (no lines): rows read, encoding, ingest
+    rejects in row order, patient ids, sha256 (hashed here for row-group pieces, after checking
+    that the file did not change while its pieces were read)."""
+    raws = []
+    for i, path in enumerate(paths):
+        mine = [(p, info) for p, info in zip(pieces, infos, strict=True) if p.file_index == i]
+        if len(mine) == 1 and mine[0][0].row_groups is None:
+            raws.append(mine[0][1].raw)
+            continue
+        _check_unchanged(path, mine[0][0].identity)
+        rejects = [info.raw.rejects for _, info in mine if len(info.raw.rejects)]
+        ids = [info.raw.patient_ids for _, info in mine if len(info.raw.patient_ids)]
+        raw = RawInput(path, pd.DataFrame(), "parquet", file_sha256(path), 0)
+        raw.rows_read = sum(info.raw.rows_read for _, info in mine)
+        if rejects:
+            raw.rejects = pd.concat(rejects, ignore_index=True)
+        if ids:
+            raw.patient_ids = pc.unique(pa.concat_arrays(ids))
+        raws.append(raw)
+    return raws
+
+
+def damaged_pieces(pieces: list[Piece], infos: list[PieceInfo]) -> list[Piece]:
+    """Pieces to read again with `undecodable`: `read_input` makes a U+FFFD V006 in the whole
+    of a Parquet file in which invalid UTF-8 was replaced, also in its other pieces."""
+    damaged = {p.file_index for p, i in zip(pieces, infos, strict=True) if i.repaired}
+    return [
+        p for p, i in zip(pieces, infos, strict=True) if p.file_index in damaged and not i.repaired
+    ]
+
+
+def check_pieces(infos: list[PieceInfo], pieces: list[Piece]) -> None:
+    """InputError when a piece read fewer lines than its row groups hold (a file changed)."""
+    for piece, info in zip(pieces, infos, strict=True):
+        if piece.row_groups is not None and info.raw.rows_read != piece.rows:
+            raise InputError(f"{piece.path}: changed while it was read (row count)")

@@ -1,0 +1,117 @@
+"""The Arrow / integer-code helpers of issue 14 give exactly what the pandas idioms they replace
+give (those run per value in Python): same values, same NA, same order."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from claims_audit.columns import (
+    as_text,
+    factorized,
+    first_rows,
+    group_ids,
+    joined_per_label,
+    lookup,
+    per_combination,
+    per_value,
+)
+from claims_audit.parsing import TEXT, extract, parse_decimal, parse_money
+from claims_audit.rules.common import join_text
+from claims_audit.rules.payer import listed_in
+
+TEXTS = ["00781-3422-92", "0781-3422-92", None, "N4 00781342292", "abc", "5551307100", "é-1-2"]
+
+
+@pytest.mark.parametrize(
+    "pattern", [r"^([0-9]{4,5})-([0-9]{3,4})-([0-9]{1,2})$", r"^(?:N4 )?([0-9]{11})$", r"(\d)"]
+)
+def test_extract_is_str_extract(pattern):
+    values = pd.Series(TEXTS, index=[3, 1, 4, 1, 5, 9, 2], dtype="string")
+    expected = values.str.extract(pattern).astype(TEXT)
+    pd.testing.assert_frame_equal(extract(values, pattern), expected)
+
+
+def test_numbers_parse_as_python_float_does():
+    text = ["12", "-3", ".5", "5.", "+3", "1e5", "-.5e-3", "0.1", "1e400", "4.9e-324", "x", None]
+    parsed = parse_decimal(pd.Series(text))
+    expected = [float(t) if t not in ("x", None) else np.nan for t in text]
+    np.testing.assert_array_equal(parsed.to_numpy(), np.array(expected))
+    money = parse_money(pd.Series(["$1,185.00", "-$3.50", "$-3.50", "1,18.5", "1e5", " 7 "]))
+    np.testing.assert_array_equal(money.to_numpy(), [1185.0, -3.5, np.nan, np.nan, 1e5, 7.0])
+
+
+def test_join_text_is_a_plus_chain():
+    a = pd.Series(["x", None, "z", ""], index=[7, 8, 9, 10], dtype=TEXT)
+    b = pd.Series(["1", "2", None, "4"], index=[7, 8, 9, 10], dtype=TEXT)
+    pd.testing.assert_series_equal(
+        join_text("pre ", a, " mid ", b, " end"), "pre " + a + " mid " + b + " end"
+    )
+
+
+def test_joined_per_label_is_groupby_join():
+    index = pd.RangeIndex(5)
+    parts = pd.Series(["c", "a", "b", "d", "a"], index=[3, 0, 3, 1, 3], dtype=TEXT)
+    expected = parts.astype(object).groupby(level=0).agg("; ".join).reindex(index)
+    got = joined_per_label(parts, index, "; ")
+    assert got.tolist() == [expected[i] if pd.notna(expected[i]) else pd.NA for i in index]
+    assert got[3] == "c; b; a" and got.isna().tolist() == [False, False, True, False, True]
+
+
+def test_first_rows_are_each_groups_first_line():
+    rng = np.random.default_rng(1)
+    ids = group_ids(pd.Series(rng.integers(0, 40, 2000)), pd.Series(rng.integers(0, 3, 2000)))
+    np.testing.assert_array_equal(first_rows(ids), np.unique(ids, return_index=True)[1])
+    assert len(first_rows(np.array([], dtype=np.int64))) == 0
+
+
+def test_factorized_ids_group_like_the_text():
+    ids = pd.Series(["P2", "P1", None, "P2", "P3"], dtype=TEXT)
+    other = pd.Series(["a", "a", "b", "a", "b"], dtype="category")
+    np.testing.assert_array_equal(group_ids(factorized(ids), other), group_ids(ids, other))
+
+
+def test_category_lookup_is_map_then_astype():
+    keys = pd.Series(["J1", "J2", None, "J9", "J1"], dtype="category")
+    mapping = pd.Series({"J1": "mg", "J2": "mL", "J3": "mg"})
+    got = lookup(keys, mapping, "category")
+    assert isinstance(got.dtype, pd.CategoricalDtype)
+    assert got.astype(object).where(got.notna(), None).tolist() == ["mg", "mL", None, None, "mg"]
+    dated = lookup(keys, pd.Series({"J1": pd.Timestamp("2024-01-01")}), "datetime64[ns]")
+    assert dated.dtype == "datetime64[ns]"
+    assert dated.isna().tolist() == [False, True, True, True, False]
+
+
+def test_per_value_keeps_na_and_dtypes():
+    values = pd.Series(["1", "$2,000", None, "x", "1"], dtype="category")
+    np.testing.assert_array_equal(
+        per_value(values, parse_money).to_numpy(), [1.0, 2000.0, np.nan, np.nan, 1.0]
+    )
+    assert per_value(values, lambda c: c.isna()).tolist() == [False, False, True, False, False]
+
+
+def test_per_combination_text_comes_back_as_categorical():
+    frame = pd.DataFrame({"k": pd.Series(["a", "b", "a", None], dtype="category")})
+    out = per_combination(frame, ["k"], lambda small: small["k"].astype(object).str.upper())
+    assert isinstance(out.dtype, pd.CategoricalDtype)
+    assert out.astype(object).where(out.notna(), None).tolist() == ["A", "B", "A", None]
+
+
+def test_listed_in_checks_each_rows_list():
+    lists = pd.Series([["J1", "J2"], np.nan, [], ["J3"]])
+    values = pd.Series(["J2", "J1", "J1", pd.NA], dtype="string")
+    assert listed_in(lists, values).tolist() == [True, False, False, False]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        pd.Series(["b", "a", None, "b"], dtype="category"),
+        pd.Series(["é", "😀", None], dtype="category"),
+        pd.Series([1.5, None]).astype("category"),
+        pd.Series(["x", 1, None]).astype("category"),
+    ],
+)
+def test_as_text_is_astype_text(values):
+    pd.testing.assert_series_equal(as_text(values), values.astype(TEXT))
