@@ -15,3 +15,19 @@ def finding_keys(frame: pd.DataFrame) -> set[tuple[str, int, str]]:
             strict=True,
         )
     )
+
+
+# the summary.json sections that must not depend on how the audit was cut up or run (executor,
+# workers, partitions, batches): everything but timings, paths and the plan
+SUMMARY_KEYS = (
+    "inputs",
+    "totals",
+    "findings_by_rule",
+    "findings_by_severity",
+    "coverage_by_rule",
+    "not_evaluated_by_rule",
+    "void_lines",
+    "lines_outside_reference_period",
+    "reference_period_notices",
+    "impact",
+)

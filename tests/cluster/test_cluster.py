@@ -76,6 +76,12 @@ def _leftovers(roots: dict[str, Path]) -> list[str]:
     )
 
 
+def _s3_run(inputs: str, root: str, cluster) -> list[str]:
+    """`claims-audit run` on the cluster with scratch and output under the S3 prefix `root`."""
+    where = ["--scratch", f"{root}/scratch", "--out", f"{root}/out"]
+    return ["run", inputs, "--engine", "dask", "--scheduler", cluster["address"], *where, *OPTIONS]
+
+
 def test_cluster_on_shared_paths_matches_local_engine(
     cluster, extracts, local_runs, tmp_path, client_tmp
 ):
@@ -132,19 +138,7 @@ def test_cluster_with_s3_input_scratch_and_output(
     local_run = local_runs("more.csv", "other.csv")
     for name in ("more.csv", "other.csv"):
         fs.put_file(str(extracts / name), f"{root}/in/{name}")
-    args = [
-        "run",
-        f"{root}/in",
-        "--engine",
-        "dask",
-        "--scheduler",
-        cluster["address"],
-        "--scratch",
-        f"{root}/scratch",
-        "--out",
-        f"{root}/out",
-        *OPTIONS,
-    ]
+    args = _s3_run(f"{root}/in", root, cluster)
     for _ in range(2):  # the second run replaces the first's output
         result = CliRunner().invoke(main, args)
         assert result.exit_code == 0, result.output
@@ -181,19 +175,7 @@ def test_cluster_refuses_an_s3_output_of_other_files(cluster, extracts, client_t
     fs.pipe_file(f"{root}/out/budget.xlsx", b"not ours")
     result = CliRunner().invoke(
         main,
-        [
-            "run",
-            str(extracts / "more.csv"),
-            "--engine",
-            "dask",
-            "--scheduler",
-            cluster["address"],
-            "--scratch",
-            f"{root}/scratch",
-            "--out",
-            f"{root}/out",
-            *OPTIONS,
-        ],
+        _s3_run(str(extracts / "more.csv"), root, cluster),
     )
     assert result.exit_code == 2, result.output
     assert "not a claims-audit output" in result.output

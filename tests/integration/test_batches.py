@@ -11,6 +11,7 @@ from claims_audit.audit import patient_batches, run_audit
 from claims_audit.config import load_config
 from claims_audit.report.writers import write_csv
 from tests.conftest import SAMPLE
+from tests.helpers import SUMMARY_KEYS
 
 CLAIMS = SAMPLE / "claims.csv"
 
@@ -30,17 +31,7 @@ def test_findings_bytes_do_not_depend_on_batches(starter_bundle, tmp_path, batch
     assert (tmp_path / "whole.csv").read_bytes() == (tmp_path / "batched.csv").read_bytes()
     # the sample's planted defects, every one found
     assert len(whole.findings) == len(pd.read_csv(SAMPLE / "expected_findings.csv")) > 50
-    for key in (
-        "inputs",
-        "totals",
-        "findings_by_rule",
-        "coverage_by_rule",
-        "not_evaluated_by_rule",
-        "void_lines",
-        "lines_outside_reference_period",
-        "reference_period_notices",
-        "impact",
-    ):
+    for key in SUMMARY_KEYS:
         assert batched.summary[key] == whole.summary[key], key
     coverage = whole.summary["coverage_by_rule"]["M002"]
     assert (

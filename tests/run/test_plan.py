@@ -16,20 +16,9 @@ from claims_audit.run import plan
 from claims_audit.run.local import run_audit
 from claims_audit.storage import Scratch
 from tests.conftest import SAMPLE
+from tests.helpers import SUMMARY_KEYS
 
 CLAIMS = SAMPLE / "claims.csv"
-SUMMARY_KEYS = (
-    "inputs",
-    "totals",
-    "findings_by_rule",
-    "findings_by_severity",
-    "coverage_by_rule",
-    "not_evaluated_by_rule",
-    "void_lines",
-    "lines_outside_reference_period",
-    "reference_period_notices",
-    "impact",
-)
 
 
 def _bytes(result, tmp_path, name: str) -> dict[str, bytes]:
