@@ -9,9 +9,7 @@ its schema metadata says so; CSV: its header starts with `source_file,source_row
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from pathlib import Path
 
 import click
@@ -83,25 +81,13 @@ def write_lines(lines, out_file: Path, fmt: str) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from claims_audit.report.writers import cannot_write, current_umask, write_csv
+    from claims_audit.report.writers import write_csv, write_file_atomically
 
-    fd, tmp = tempfile.mkstemp(prefix=f".{out_file.name}.tmp-", dir=out_file.parent or ".")
-    os.close(fd)
-    try:
-        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes it 0600
-        if fmt == "csv":
-            write_csv(lines, Path(tmp))
-        else:
-            table = pa.Table.from_pandas(lines, preserve_index=False)
-            table = table.replace_schema_metadata({CONVERT_MARK: b"1"})
-            pq.write_table(table, tmp, compression="zstd")
-        os.replace(tmp, out_file)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)  # ours: made by mkstemp above
-        if isinstance(exc, OSError):
-            raise cannot_write(out_file, exc) from None
-        raise
+    def parquet(tmp: Path) -> None:
+        table = pa.Table.from_pandas(lines, preserve_index=False)
+        pq.write_table(table.replace_schema_metadata({CONVERT_MARK: b"1"}), tmp, compression="zstd")
+
+    write_file_atomically(out_file, parquet if fmt != "csv" else lambda tmp: write_csv(lines, tmp))
 
 
 @click.command(epilog=EXAMPLE_CONVERT)

@@ -28,6 +28,7 @@ import re
 import secrets
 import stat
 import tempfile
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 
@@ -350,14 +351,16 @@ def check_file_replaceable(path: Path, header_prefix: str, kind: str) -> None:
         )
 
 
-def write_csv_file(frame: pd.DataFrame, path: Path) -> None:
-    """`write_csv` to a single file, atomically: a temporary file beside it, then a rename."""
+def write_file_atomically(path: Path, write: Callable[[Path], None]) -> Path:
+    """One file written atomically: `write(tmp)` fills a temporary file beside `path` (mode as
+    the umask gives), which is then renamed over it; on any failure only that temporary file is
+    removed (an OSError is the user's OutputError naming `path`)."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent or ".")
     os.close(fd)
     try:
         os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes it 0600
-        write_csv(frame, Path(tmp))
+        write(Path(tmp))
         os.replace(tmp, path)
     except BaseException as exc:
         with contextlib.suppress(OSError):
@@ -365,6 +368,12 @@ def write_csv_file(frame: pd.DataFrame, path: Path) -> None:
         if isinstance(exc, OSError):
             raise cannot_write(path, exc) from None
         raise
+    return path
+
+
+def write_csv_file(frame: pd.DataFrame, path: Path) -> None:
+    """`write_csv` to a single file, atomically (`write_file_atomically`)."""
+    write_file_atomically(path, lambda tmp: write_csv(frame, tmp))
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:

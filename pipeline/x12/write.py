@@ -23,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from claims_audit.report.writers import current_umask
+from claims_audit.report.writers import write_file_atomically
 
 ELEMENT, COMPONENT, REPETITION, TERMINATOR = "*", ":", "^", "~\n"
 PROFESSIONAL, INSTITUTIONAL = "005010X222A1", "005010X223A2"
@@ -417,18 +417,8 @@ def _envelope(body: pa.Array, tx_of: np.ndarray, plan: Plan, cols: dict) -> byte
 def write_837(lines: pd.DataFrame, path: Path, claims_per_set: int = CLAIMS_PER_SET) -> Path:
     """Write `lines` as an 837 interchange to `path`, atomically (a temp file beside it, then
     renamed over it)."""
-    path = Path(path)
     data = to_837(lines, claims_per_set)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes it 0600
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)  # our own temp file, never the user's
-        raise
-    return path
+    return write_file_atomically(Path(path), lambda tmp: tmp.write_bytes(data))
 
 
 def generated_as_837(generate, out: Path, labels_for):

@@ -270,7 +270,7 @@ REVIEWED_DELETES = {
     ("pipeline/report/writers.py", "_unmake"): "its own marker, then rmdir of its mkdtemp",
     ("pipeline/report/writers.py", "_remove_made_parents"): "rmdir: empty parents it made",
     ("pipeline/report/writers.py", "_move_to_free_name"): "rmdir of the directory it made",
-    ("pipeline/report/writers.py", "write_csv_file"): "its own mkstemp file",
+    ("pipeline/report/writers.py", "write_file_atomically"): "its own mkstemp file",
     ("pipeline/run/dask.py", "__exit__"): "WorkerFiles: the worker's own mkstemp files",
     ("pipeline/storage.py", "close"): "Scratch: only the names it handed out, then rmdir of "
     "its own mkdtemp and the empty parents it made",
@@ -283,10 +283,8 @@ REVIEWED_DELETES = {
     ("pipeline/reference_build/build.py", "_remove_bundle_dir"): "only the files a bundle's "
     "manifest lists, then rmdir",
     ("pipeline/rules/diagnosis.py", "*"): "its own cache temp file",
-    ("pipeline/x12/write.py", "write_837"): "its own mkstemp file",
     ("pipeline/x12/write.py", "generated_as_837"): "the two files `generate` made in its own "
     "mkdtemp, then rmdir of it",
-    ("pipeline/cli/convert.py", "write_lines"): "its own mkstemp file",
 }
 
 
