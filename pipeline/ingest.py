@@ -1018,6 +1018,16 @@ def input_kind(path: Path) -> str:
     return _sniff_kind(path, head)
 
 
+def _file_rejects(*parts: pd.DataFrame) -> pd.DataFrame:
+    """A file's rejects (whole records that cannot be read, then screened values) as one table
+    in file order."""
+    rejects = pd.concat(
+        [r[REJECT_COLUMNS] for r in parts if len(r)] or [pd.DataFrame(columns=REJECT_COLUMNS)],
+        ignore_index=True,
+    )
+    return rejects.sort_values(["source_row", "column"], kind="stable", ignore_index=True)
+
+
 def _codes_encoded(table: pa.Table) -> pa.Table:
     """Every column but the identifiers dictionary-encoded: codes repeat, so each distinct
     value is screened and trimmed once."""
@@ -1043,17 +1053,13 @@ def _x12_input(path: Path, before: tuple[int, ...], max_field_bytes: int) -> Raw
     frame, screened, ids = canonical_rows(
         tables, lines.source_rows, path, max_field_bytes, lines.undecodable
     )
-    rejects = pd.concat(
-        [r for r in (lines.rejects, screened) if len(r)] or [pd.DataFrame(columns=REJECT_COLUMNS)],
-        ignore_index=True,
-    )[REJECT_COLUMNS].sort_values(["source_row", "column"], kind="stable", ignore_index=True)
     return RawInput(
         path=path,
         frame=frame,
         encoding=ENCODING,
         sha256=lines.sha256,
         rows_read=lines.rows_read,
-        rejects=rejects,
+        rejects=_file_rejects(lines.rejects, screened),
         patient_ids=ids,
     )
 
@@ -1094,18 +1100,12 @@ def read_input(
     good_rows, bad_numbers = _source_rows(table.num_rows, bad_rows)
     tables, table = [table], None  # `canonical_rows` holds the only reference
     frame, rejects, ids = canonical_rows(tables, good_rows, path, max_field_bytes, undecodable)
-    rejects = pd.concat(
-        [r for r in (_malformed_rejects(path, bad_rows, bad_numbers), rejects) if len(r)]
-        or [pd.DataFrame(columns=REJECT_COLUMNS)],
-        ignore_index=True,
-    )
-    rejects = rejects.sort_values(["source_row", "column"], kind="stable", ignore_index=True)
     return RawInput(
         path=path,
         frame=frame,
         encoding=encoding,
         sha256=sha256,
         rows_read=rows_read,
-        rejects=rejects,
+        rejects=_file_rejects(_malformed_rejects(path, bad_rows, bad_numbers), rejects),
         patient_ids=ids,
     )
