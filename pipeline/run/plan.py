@@ -224,23 +224,71 @@ def read_piece(
     return RawInput(path, pd.DataFrame(), "parquet", "", rows, rejects, ids), table, repaired
 
 
-def _hashed(codes: np.ndarray, uniques) -> np.ndarray:
-    hashed = pd.util.hash_pandas_object(pd.Series(uniques, dtype=object), index=False)
-    hashed = hashed.to_numpy(dtype=np.uint64)
-    return np.where(codes >= 0, hashed[np.maximum(codes, 0)], np.uint64(0)).astype(np.uint64)
+_PRIME = np.uint64(0x100000001B3)  # FNV-1a's 64-bit prime (odd: every power is a unit)
+_HASH_CHUNK = 1 << 20  # values hashed at a time (bounds the per-byte temporaries)
 
 
-def _codes(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
-    """Integer codes (-1 for null) and the distinct values of an Arrow text column."""
-    encoded = pc.dictionary_encode(column.combine_chunks().cast(pa.string()))
-    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-    return codes, encoded.dictionary.to_numpy(zero_copy_only=False)
+def _mix(h: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser: every input bit moves every output bit."""
+    h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return h ^ (h >> np.uint64(31))
+
+
+def _text_hash_chunk(values: pa.Array) -> np.ndarray:
+    """`text_hash` of a plain (large_)string array."""
+    values = values.cast(pa.large_string())
+    bounds = np.frombuffer(values.buffers()[1], dtype=np.int64)[
+        values.offset : values.offset + len(values) + 1
+    ]
+    data = values.buffers()[2]
+    raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+    raw = raw[bounds[0] : bounds[-1]].astype(np.uint64)
+    lengths = np.diff(bounds)
+    position = np.arange(len(raw), dtype=np.int64) - np.repeat(bounds[:-1] - bounds[0], lengths)
+    powers = np.cumprod(np.full(int(lengths.max(initial=0)) + 1, _PRIME, dtype=np.uint64))
+    with np.errstate(over="ignore"):  # arithmetic modulo 2^64 is the point
+        sums = np.concatenate([[np.uint64(0)], np.cumsum((raw + np.uint64(1)) * powers[position])])
+        ends = bounds - bounds[0]
+        h = _mix(sums[ends[1:]] - sums[ends[:-1]] + lengths.astype(np.uint64))
+    h[h == 0] = 1  # 0 is kept for null
+    if values.null_count:
+        h[values.is_null().to_numpy(zero_copy_only=False)] = 0
+    return h
+
+
+def _hashed_values(values: pa.Array) -> np.ndarray:
+    """`_text_hash_chunk` of plain text, a bounded number of values at a time."""
+    values = values.cast(pa.string()) if not pa.types.is_large_string(values.type) else values
+    parts = [
+        _text_hash_chunk(values.slice(start, _HASH_CHUNK))
+        for start in range(0, len(values), _HASH_CHUNK)
+    ]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64)
+
+
+def _encoded_hash(values: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes (-1 for null) of Arrow text and the hash of each distinct value."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if not pa.types.is_dictionary(values.type):
+        values = pc.dictionary_encode(values)
+    codes = values.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return codes, _hashed_values(values.dictionary)
+
+
+def text_hash(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """A 64-bit hash per value of Arrow text (plain or dictionary), the same in every process
+    and run, 0 for null: a polynomial hash of the UTF-8 bytes modulo 2^64, mixed, computed once
+    per distinct value from the Arrow buffers (no Python object per value). It only places
+    lines in partitions: a collision merely puts two patients (or claims) in one partition."""
+    codes, hashed = _encoded_hash(values)
+    return np.append(hashed, np.uint64(0))[codes]  # code -1 (null) -> 0
 
 
 def stable_hash(values: pd.Series) -> np.ndarray:
-    """A 64-bit hash per row that is the same in every process and run (0 for NA), computed
-    once per distinct value."""
-    return _hashed(*pd.factorize(values))
+    """`text_hash` of a pandas text column."""
+    return text_hash(pa.array(values.astype("string[pyarrow]").array))
 
 
 def _claim_patient_pairs(claims: pa.ChunkedArray | None, patient: np.ndarray) -> np.ndarray:
@@ -249,28 +297,28 @@ def _claim_patient_pairs(claims: pa.ChunkedArray | None, patient: np.ndarray) ->
     claim that carries several. `patient`: the lines' patient hashes (0: no patient)."""
     if claims is None:
         return np.zeros((0, 2), dtype=np.uint64)
-    codes, uniques = _codes(claims)
+    codes, hashed = _encoded_hash(claims)
     known = (codes >= 0) & (patient != 0)
     codes, patient = codes[known], patient[known]
     if not len(codes):
         return np.zeros((0, 2), dtype=np.uint64)
     per_claim = pd.Series(patient).groupby(codes).agg(["min", "max"])
-    claim = _hashed(per_claim.index.to_numpy(), uniques)
+    claim = hashed[per_claim.index.to_numpy()]
     single = (per_claim["min"] == per_claim["max"]).to_numpy()
     pairs = [np.stack([claim[single], per_claim["min"].to_numpy(np.uint64)[single]], axis=1)]
     if not single.all():  # claims with several patients: each of their pairs
         several = np.isin(codes, per_claim.index.to_numpy()[~single])
         mixed = pd.DataFrame({"c": codes[several], "p": patient[several]}).drop_duplicates()
-        hashes = _hashed(mixed["c"].to_numpy(), uniques)
-        pairs.append(np.stack([hashes, mixed["p"].to_numpy(np.uint64)], axis=1))
+        pairs.append(np.stack([hashed[mixed["c"].to_numpy()], mixed["p"].to_numpy()], axis=1))
     return np.concatenate(pairs).astype(np.uint64)
 
 
 def _wide_dictionaries_decoded(table: pa.Table) -> pa.Table:
     """Near-unique text columns (charges, amounts, auth numbers) as plain strings: each record
     batch of an Arrow file carries the whole dictionary of its column, so a partition would
-    read the piece's whole dictionary for its share of the lines. `read_partition` makes them
-    categorical again (their names are in the schema metadata, `decoded`)."""
+    read the piece's whole dictionary for its share of the lines; a dictionary of near-unique
+    values saves nothing later either (their names are in the schema metadata, `decoded`:
+    `read_partition` decodes them in pieces that kept them encoded)."""
     decoded = []
     for i, column in enumerate(table.schema):
         if pa.types.is_dictionary(column.type):
@@ -315,7 +363,7 @@ def scatter_piece(
     provenance, rejects, patient ids and (claim, patient) pairs."""
     started = time.perf_counter()
     raw, table, repaired = read_piece(piece, aliases, max_field_bytes, undecodable)
-    patient = _hashed(*_codes(table["patient_id"]))
+    patient = text_hash(table["patient_id"])
     claims = table["claim_id"] if "claim_id" in table.column_names else None
     pairs = _claim_patient_pairs(claims, patient)
     table = table.append_column(
@@ -407,8 +455,8 @@ def partition_slices(infos: list[PieceInfo], p: int, moves: Moves, n: int) -> li
 
 
 def read_partition(slices: list[Slice], moved_out: np.ndarray | None) -> pa.Table | None:
-    """The lines of a partition from its slices (memory-mapped), file order restored, near-unique
-    text made dictionaries again; None when it holds no line."""
+    """The lines of a partition from its slices (memory-mapped), file order restored; None when
+    it holds no line. Near-unique text stays plain (`_wide_dictionaries_decoded`)."""
     tables, decoded = [], set()
     for s in slices:
         with pa.memory_map(s.arrow_path) as source:
@@ -434,11 +482,6 @@ def read_partition(slices: list[Slice], moved_out: np.ndarray | None) -> pa.Tabl
     if any(s.patients is not None for s in slices):  # else the pieces' order is file order
         order = pc.sort_indices(table, [("_file", "ascending"), ("source_row", "ascending")])
         table = table.take(order)
-    for name in sorted(decoded & set(table.column_names)):
-        i = table.column_names.index(name)
-        column = table.column(i)
-        if not pa.types.is_dictionary(column.type):  # another piece may have kept it encoded
-            table = table.set_column(i, name, column.dictionary_encode().unify_dictionaries())
     return table.combine_chunks()  # one chunk per column, as `ingest` makes them
 
 
