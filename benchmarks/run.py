@@ -106,8 +106,11 @@ def _data_key(reference: Path | None) -> str:
     return digest.hexdigest()[:10]
 
 
-def ensure_data(rows: int, seed: int, reference: Path | None, key: str) -> tuple[Path, dict]:
-    path = DATA / f"claims-{rows}-s{seed}-{key}.parquet"
+def ensure_data(
+    rows: int, seed: int, reference: Path | None, key: str, defect_rate: float | None = None
+) -> tuple[Path, dict]:
+    rate = "" if defect_rate is None else f"-d{defect_rate:g}"
+    path = DATA / f"claims-{rows}-s{seed}{rate}-{key}.parquet"
     labels = Path(str(path) + ".labels.parquet")
     if path.exists() and labels.exists():
         return path, {"cached": True}
@@ -125,6 +128,8 @@ def ensure_data(rows: int, seed: int, reference: Path | None, key: str) -> tuple
     ]
     if reference:
         cmd += ["--reference", str(reference)]
+    if defect_rate is not None:
+        cmd += ["--defect-rate", str(defect_rate)]
     print(f"generating {rows:,} lines -> {path.name}", flush=True)
     stats = measure(cmd, DATA / "logs" / f"generate-{rows}.log")
     return path, {"cached": False, **stats}
@@ -149,7 +154,9 @@ def run_engine(
     print(f"  {engine} engine on {rows:,} lines ({workers or 'default'} workers, {formats})")
     stats = measure(cmd, DATA / "logs" / f"{tag}.log")
     summary = json.loads((out / "summary.json").read_text())
+    flagged = pd.read_parquet(out / "findings.parquet", columns=["claim_id", "line_number"])
     stats.update(
+        lines_with_findings=round(len(flagged.drop_duplicates()) / rows, 4),
         workers=workers,
         formats=formats,
         lines_per_s=round(rows / stats["wall_s"]),
@@ -287,7 +294,7 @@ def bench_size(rows: int, path: Path, args, bundle: Path, failures: list[str]) -
 def _naive(args, bundle: Path, key: str, failures: list[str]) -> dict | None:
     if not args.naive_rows:
         return None
-    sample, gen = ensure_data(args.naive_rows, args.seed, args.reference, key)
+    sample, gen = ensure_data(args.naive_rows, args.seed, args.reference, key, args.defect_rate)
     eng = run_engine(sample, args.naive_rows, "pandas", args.reference, max(args.workers))
     naive = run_other("naive_loop", sample, args.naive_rows, bundle, eng["out"])
     t = naive.get("timings_seconds", {})
@@ -319,6 +326,12 @@ def _arguments(argv: list[str] | None):
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--reference", type=Path, help="bundle (default: the starter bundle)")
     parser.add_argument(
+        "--defect-rate",
+        type=float,
+        help="the generator's --defect-rate (default: its own; 0.03, the most, flags about a "
+        "quarter of the lines with the full bundle)",
+    )
+    parser.add_argument(
         "--workers", default="1,2", help="comma-separated worker counts of the local engine"
     )
     parser.add_argument("--no-duckdb", action="store_true")
@@ -347,12 +360,13 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine(),
         "reference": str(bundle),
         "seed": args.seed,
+        "defect_rate": args.defect_rate,
         "runs": [],
     }
     failures: list[str] = []
     results["naive"] = _naive(args, bundle, key, failures)
     for rows in sorted(set(sizes) | set(dask_sizes)):
-        path, gen = ensure_data(rows, args.seed, args.reference, key)
+        path, gen = ensure_data(rows, args.seed, args.reference, key, args.defect_rate)
         run = bench_size(rows, path, args, bundle, failures) if rows in sizes else None
         if rows in dask_sizes:
             run = run or {"rows": rows, "file": str(path), "measured": {}, "ratios": {}}

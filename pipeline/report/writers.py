@@ -408,21 +408,34 @@ def _csv_quoted(text: str) -> str:
 
 
 def _arrow_text_cells(values: pd.Series) -> pa.Array | None:
-    """A text column's CSV cells: formula-escaped (`safety.escape_formula`'s rule), quoted
-    where `csv` quotes (a comma, a quote, a line feed), empty for a missing value."""
+    """A text column's CSV cells (`_text_cells`); a column of few distinct values (a rule's
+    name, citation, severity) is done once per distinct value and taken back to the rows."""
     try:
         if not (isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"):
             values = values.astype(TEXT)
         text = pa.array(values.array).cast(pa.string())
+        if isinstance(text, pa.ChunkedArray):  # e.g. a column of concatenated frames
+            text = text.combine_chunks()
     except (pa.ArrowException, TypeError, ValueError, UnicodeError):
         return None  # e.g. a lone surrogate: pandas writes it escaped
+    sample = text.slice(0, _DISTINCT_SAMPLE)
+    if len(text) > _DISTINCT_SAMPLE and len(pc.unique(sample)) < len(sample) // 4:
+        encoded = pc.dictionary_encode(text)
+        return pc.take(_text_cells(encoded.dictionary), encoded.indices).fill_null("")
+    return _text_cells(text)
+
+
+_DISTINCT_SAMPLE = 4096  # values looked at to tell a column of few distinct values
+
+
+def _text_cells(text: pa.Array) -> pa.Array:
+    """Arrow text as CSV cells: formula-escaped (`safety.escape_formula`'s rule), quoted
+    where `csv` quotes (a comma, a quote, a line feed), empty for a missing value."""
     first = pc.utf8_slice_codeunits(text, 0, 1)
     risky = pc.is_in(first, value_set=pa.array(FORMULA_PREFIXES))
     if pc.any(risky).as_py():
         text = pc.if_else(risky, pc.binary_join_element_wise("'", text, ""), text)
-    special = pc.match_substring(text, ",")
-    for character in ('"', "\n"):
-        special = pc.or_kleene(special, pc.match_substring(text, character))
+    special = pc.match_substring_regex(text, '[,"\n]')  # one pass for the three
     if pc.any(special).as_py():
         quoted = pc.binary_join_element_wise('"', pc.replace_substring(text, '"', '""'), '"', "")
         text = pc.if_else(special, quoted, text)
@@ -481,14 +494,15 @@ def _arrow_csv_cells(frame: pd.DataFrame) -> list[pa.Array] | None:
     return cells
 
 
-def _csv_lines(cells: list[pa.Array]) -> bytes:
-    """The CSV lines of equally long cell columns: one Arrow join, its value bytes."""
-    lines = pc.binary_join_element_wise(*cells, ",")
-    lines = pc.binary_join_element_wise(lines, pa.scalar("", pa.string()), "\n")
+def _csv_lines(cells: list[pa.Array]) -> memoryview:
+    """The CSV lines of equally long cell columns: one Arrow join (the line feed joined to the
+    last cell first), a view of its value bytes (no copy)."""
+    last = pc.binary_join_element_wise(cells[-1], pa.scalar("", pa.string()), "\n")
+    lines = pc.binary_join_element_wise(*cells[:-1], last, ",")
     lines = lines.cast(pa.large_string())
     offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[lines.offset :]
     data = lines.buffers()[2]
-    return data[int(offsets[0]) : int(offsets[len(lines)])].to_pybytes()
+    return memoryview(data)[int(offsets[0]) : int(offsets[len(lines)])]
 
 
 def _arrow_table(frame: pd.DataFrame) -> pa.Table:

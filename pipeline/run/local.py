@@ -147,7 +147,11 @@ def _audit(pool, infos, n, files, bundle, config, prior, watch) -> list[plan.Bat
 def _merged(parts: list[plan.BatchResult], raws, config, bundle, watch, started) -> AuditResult:
     """Step 5: the partitions' results as the run's."""
     checked = finish_rejects([p.rejects for p in parts], raws)
-    findings = plan.merge_findings_sorted([p.ran.findings for p in parts])
+    frames = []
+    for p in parts:  # the merge holds the only reference: it lets each part go once merged
+        frames.append(p.ran.findings)
+        p.ran.findings = p.ran.findings.iloc[:0]
+    findings = plan.merge_findings_sorted(frames)
     coverage = merge_coverage(p.ran.coverage for p in parts)
     counts = sum((p.counts for p in parts), LineCounts())
     reports = [p.report_lines for p in parts if len(p.report_lines)] or [parts[0].report_lines]
