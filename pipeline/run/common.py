@@ -1,5 +1,6 @@
 """What every executor of the plan shares: the run's result (`AuditResult`), stage timings
-(`Stages`), reading and validating whole inputs, and the history of prior claims."""
+(`Stages`), reading and validating whole inputs, the history of prior claims, and one compute
+thread per worker process."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pandas as pd
+import pyarrow as pa
 
 from claims_audit.config import Config
 from claims_audit.enrich import enrich
@@ -81,3 +83,15 @@ def load_history(paths, config: Config, bundle: Bundle) -> pd.DataFrame | None:
         return None
     _, checked = validate_files(paths, config)
     return enrich(checked.lines, bundle, config.rounding)
+
+
+def one_compute_thread() -> None:
+    """A worker process computes on one thread: there is already a process per core, and
+    threads of Arrow (or numexpr) in each would only compete with the other workers."""
+    pa.set_cpu_count(1)
+    pa.set_io_thread_count(1)
+    try:
+        import numexpr
+    except ImportError:
+        return
+    numexpr.set_num_threads(1)

@@ -41,8 +41,8 @@ from claims_audit.errors import InputError, PipelineError
 from claims_audit.ingest import MAX_FIELD_BYTES
 from claims_audit.reference import Bundle
 from claims_audit.run import plan
-from claims_audit.run.common import AuditResult, Stages, load_history
-from claims_audit.run.local import _CSV_BYTES_PER_LINE, _merged, estimated_lines
+from claims_audit.run.common import AuditResult, Stages, load_history, one_compute_thread
+from claims_audit.run.local import CSV_BYTES_PER_LINE, estimated_lines, merged_result
 
 DEFAULT_PARTITION_ROWS = plan.PARTITION_LINES  # lines audited per task
 DEFAULT_PIECE_ROWS = plan.PIECE_LINES  # lines read per scatter task
@@ -214,7 +214,7 @@ def plan_inputs(
         if isinstance(path, storage.Location):
             identity = storage.identity(path)
             pieces.append(plan.Piece(len(pieces), i, str(path), identity=identity))
-            lines += identity[0] // _CSV_BYTES_PER_LINE
+            lines += identity[0] // CSV_BYTES_PER_LINE
             continue
         found = plan.plan_pieces([path], aliases, piece_lines)
         found = [replace(p, index=len(pieces) + k, file_index=i) for k, p in enumerate(found)]
@@ -371,6 +371,8 @@ def run_audit_dask(
     try:
         if client is None:
             own, cluster = _client(distributed, scheduler, n_workers)
+        if cluster is not None:  # this machine's cores: one process each, one thread each
+            own.run(one_compute_thread)
         active = client or own
         check_workers(active, paths, area)
         with watch.stage("ingest"):
@@ -393,7 +395,7 @@ def run_audit_dask(
     with watch.stage("merge"):
         watch.timings["partitions"] = n
         watch.timings["total"] = round(time.perf_counter() - t0, 4)
-        result = _merged(parts, raws, config, bundle, watch, started)
+        result = merged_result(parts, raws, config, bundle, watch, started)
     result.summary["engine"] = "dask"
     result.summary["peak_rss_mb_workers"] = workers_rss
     return result

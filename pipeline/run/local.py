@@ -30,14 +30,14 @@ from claims_audit.ingest import MAX_FIELD_BYTES, resolve_inputs
 from claims_audit.reference import Bundle
 from claims_audit.rules.engine import merge_coverage
 from claims_audit.run import plan
-from claims_audit.run.common import AuditResult, Stages, load_history
+from claims_audit.run.common import AuditResult, Stages, load_history, one_compute_thread
 from claims_audit.storage import Scratch
 from claims_audit.summary import LineCounts, build_summary
 from claims_audit.validate import finish_rejects
 
 # below this many lines (estimated) the plan runs in this process: starting workers costs more
 SMALL_INPUT_LINES = 100_000
-_CSV_BYTES_PER_LINE = 120  # to estimate the lines of a CSV file before reading it
+CSV_BYTES_PER_LINE = 120  # to estimate the lines of a CSV file before reading it
 # how workers start (`CLAIMS_AUDIT_START_METHOD` overrides it): 'fork' where the platform has
 # it, measured safe and the cheapest (workers share the imported pipeline and the bundle, nothing
 # is pickled to start them; the parent runs no thread of its own and Arrow resets its thread
@@ -51,21 +51,7 @@ def _start_worker(bundle: Bundle, config: Config, prior: pd.DataFrame | None) ->
     global _STATE
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _STATE = (bundle, config, prior)
-    _one_thread()
-
-
-def _one_thread() -> None:
-    """A worker computes on one thread: the pool already has a process per core, and threads
-    of Arrow (or numexpr) in each would only compete with the other workers."""
-    import pyarrow as pa
-
-    pa.set_cpu_count(1)
-    pa.set_io_thread_count(1)
-    try:
-        import numexpr
-    except ImportError:
-        return
-    numexpr.set_num_threads(1)
+    one_compute_thread()
 
 
 def _audit_task(slices: list, moved_out, files: list[str]) -> plan.BatchResult:
@@ -106,7 +92,7 @@ def _stop(pool: ProcessPoolExecutor | None, failed: bool) -> None:
 
 def estimated_lines(pieces: list[plan.Piece]) -> int:
     """Lines of the inputs before reading them: Parquet metadata, else CSV bytes."""
-    return sum(p.rows or os.path.getsize(p.path) // _CSV_BYTES_PER_LINE for p in pieces)
+    return sum(p.rows or os.path.getsize(p.path) // CSV_BYTES_PER_LINE for p in pieces)
 
 
 def _scatter(pool, pieces, n, scratch, config, max_field_bytes) -> list[plan.PieceInfo]:
@@ -144,8 +130,10 @@ def _audit(pool, infos, n, files, bundle, config, prior, watch) -> list[plan.Bat
     return results
 
 
-def _merged(parts: list[plan.BatchResult], raws, config, bundle, watch, started) -> AuditResult:
-    """Step 5: the partitions' results as the run's."""
+def merged_result(
+    parts: list[plan.BatchResult], raws, config, bundle, watch, started
+) -> AuditResult:
+    """Step 5 of the plan, for every executor: the partitions' results as the run's."""
     checked = finish_rejects([p.rejects for p in parts], raws)
     frames = []
     for p in parts:  # the merge holds the only reference: it lets each part go once merged
@@ -208,7 +196,7 @@ def run_audit(
         scratch.close()
     with watch.stage("merge"):
         watch.timings["total"] = round(time.perf_counter() - t0, 4)
-        result = _merged(parts, raws, config, bundle, watch, started)
+        result = merged_result(parts, raws, config, bundle, watch, started)
     result.summary["engine"] = "local"
     result.summary["plan"] = {"partitions": n, "workers": workers, "pieces": len(pieces)}
     if pool is not None:  # the largest worker's peak (the parent's is `peak_rss_mb`)
