@@ -12,6 +12,7 @@ from claims_audit.config import load_config
 from claims_audit.errors import OutputError
 from claims_audit.generate import generate_claims
 from claims_audit.report.writers import write_csv, write_parquet
+from claims_audit.rules.engine import empty_findings, sort_findings
 from claims_audit.run import plan
 from claims_audit.run.local import run_audit
 from claims_audit.storage import Scratch
@@ -148,3 +149,46 @@ def test_local_scratch_is_exit_2_when_it_cannot_be_made(tmp_path):
     with pytest.raises(OutputError, match="scratch directory .*file/below: cannot write"):
         Scratch(blocker / "below", prefix="claims-audit-run-")
     assert blocker.read_text(encoding="utf-8") == "not a directory"
+
+
+def _findings(rows: list[tuple]) -> pd.DataFrame:
+    """Findings of (claim, line, rule, citation, carc) with every other column empty."""
+    findings = empty_findings()
+    frame = pd.DataFrame(rows, columns=["claim_id", "line_number", "rule_code", "citation", "carc"])
+    findings = pd.concat([findings, frame], ignore_index=True)
+    return findings.astype(empty_findings().dtypes.to_dict())
+
+
+def test_merge_of_compacted_partitions_is_the_sorted_text_table():
+    """Partitions' findings travel with their few-valued columns as categoricals; the merge
+    gives back the text table `sort_findings` makes of all of them, whatever the split."""
+    rows = [
+        ("C2", 1, "U003", "42 CFR 1", "CO-16"),
+        ("C1", 2, "M001", "42 CFR 2", None),
+        ("C1", 1, "U003", "42 CFR 1", "CO-16"),
+        ("C3", 1, "A001", None, "CO-4"),
+        ("C1", 1, "A001", "42 CFR 2", "CO-4"),
+    ]
+    whole = sort_findings(_findings(rows))
+    parts = [sort_findings(_findings(rows[:2])), sort_findings(_findings(rows[2:]))]
+    compacted = [plan.compact_findings(p) for p in parts]
+    assert isinstance(compacted[0]["citation"].dtype, pd.CategoricalDtype)
+    merged = plan.merge_findings_sorted(compacted)
+    assert compacted == []  # the merge holds the only reference to the parts
+    pd.testing.assert_frame_equal(merged, whole)
+    assert merged["claim_id"].tolist() == ["C1", "C1", "C1", "C2", "C3"]
+    assert merged["rule_code"].tolist() == ["A001", "U003", "M001", "U003", "A001"]
+    single = plan.merge_findings_sorted([plan.compact_findings(whole)])
+    pd.testing.assert_frame_equal(single, whole)
+    pd.testing.assert_frame_equal(plan.merge_findings_sorted([]), empty_findings())
+
+
+def test_text_hash_is_the_same_for_plain_dictionary_and_chunked_text():
+    import pyarrow as pa
+
+    values = pa.array(["P1", None, "P2", "P1", "x" * 3000])
+    hashed = plan.text_hash(values)
+    assert hashed[0] == hashed[3] and len(set(hashed.tolist())) == 4 and hashed[1] == 0
+    assert (plan.text_hash(values.dictionary_encode()) == hashed).all()
+    assert (plan.text_hash(pa.chunked_array([values[:2], values[2:]])) == hashed).all()
+    assert (plan.text_hash(values.slice(2)) == hashed[2:]).all()
