@@ -657,8 +657,16 @@ def _trimmed_dictionary(column: pa.ChunkedArray) -> pa.ChunkedArray:
     dictionary (`unify_dictionaries`)."""
     if column.num_chunks == 0:
         return column
-    values = pc.utf8_trim_whitespace(column.chunk(0).dictionary)
+    dictionary = column.chunk(0).dictionary
+    values = pc.utf8_trim_whitespace(dictionary)
     values = pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values)
+    if values.null_count == 0 and values.equals(dictionary):  # clean values: nothing merges
+        index_type = _index_type(len(values))
+        chunks = [
+            pa.DictionaryArray.from_arrays(chunk.indices.cast(index_type), values)
+            for chunk in column.chunks
+        ]
+        return pa.chunked_array(chunks, type=pa.dictionary(index_type, pa.string()))
     merged = pc.dictionary_encode(values)
     index_type = _index_type(len(merged.dictionary))
     lut = merged.indices.cast(index_type)
