@@ -31,15 +31,8 @@ def per_value(values: pd.Series, fn: Callable[[pd.Series], pd.Series]) -> pd.Ser
     back to the rows; a plain Series is passed to `fn` as it is."""
     if not is_categorical(values):
         return fn(values)
-    categories = values.cat.categories
-    # the categories and NA last (reindex adds it), as text, numbers or dates
-    cats = pd.Series(categories.astype(_category_dtype(categories))).reindex(
-        range(len(categories) + 1)
-    )
-    mapped = pd.Series(fn(cats))
-    codes = values.cat.codes.to_numpy()
-    idx = np.where(codes < 0, len(categories), codes)
-    return pd.Series(mapped.array.take(idx), index=values.index)
+    distinct, positions = distinct_values(values)
+    return pd.Series(pd.Series(fn(distinct)).array.take(positions), index=values.index)
 
 
 def _category_dtype(categories: pd.Index):
@@ -57,17 +50,44 @@ def recode(values: pd.Series, fn: Callable[[pd.Series], pd.Series]) -> pd.Series
     new = fn(cats.astype("string")).astype("object")
     new = new.where(pd.notna(new), None)
     codes, uniques = pd.factorize(new, use_na_sentinel=True)
+    # old code -> new code, in the new categorical's integer type; old code -1 (NA) -> -1
+    table = pd.Categorical.from_codes(
+        np.append(codes, -1), categories=pd.Index(uniques, dtype="object")
+    )
     old_codes = values.cat.codes.to_numpy()
-    lut = np.append(codes, -1).astype(np.int64)  # old code -1 (NA) -> index -1 -> -1
-    new_codes = lut[old_codes]
+    if np.array_equal(codes, np.arange(len(codes))):  # each category renamed: same codes
+        new_codes = old_codes.astype(table.codes.dtype)  # a copy
+    else:
+        new_codes = table.codes[old_codes]
     return pd.Series(
-        pd.Categorical.from_codes(new_codes, categories=pd.Index(uniques, dtype="object")),
+        pd.Categorical.from_codes(new_codes, dtype=table.dtype, validate=False),
         index=values.index,
     )
 
 
 def as_category(values: pd.Series) -> pd.Series:
     return values if is_categorical(values) else values.astype("category")
+
+
+def distinct_text(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """`distinct_values` with text as Arrow-backed TEXT (what Arrow kernels read, so parsers
+    need no conversion from Python strings and back); a row holding NA has the position -1,
+    the last (numpy takes it so: the codes serve as they are). Arrow text that is not
+    categorical is dictionary-encoded by Arrow: its distinct values in order of appearance."""
+    if isinstance(values.array, pd.arrays.ArrowStringArray):
+        encoded = pc.dictionary_encode(arrow_text(values))
+        text = pa.concat_arrays([encoded.dictionary, pa.nulls(1, ARROW_TEXT)])
+        rows = encoded.indices.fill_null(-1).to_numpy().astype(np.intp)
+        return pd.Series(text, dtype=TEXT), rows
+    values = as_category(values)
+    categories = values.cat.categories
+    if not (
+        pd.api.types.is_object_dtype(categories)
+        and pd.api.types.infer_dtype(categories, skipna=True) == "string"
+    ):
+        return distinct_values(values)
+    text = pa.array(np.append(categories.to_numpy(), None), type=ARROW_TEXT, from_pandas=True)
+    return pd.Series(text, dtype=TEXT), values.cat.codes.to_numpy().astype(np.intp)
 
 
 def as_text(values: pd.Series) -> pd.Series:
@@ -111,6 +131,22 @@ def codes_of(values: pd.Series) -> np.ndarray:
     if pd.api.types.is_datetime64_any_dtype(values):
         return values.to_numpy().astype("datetime64[D]").astype(np.int64)
     return pd.factorize(values, use_na_sentinel=True)[0].astype(np.int64)
+
+
+def sorted_codes(values: pd.Series) -> np.ndarray | None:
+    """`codes_of` Arrow-backed text without hashing when the text is in sorted order (the claim
+    ids of a partition usually are): equal values are then one run of rows, and the runs are
+    numbered in order. None when the text is not sorted or holds NA."""
+    if not isinstance(values.array, pd.arrays.ArrowStringArray) or values.hasnans:
+        return None
+    if len(values) < 2:
+        return np.zeros(len(values), dtype=np.int64)
+    text = arrow_text(values)
+    ahead = pc.less_equal(text.slice(0, len(text) - 1), text.slice(1))
+    if not pc.all(ahead).as_py():
+        return None
+    change = pc.not_equal(text.slice(0, len(text) - 1), text.slice(1))
+    return np.concatenate([[0], np.cumsum(change.to_numpy(zero_copy_only=False))])
 
 
 def factorized(values: pd.Series) -> pd.Series:
@@ -247,19 +283,8 @@ def per_combination(frame: pd.DataFrame, columns: list[str], fn) -> pd.Series:
     """
     if frame.empty:
         return pd.Series(index=frame.index, dtype="object")
-    ids = group_ids(*(frame[c] for c in columns))
-    first = first_rows(ids)
-    small = frame.iloc[first][columns].reset_index(drop=True)
-    for c in columns:
-        if is_categorical(small[c]):
-            small[c] = small[c].astype("string")
-    result = pd.Series(fn(small)).reset_index(drop=True)
-    if result.dtype == object:  # text: a categorical, taken to the rows by integer code
-        codes, uniques = pd.factorize(result, use_na_sentinel=True)
-        return pd.Series(pd.Categorical.from_codes(codes[ids], uniques), index=frame.index)
-    out = result.take(ids)
-    out.index = frame.index
-    return out
+    ids, small = distinct_combinations(frame, columns)
+    return combination_rows(fn(small), ids, frame.index)
 
 
 def joined_per_label(parts: pd.Series, index: pd.Index, sep: str) -> pd.Series:
@@ -273,3 +298,74 @@ def joined_per_label(parts: pd.Series, index: pd.Index, sep: str) -> pd.Series:
     values = arrow_text(parts).take(pa.array(order, type=pa.int64()))
     joined = pc.binary_join(pa.ListArray.from_arrays(offsets, values), pa.scalar(sep, ARROW_TEXT))
     return pd.Series(joined, index=index, dtype=TEXT).where(counts > 0)
+
+
+def distinct_combinations(
+    frame: pd.DataFrame, columns: list[str]
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """The first half of `per_combination`, for callers that evaluate several functions over
+    the same combinations: each row's combination id, and one row per combination (text
+    columns as text)."""
+    ids = group_ids(*(frame[c] for c in columns))
+    small = frame[columns].iloc[first_rows(ids)].reset_index(drop=True)  # columns first
+    for c in columns:
+        if is_categorical(small[c]):
+            small[c] = small[c].astype("string")
+    return ids, small
+
+
+def combination_rows(result: pd.Series, ids: np.ndarray, index: pd.Index) -> pd.Series:
+    """The second half of `per_combination`: the per-combination `result` taken to the rows
+    by their combination `ids` (text as a categorical built from integer codes)."""
+    result = pd.Series(result).reset_index(drop=True)
+    if result.dtype == object:
+        codes, uniques = pd.factorize(result, use_na_sentinel=True)
+        return pd.Series(pd.Categorical.from_codes(codes[ids], uniques), index=index)
+    out = result.take(ids)
+    out.index = index
+    return out
+
+
+def distinct_values(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """The first half of `per_value`, for callers that evaluate several functions of the same
+    categorical: its categories (as text, numbers or dates) then NA, and each row's position
+    among them, so that `result.to_numpy()[positions]` takes a per-value result to the rows."""
+    values = as_category(values)
+    categories = values.cat.categories
+    distinct = pd.Series(categories.astype(_category_dtype(categories))).reindex(
+        range(len(categories) + 1)
+    )
+    codes = values.cat.codes.to_numpy()
+    return distinct, np.where(codes < 0, len(categories), codes)
+
+
+def categorical_rows(per_value_result: pd.Series, positions: np.ndarray) -> pd.Categorical:
+    """A per-value result (`distinct_values` order, NA's result NA) taken to the rows as a
+    categorical built from integer codes, its categories in order of first appearance among
+    the values (as `lookup(..., "category")` builds them)."""
+    codes, uniques = pd.factorize(per_value_result, use_na_sentinel=True)
+    return pd.Categorical.from_codes(codes[positions], categories=uniques)
+
+
+_DENSE_PAIRS = 1 << 22  # largest key space `pair_ids` marks in a bit map
+
+
+def pair_ids(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct pairs of two integer code arrays (categorical codes, -1 for NA): each row's
+    pair id and each pair's two codes. A bit map over the key space finds the pairs when it is
+    small (no hashing), else the packed keys are factorised; ids are dense, in no set order."""
+    a = a.astype(np.int64) + 1
+    b = b.astype(np.int64) + 1
+    b_span = int(b.max()) + 1 if len(b) else 1
+    key = a * b_span + b
+    space = (int(a.max()) + 1 if len(a) else 1) * b_span
+    if space <= min(_DENSE_PAIRS, max(8 * len(key), 1 << 12)):
+        seen = np.zeros(space, dtype=bool)
+        seen[key] = True
+        keys = np.flatnonzero(seen)
+        lut = np.empty(space, dtype=np.intp)
+        lut[keys] = np.arange(len(keys))
+        ids = lut[key]
+    else:
+        ids, keys = pd.factorize(key)
+    return ids, keys // b_span - 1, keys % b_span - 1

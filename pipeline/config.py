@@ -110,7 +110,8 @@ class Config:
         value = per_value(lines["payer_type"], lambda t: t.astype("object").map(by_type))
         if by_id and "payer_id" in lines:
             override = per_value(lines["payer_id"], lambda p: p.astype("object").map(by_id))
-            value = value.where(override.isna(), override)
+            with pd.option_context("future.no_silent_downcasting", True):  # typed explicitly
+                value = value.where(override.isna(), override).infer_objects()
         return value
 
 

@@ -5,7 +5,9 @@ claim type's setting (value, MAI, rationale), ASP payment limit, container type,
 indicator and rate. Then the claim facts (void, provider), the payment of the line's setting
 (`rate_usd`, `separately_payable`), the drug group (claim, code, service date) aggregates that
 the unit and modifier rules need, and the expected units under the configured rounding policy.
-Lookups run once per distinct key (categoricals); group aggregates use integer group ids.
+Joins are integer takes: the bundle's side (each table by its key) is built once per bundle
+(`bundle_lookups`), a fact is evaluated once per distinct key (categoricals) and taken to the
+rows by code; group aggregates use integer group ids.
 
 Scope (SPEC section 5): `in_scope` lines are HCPCS Level II (anything that is not a CPT code,
 so that malformed codes reach C001) of claims that are not voids; `cpt_in_scope` lines are CPT
@@ -13,6 +15,9 @@ codes of such claims (judged by U003 only). Void claims (claim_frequency 8) are 
 """
 
 from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -22,13 +27,14 @@ import pyarrow.compute as pc
 from claims_audit.columns import (
     ARROW_TEXT,
     arrow_text,
+    as_category,
+    categorical_rows,
+    distinct_values,
     factorized,
     group_any,
     group_ids,
     group_sum,
-    lookup,
-    pair_lookup,
-    per_value,
+    pair_ids,
     recode,
 )
 from claims_audit.parsing import has_code, normalize_ndc, round_units, to_billing_units
@@ -45,70 +51,178 @@ NO_PROVIDER = ""  # provider_key of every line without a provider_id: one shared
 # a drug NOC descriptor ("Unclassified drugs", "... biologicals", "NOC drugs, ..."): a true NOC
 # code of a drug, as opposed to a supply or device NOC code (A, E, L, Q4100 ...)
 DRUG_DESCRIPTOR = r"(?i)\bdrugs?\b|\bbiologic"
+JOINED_TABLES = ("hcpcs", "payment_limits", "ndc_crosswalk", "opps", "mue", "container")
+
+
+# -- the bundle's side of the joins, built once per bundle ---------------------------------
 
 
 def _by(table: pd.DataFrame, key: str, column: str) -> pd.Series:
-    return table.drop_duplicates(key).set_index(key)[column]
+    """`column` of `table` indexed by `key`, the first row of each key (a row without a key
+    matches nothing)."""
+    return table.dropna(subset=[key]).drop_duplicates(key).set_index(key)[column]
+
+
+@dataclass(frozen=True)
+class PairTable:
+    """A reference table keyed by two text columns (its first row per pair): the distinct
+    values of each key column and, sorted, each row's packed key (position in `a` times
+    len(`b`) plus position in `b`), with the rows' value columns in that order."""
+
+    a: pd.Index
+    b: pd.Index
+    keys: np.ndarray
+    values: pd.DataFrame
+
+    @classmethod
+    def of(cls, table: pd.DataFrame, a_col: str, b_col: str, columns: list[str]) -> PairTable:
+        """`table` keyed by (`a_col`, `b_col`), keeping the value `columns`."""
+        rows = table.dropna(subset=[a_col, b_col]).drop_duplicates([a_col, b_col])
+        a, b = pd.Index(rows[a_col].unique()), pd.Index(rows[b_col].unique())
+        keys = a.get_indexer(rows[a_col]).astype(np.int64) * len(b) + b.get_indexer(rows[b_col])
+        order = np.argsort(keys, kind="stable")
+        return cls(a, b, keys[order], rows[columns].iloc[order].reset_index(drop=True))
+
+    def rows_of(
+        self, a: pd.Series, b: pd.Series, pair_a: np.ndarray, pair_b: np.ndarray
+    ) -> np.ndarray:
+        """Each distinct pair's row of `values` (-1: the table lacks it); `pair_a`, `pair_b`:
+        the pairs' codes in the categoricals `a` and `b` (`pair_ids`)."""
+        # per category its position in the table's key values, then -1 for the NA code (-1)
+        a_pos = np.append(self.a.get_indexer(a.cat.categories), -1)[pair_a]
+        b_pos = np.append(self.b.get_indexer(b.cat.categories), -1)[pair_b]
+        if not len(self.keys):
+            return np.full(len(a_pos), -1)
+        key = a_pos * len(self.b) + b_pos
+        found = np.minimum(np.searchsorted(self.keys, key), len(self.keys) - 1)
+        hit = (a_pos >= 0) & (b_pos >= 0) & (self.keys[found] == key)
+        return np.where(hit, found, -1)
+
+    def column(self, name: str, rows: np.ndarray) -> pd.Series:
+        """`name` of the given rows of `values`, NA for row -1 (as a left merge leaves it)."""
+        return pd.Series(self.values[name].array.take(rows, allow_fill=True))
+
+
+@dataclass(frozen=True)
+class Lookups:
+    """The reference side of every enrich join: facts by code and by NDC (each a Series on its
+    unique key), the code lists, and the (code, setting) MUE and (NDC, code) crosswalk tables."""
+
+    tables: tuple[pd.DataFrame | None, ...]  # the bundle's tables these were built from
+    hcpcs_codes: pd.Series
+    drug_codes: pd.Index
+    by_code: dict[str, pd.Series]
+    by_ndc: dict[str, pd.Series]
+    mue: PairTable
+    xwalk: PairTable
+
+
+def _lookups(bundle: Bundle, tables: tuple) -> Lookups:
+    """Build the bundle's `Lookups` (`tables`: the table objects they are built from)."""
+    hcpcs, limits, xwalk = bundle["hcpcs"], bundle["payment_limits"], bundle["ndc_crosswalk"]
+    opps, container = bundle["opps"], bundle["container"]
+    rate_column = "payment_rate_usd" if "payment_rate_usd" in opps else "payment_rate"
+    descriptor = hcpcs["long_description"].astype("string").str.contains(DRUG_DESCRIPTOR)
+    hcpcs = hcpcs.assign(_drug_text=descriptor.fillna(False).astype(bool))
+    by_code = {c: _by(hcpcs, "hcpcs_code", c) for c in ("billing_unit", "is_noc", "_drug_text")}
+    for c in ("add_date", "termination_date"):
+        by_code[c] = _by(hcpcs, "hcpcs_code", c).astype(DATE)
+    by_code["billing_unit_amount"] = _by(hcpcs, "hcpcs_code", "billing_unit_amount").astype(
+        "float64"
+    )
+    by_code["payment_limit_usd"] = _by(limits, "hcpcs_code", "payment_limit_usd")
+    by_code["opps_si"] = _by(opps, "hcpcs_code", "status_indicator")
+    by_code["opps_rate_usd"] = _by(opps, "hcpcs_code", rate_column).astype("float64")
+    by_code["container"] = _by(container[container["ndc11"].isna()], "hcpcs_code", "container")
+    by_ndc = {"container": _by(container, "ndc11", "container"), "xwalk": codes_by_ndc(xwalk)}
+    mue_columns = ["mue_value", "mai", "rationale"]
+    xwalk_columns = ["billing_units_per_item", "pkg_size"]
+    return Lookups(
+        tables=tables,
+        hcpcs_codes=hcpcs["hcpcs_code"],
+        drug_codes=pd.Index(pd.concat([limits["hcpcs_code"], xwalk["hcpcs_code"]]).unique()),
+        by_code=by_code,
+        by_ndc=by_ndc,
+        mue=PairTable.of(bundle["mue"], "hcpcs_code", "setting", mue_columns),
+        xwalk=PairTable.of(xwalk, "ndc11", "hcpcs_code", xwalk_columns),
+    )
+
+
+_LOOKUPS: dict[int, tuple[weakref.ref, Lookups]] = {}
+
+
+def bundle_lookups(bundle: Bundle) -> Lookups:
+    """The bundle's `Lookups`, built on its first enrich and kept while it lives (and while its
+    tables are the same objects): every partition joins against the same bundle."""
+    tables = tuple(bundle.tables.get(name) for name in JOINED_TABLES)
+    key = id(bundle)
+    kept = _LOOKUPS.get(key)
+    same = kept is not None and kept[0]() is bundle
+    if same and all(x is y for x, y in zip(kept[1].tables, tables, strict=True)):
+        return kept[1]
+    lookups = _lookups(bundle, tables)
+    _LOOKUPS[key] = (weakref.ref(bundle, lambda _: _LOOKUPS.pop(key, None)), lookups)
+    return lookups
+
+
+# -- the lines' side ------------------------------------------------------------------------
 
 
 def attach_codes(lines: pd.DataFrame, bundle: Bundle) -> pd.DataFrame:
-    hcpcs = bundle["hcpcs"]
-    code = lines["hcpcs_code"]
-    lines["is_cpt"] = per_value(code, lambda c: c.str.match(CPT_PATTERN).fillna(False)).astype(bool)
-    lines["code_known"] = per_value(code, lambda c: c.isin(hcpcs["hcpcs_code"])).astype(bool)
-    drug_codes = set(bundle["payment_limits"]["hcpcs_code"]) | set(
-        bundle["ndc_crosswalk"]["hcpcs_code"]
-    )
-    lines["is_drug"] = per_value(
-        code, lambda c: c.str.startswith("J").fillna(False) | c.isin(drug_codes)
-    ).astype(bool)
-    lines["code_add_date"] = lookup(code, _by(hcpcs, "hcpcs_code", "add_date"), DATE)
-    lines["code_termination_date"] = lookup(
-        code, _by(hcpcs, "hcpcs_code", "termination_date"), DATE
-    )
-    lines["billing_unit_amount"] = lookup(
-        code, _by(hcpcs, "hcpcs_code", "billing_unit_amount"), "float64"
-    )
-    lines["billing_unit"] = lookup(code, _by(hcpcs, "hcpcs_code", "billing_unit"), "category")
-    lines["is_noc"] = lookup(code, _by(hcpcs, "hcpcs_code", "is_noc")).eq(True)
-    drug_text = per_value(
-        code,
-        lambda c: (
-            c.str.startswith("J").fillna(False)
-            | c.astype("object")
-            .map(_by(hcpcs, "hcpcs_code", "long_description"))
-            .astype("string")
-            .str.contains(DRUG_DESCRIPTOR)
-            .fillna(False)
-        ),
-    ).astype(bool)
-    lines["payment_limit_usd"] = lookup(
-        code, _by(bundle["payment_limits"], "hcpcs_code", "payment_limit_usd")
-    ).astype("float64")
-    # a true drug NOC code: NOC, no descriptor unit, no payment limit, a drug descriptor
-    lines["is_drug_noc"] = (
-        lines["is_noc"]
-        & lines["billing_unit_amount"].isna()
-        & lines["payment_limit_usd"].isna()
-        & drug_text
-    )
-    opps = bundle["opps"]
-    lines["opps_si"] = lookup(code, _by(opps, "hcpcs_code", "status_indicator"), "category")
-    rate_column = "payment_rate_usd" if "payment_rate_usd" in opps else "payment_rate"
-    lines["opps_rate_usd"] = lookup(code, _by(opps, "hcpcs_code", rate_column), "float64")
-    # the MUE of the line's setting, looked up once per distinct (code, setting) pair
+    """The code's facts, each evaluated once per distinct code and taken to the rows by code."""
+    ref = bundle_lookups(bundle)
+    codes, rows = distinct_values(lines["hcpcs_code"])
+    keys = codes.astype("object")
+    by = {name: keys.map(mapping) for name, mapping in ref.by_code.items()}
+    starts_j = codes.str.startswith("J").fillna(False)
+    bua = by["billing_unit_amount"]
+    limit = by["payment_limit_usd"].astype("float64")
+    is_noc = by["is_noc"].eq(True)
+    drug_text = starts_j | by["_drug_text"].eq(True)
+    per_code = {
+        "is_cpt": codes.str.match(CPT_PATTERN).fillna(False),
+        "code_known": codes.isin(ref.hcpcs_codes),
+        "is_drug": starts_j | codes.isin(ref.drug_codes),
+        "code_add_date": by["add_date"],
+        "code_termination_date": by["termination_date"],
+        "billing_unit_amount": bua,
+        "billing_unit": by["billing_unit"],
+        "is_noc": is_noc,
+        "payment_limit_usd": limit,
+        # a true drug NOC code: NOC, no descriptor unit, no payment limit, a drug descriptor
+        "is_drug_noc": is_noc & bua.isna() & limit.isna() & drug_text,
+        "opps_si": by["opps_si"],
+        "opps_rate_usd": by["opps_rate_usd"],
+    }
+    for name, values in per_code.items():
+        categorical = name in ("billing_unit", "opps_si")
+        lines[name] = categorical_rows(values, rows) if categorical else _taken(values, rows)
+    return attach_mue(lines, ref)
+
+
+def _taken(per_key: pd.Series, rows: np.ndarray) -> np.ndarray:
+    """A per-key result taken to the rows (a nullable boolean as plain bool)."""
+    if pd.api.types.is_bool_dtype(per_key.dtype):
+        return per_key.to_numpy(dtype=bool)[rows]
+    return per_key.to_numpy()[rows]
+
+
+def attach_mue(lines: pd.DataFrame, ref: Lookups) -> pd.DataFrame:
+    """The MUE of the line's setting, looked up once per distinct (code, setting) pair."""
     setting = (
         lines["claim_type"]
         .astype("category")
         .cat.rename_categories(lambda c: MUE_SETTING.get(c, c))
     )
-    mue = bundle["mue"][["hcpcs_code", "setting", "mue_value", "mai", "rationale"]]
-    found = pair_lookup(
-        code, setting, mue, "hcpcs_code", "setting", ["mue_value", "mai", "rationale"]
+    code = as_category(lines["hcpcs_code"])
+    ids, pair_code, pair_setting = pair_ids(code.cat.codes.to_numpy(), setting.cat.codes.to_numpy())
+    rows = ref.mue.rows_of(code, setting, pair_code, pair_setting)
+    for name, column in (("mue_value", "mue_value"), ("mai", "mai")):
+        lines[name] = ref.mue.column(column, rows).astype("float64").to_numpy()[ids]
+    rationale = ref.mue.column("rationale", rows).astype("category")  # sorted, as merged
+    lines["mue_rationale"] = pd.Categorical.from_codes(
+        rationale.cat.codes.to_numpy()[ids], dtype=rationale.dtype
     )
-    lines["mue_value"] = found["mue_value"].astype("float64").to_numpy()
-    lines["mai"] = found["mai"].astype("float64").to_numpy()
-    lines["mue_rationale"] = found["rationale"].astype("category")
     return lines
 
 
@@ -129,8 +243,9 @@ def attach_claim(lines: pd.DataFrame) -> pd.DataFrame:
     frequency = _column(lines, "claim_frequency")
     lines["is_void"] = (frequency == VOID).fillna(False).to_numpy(dtype=bool)
     lines["is_replacement"] = (frequency == REPLACEMENT).fillna(False).to_numpy(dtype=bool)
-    lines["in_scope"] = ~lines["is_cpt"] & ~lines["is_void"]
-    lines["cpt_in_scope"] = lines["is_cpt"] & ~lines["is_void"]
+    is_cpt, is_void = lines["is_cpt"].to_numpy(), lines["is_void"].to_numpy()
+    lines["in_scope"] = ~is_cpt & ~is_void
+    lines["cpt_in_scope"] = is_cpt & ~is_void
     provider = _column(lines, "provider_id")
     provider = (
         provider if isinstance(provider.dtype, pd.CategoricalDtype) else provider.astype("category")
@@ -152,9 +267,9 @@ def attach_payment(lines: pd.DataFrame) -> pd.DataFrame:
     institutional lines with status indicator N.
     """
     institutional = (lines["claim_type"] == "institutional").fillna(False).to_numpy(dtype=bool)
-    si = lines["opps_si"]  # a categorical: compared by code
-    packaged = institutional & (si == OPPS_PACKAGED).fillna(False).to_numpy(dtype=bool)
-    paid = si.isin(OPPS_PAID).to_numpy(dtype=bool)
+    si, rows = distinct_values(lines["opps_si"])  # once per status indicator
+    packaged = institutional & si.eq(OPPS_PACKAGED).fillna(False).to_numpy(dtype=bool)[rows]
+    paid = si.isin(OPPS_PAID).to_numpy(dtype=bool)[rows]
     opps_rate = np.where(paid, lines["opps_rate_usd"], np.where(packaged, 0.0, np.nan))
     lines["rate_usd"] = np.where(institutional, opps_rate, lines["payment_limit_usd"])
     lines["separately_payable"] = ~packaged
@@ -171,36 +286,62 @@ def codes_by_ndc(xwalk: pd.DataFrame) -> pd.Series:
     return pd.Series(joined.to_numpy(zero_copy_only=False), index=keys, name="hcpcs_code")
 
 
+# raw NDC text -> its `normalize_ndc`, kept across the batches of a process (whose NDCs are
+# mostly the same ones): a batch normalises only the texts no earlier batch had
+_NDC_MEMO = pd.Series(dtype="string", index=pd.Index([], dtype=object))
+NDC_MEMO_LIMIT = 1 << 16  # texts kept at most (then it starts again)
+
+
+def normalized_ndcs(texts: pd.Series) -> pd.Series:
+    """`normalize_ndc` of distinct NDC texts (a categorical's categories), from the memo where
+    an earlier batch normalised them."""
+    global _NDC_MEMO
+    memo = _NDC_MEMO
+    at = memo.index.get_indexer(texts)
+    new = at < 0
+    if new.any():
+        fresh = texts[new]
+        done = pd.Series(normalize_ndc(fresh).array, index=fresh.to_numpy(dtype=object))
+        memo = pd.concat([memo if len(memo) < NDC_MEMO_LIMIT else memo.iloc[:0], done])
+        _NDC_MEMO = memo
+        at = memo.index.get_indexer(texts)
+    return pd.Series(memo.array.take(at), index=texts.index)
+
+
 def attach_ndc(lines: pd.DataFrame, bundle: Bundle) -> pd.DataFrame:
-    xwalk = bundle["ndc_crosswalk"]
-    lines["ndc11"] = recode(lines["ndc"], normalize_ndc)
-    lines["ndc_malformed"] = (lines["ndc"].notna() & lines["ndc11"].isna()).to_numpy()
-    lines["xwalk_codes"] = lookup(lines["ndc11"], codes_by_ndc(xwalk), "category")
-    pair = pair_lookup(
-        lines["ndc11"],
-        lines["hcpcs_code"],
-        xwalk.assign(_match=True),
-        "ndc11",
-        "hcpcs_code",
-        ["_match", "billing_units_per_item", "pkg_size", "drug_name"],
-    )
-    lines["xwalk_match"] = pair["_match"].eq(True).to_numpy()
-    lines["ndc_units_per_item"] = pair["billing_units_per_item"].astype("float64").to_numpy()
-    lines["ndc_pkg_size"] = pair["pkg_size"].astype("float64").to_numpy()
-    # container: by NDC (label fact) first, else a code-level curated row
-    container = bundle["container"]
-    by_ndc = container.dropna(subset=["ndc11"])
-    by_code = container[container["ndc11"].isna()].dropna(subset=["hcpcs_code"])
-    kind = lookup(lines["ndc11"], _by(by_ndc, "ndc11", "container")).astype("object")
-    by_code_kind = lookup(lines["hcpcs_code"], _by(by_code, "hcpcs_code", "container"))
-    kind = kind.where(kind.notna(), by_code_kind.astype("object"))
-    lines["container"] = kind.astype("category")
+    """The NDC's facts: normalised NDC, crosswalk codes and match, units per item, package
+    size, container (by NDC, else by code); once per distinct NDC or (NDC, code) pair."""
+    ref = bundle_lookups(bundle)
+    ndc11 = recode(lines["ndc"], normalized_ndcs)
+    lines["ndc11"] = ndc11
+    lines["ndc_malformed"] = (lines["ndc"].notna() & ndc11.isna()).to_numpy()
+    ndcs, rows = distinct_values(ndc11)
+    ndc_keys = ndcs.astype("object")
+    lines["xwalk_codes"] = categorical_rows(ndc_keys.map(ref.by_ndc["xwalk"]), rows)
+    code = as_category(lines["hcpcs_code"])
+    ids, pair_ndc, pair_code = pair_ids(ndc11.cat.codes.to_numpy(), code.cat.codes.to_numpy())
+    found = ref.xwalk.rows_of(ndc11, code, pair_ndc, pair_code)
+    lines["xwalk_match"] = (found >= 0)[ids]
+    for name, column in (
+        ("ndc_units_per_item", "billing_units_per_item"),
+        ("ndc_pkg_size", "pkg_size"),
+    ):
+        lines[name] = ref.xwalk.column(column, found).astype("float64").to_numpy()[ids]
+    # container: by NDC (label fact) first, else a code-level curated row; indices -1 (NA) pick
+    # the NA key, last in `distinct_values`
+    by_ndc = ndc_keys.map(ref.by_ndc["container"]).astype("object").to_numpy()[pair_ndc]
+    code_keys = distinct_values(code)[0].astype("object")
+    by_code = code_keys.map(ref.by_code["container"]).astype("object").to_numpy()[pair_code]
+    kind = pd.Series(np.where(pd.notna(by_ndc), by_ndc, by_code)).astype("category")
+    lines["container"] = pd.Categorical.from_codes(kind.cat.codes.to_numpy()[ids], dtype=kind.dtype)
     return lines
 
 
 def attach_modifiers(lines: pd.DataFrame) -> pd.DataFrame:
-    lines["has_jw"] = per_value(lines["modifiers"], lambda m: has_code(m, "JW")).astype(bool)
-    lines["has_jz"] = per_value(lines["modifiers"], lambda m: has_code(m, "JZ")).astype(bool)
+    """JW and JZ among the line's modifiers, once per distinct modifier list."""
+    modifiers, rows = distinct_values(lines["modifiers"])
+    lines["has_jw"] = has_code(modifiers, "JW").to_numpy(dtype=bool)[rows]
+    lines["has_jz"] = has_code(modifiers, "JZ").to_numpy(dtype=bool)[rows]
     return lines
 
 
@@ -212,9 +353,13 @@ def billable_waste(admin_bu: pd.Series, waste_bu: pd.Series, rounding: str) -> p
     rounding policy: that lower bound is used (never more than CMS would pay), and a waste
     under one unit is then unknown (NaN), as is a waste not convertible to the billing unit.
     """
-    with_dose = round_units(admin_bu + waste_bu, rounding) - round_units(admin_bu, rounding)
-    no_dose = np.floor(waste_bu + 1e-9).where(waste_bu >= 1.0 - 1e-9)
-    return with_dose.where(admin_bu.notna(), no_dose)
+    if not admin_bu.index.equals(waste_bu.index):
+        admin_bu, waste_bu = admin_bu.align(waste_bu)
+    admin = admin_bu.to_numpy(dtype="float64", na_value=np.nan)
+    waste = waste_bu.to_numpy(dtype="float64", na_value=np.nan)
+    with_dose = round_units(admin + waste, rounding) - round_units(admin, rounding)
+    no_dose = np.where(waste >= 1.0 - 1e-9, np.floor(waste + 1e-9), np.nan)
+    return pd.Series(np.where(np.isnan(admin), no_dose, with_dose), index=admin_bu.index)
 
 
 def attach_groups(lines: pd.DataFrame, rounding: str) -> pd.DataFrame:
@@ -225,29 +370,31 @@ def attach_groups(lines: pd.DataFrame, rounding: str) -> pd.DataFrame:
     """
     args = (lines["billing_unit_amount"], lines["billing_unit"])
     unit = lines["administered_unit"]
-    lines["admin_bu"] = to_billing_units(lines["administered_amount"], unit, *args)
-    lines["waste_bu"] = to_billing_units(lines["wasted_amount"], unit, *args)
+    admin_bu = to_billing_units(lines["administered_amount"], unit, *args)
+    waste_bu = to_billing_units(lines["wasted_amount"], unit, *args)
+    lines["admin_bu"], lines["waste_bu"] = admin_bu, waste_bu
     g = group_ids(lines["claim_key"], lines["hcpcs_code"], lines["service_date"])
     lines["group_id"] = g
-    has_jw = lines["has_jw"]
-    not_jw = ~has_jw
-    waste_docd = lines["wasted_amount"].fillna(0) > 0
-    lines["group_has_jw"] = group_any(has_jw, g).to_numpy()
-    lines["group_has_waste"] = group_any(waste_docd, g).to_numpy()
-    group_admin = group_sum(lines["admin_bu"].where(not_jw), g)
-    waste_admin = group_sum(lines["waste_bu"].where(not_jw & waste_docd), g)
-    waste_jw = group_sum(lines["waste_bu"].where(has_jw & waste_docd), g)
-    group_waste = waste_admin.fillna(waste_jw).where(lines["group_has_waste"], 0.0)
+    has_jw = lines["has_jw"].to_numpy()
+    waste_docd = lines["wasted_amount"].to_numpy(dtype="float64", na_value=np.nan) > 0
+    has_waste = group_any(pd.Series(waste_docd), g).to_numpy()
+    lines["group_has_jw"] = group_any(lines["has_jw"], g).to_numpy()
+    lines["group_has_waste"] = has_waste
+    admin, waste = admin_bu.to_numpy(), waste_bu.to_numpy()
+    group_admin = group_sum(pd.Series(np.where(has_jw, np.nan, admin)), g).to_numpy()
+    waste_admin = group_sum(pd.Series(np.where(~has_jw & waste_docd, waste, np.nan)), g)
+    waste_jw = group_sum(pd.Series(np.where(has_jw & waste_docd, waste, np.nan)), g)
+    group_waste = np.where(has_waste, waste_admin.fillna(waste_jw).to_numpy(), 0.0)
     lines["group_admin_bu"] = group_admin
     lines["group_waste_bu"] = group_waste
-    expected_admin = round_units(lines["admin_bu"], rounding)
+    expected_admin = round_units(admin, rounding)
     expected_jw = round_units(group_admin + group_waste, rounding) - round_units(
         group_admin, rounding
     )
     lines["expected_units"] = np.where(has_jw, expected_jw, expected_admin)
     lines["expected_jw_units"] = expected_jw
-    billable = billable_waste(group_admin, group_waste, rounding)
-    lines["group_billable_waste"] = billable.where(lines["group_has_waste"], 0.0)
+    billable = billable_waste(pd.Series(group_admin), pd.Series(group_waste), rounding)
+    lines["group_billable_waste"] = np.where(has_waste, billable.to_numpy(), 0.0)
     return lines
 
 

@@ -31,11 +31,17 @@ _GROUP = re.compile(r"(?<!\\)\((?!\?)")  # an unnamed capturing group's opening 
 def extract(values: pd.Series, pattern: str) -> pd.DataFrame:
     """`Series.str.extract(pattern)` in one Arrow kernel (pandas runs it in Python per value):
     one text column per capturing group (0, 1, ...), NA where the pattern does not match."""
-    count = iter(range(pattern.count("(")))
-    named = _GROUP.sub(lambda _: f"(?P<g{next(count)}>", pattern)
-    groups = pc.extract_regex(arrow_text(values), pattern=named).flatten()  # NA where no match
+    groups = extract_groups(arrow_text(values), pattern)
     columns = {k: pd.Series(part, index=values.index, dtype=TEXT) for k, part in enumerate(groups)}
     return pd.DataFrame(columns, index=values.index)
+
+
+def extract_groups(text: pa.Array, pattern: str) -> list[pa.Array]:
+    """`extract` on Arrow text: one Arrow text array per capturing group, null where the
+    pattern does not match."""
+    count = iter(range(pattern.count("(")))
+    named = _GROUP.sub(lambda _: f"(?P<g{next(count)}>", pattern)
+    return pc.extract_regex(text, pattern=named).flatten()  # null where no match
 
 
 # -- NDC ---------------------------------------------------------------------------------
@@ -98,48 +104,86 @@ def parse_dates(values: pd.Series, formats: tuple[str, ...] | list[str] = ()) ->
             values = values.dt.tz_localize(None)  # the wall-clock date where it was recorded
         inside = (values.dt.year >= FIRST_YEAR) & (values.dt.year <= LAST_YEAR)
         return values.where(inside).astype("datetime64[ns]").dt.normalize()
-    text = values.astype(TEXT).str.strip()
-    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
-    outside = date_out_of_range(text)
-    for pattern, fmt in _DATE_FORMATS:
-        hit = (text.str.match(pattern).fillna(False) & ~outside).astype(bool)
+    text = pc.utf8_trim_whitespace(arrow_text(values))
+    rows = pd.Series(text, dtype=TEXT)  # what strptime parses (by position)
+    hits, outside = _date_forms(text)
+    out = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[ns]")
+    for (_, fmt), hit in zip(_DATE_FORMATS, hits, strict=True):
+        hit &= ~outside
         if hit.any():
-            out[hit] = pd.to_datetime(text[hit], format=fmt, errors="coerce")
+            found = pd.to_datetime(rows[hit], format=fmt, errors="coerce")
+            out[hit] = found.to_numpy(dtype="datetime64[ns]")
+    if formats:
+        _parse_config_dates(rows, outside, formats, out)
+    return pd.Series(out, index=values.index)
+
+
+def _parse_config_dates(rows: pd.Series, outside: np.ndarray, formats, out: np.ndarray) -> None:
+    """`parse_dates`' second step: the config's strptime `formats`, in order, on the trimmed
+    text that is still unparsed (`out` NaT) and has no built-in format's out-of-range year;
+    a date outside FIRST_YEAR..LAST_YEAR stays NaT. Fills `out` in place."""
+    text = arrow_text(rows)
+    # ASCII digits only: strptime would read other decimal digits too
+    other = pc.fill_null(pc.match_substring_regex(text, r"[^\x00-\x7f]"), True)
+    readable = ~other.to_numpy(zero_copy_only=False) & ~outside
     for fmt in formats:
-        # ASCII digits only: strptime would read other decimal digits too
-        todo = (out.isna() & text.notna() & ~outside).astype(bool)
-        todo &= ~text.str.contains(r"[^\x00-\x7f]", regex=True).fillna(False).astype(bool)
+        todo = np.isnat(out) & readable
         if not todo.any():
             break
-        found = pd.to_datetime(text[todo], format=fmt, errors="coerce")
+        found = pd.to_datetime(rows[todo], format=fmt, errors="coerce")
         inside = (found.dt.year >= FIRST_YEAR) & (found.dt.year <= LAST_YEAR)
-        out[todo] = found.where(inside)
-    return out
+        out[todo] = found.where(inside).to_numpy(dtype="datetime64[ns]")
 
 
 def date_out_of_range(values: pd.Series) -> pd.Series:
     """True where the text has a date format (`parse_dates`) but a year outside
     FIRST_YEAR..LAST_YEAR (`9999-12-31`, `01/01/1678`): a V004, not an unparseable date."""
-    text = values.astype(TEXT).str.strip()
-    years = pd.Series(np.nan, index=values.index, dtype="float64")
+    text = pc.utf8_trim_whitespace(arrow_text(values))
+    return pd.Series(_date_forms(text)[1], index=values.index)
+
+
+def _date_forms(text: pa.Array) -> tuple[list[np.ndarray], np.ndarray]:
+    """Where the trimmed `text` has each built-in date format (`_DATE_FORMATS` order), and where
+    it has one with a year outside FIRST_YEAR..LAST_YEAR."""
+    hits, years = [], np.full(len(text), np.nan)
     for pattern, _ in _DATE_FORMATS:
-        found = extract(text, pattern)[0].astype("float64")
-        years = years.fillna(found)
-    return ((years < FIRST_YEAR) | (years > LAST_YEAR)).fillna(False).astype(bool)
+        year = pc.cast(extract_groups(text, pattern)[0], pa.float64())
+        year = year.to_numpy(zero_copy_only=False)  # NaN where the format does not match
+        hits.append(~np.isnan(year))
+        years = np.where(np.isnan(years), year, years)
+    return hits, (years < FIRST_YEAR) | (years > LAST_YEAR)  # NaN: neither
 
 
 # -- numbers -----------------------------------------------------------------------------
+
+
+_NUMBER = r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?"  # ASCII digits only
 
 
 def parse_decimal(values: pd.Series) -> pd.Series:
     """Parse plain decimals (`12`, `12.5`, `-3`, `.5`); anything else is NaN. Numbers pass."""
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         return values.astype("float64")
-    text = values.astype(TEXT).str.strip()
-    number = r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?"  # ASCII digits only
-    ok = text.str.fullmatch(number).fillna(False).astype(bool)
-    parsed = pc.cast(arrow_text(text.where(ok)), pa.float64())  # Arrow: correctly rounded
-    return pd.Series(parsed.to_numpy(zero_copy_only=False), index=values.index, dtype="float64")
+    text = pc.utf8_trim_whitespace(arrow_text(values))
+    return pd.Series(_decimals(text)[0], index=values.index, dtype="float64")
+
+
+def _decimals(text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Trimmed Arrow text as float64: the plain decimals parsed by Arrow (correctly rounded),
+    anything else NaN; and where the text is a plain decimal."""
+    try:  # Arrow reads exactly the plain decimals, and the words `inf`, `nan`, `infinity`
+        number = pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False)
+    except pa.ArrowInvalid:  # text that is no number at all: only the plain decimals parse
+        ok = pc.fill_null(pc.match_substring_regex(text, f"^({_NUMBER})$"), False)
+        number = pc.cast(pc.if_else(ok, text, pa.scalar(None, text.type)), pa.float64())
+        return number.to_numpy(zero_copy_only=False), ok.to_numpy(zero_copy_only=False)
+    ok = ~text.is_null().to_numpy(zero_copy_only=False)
+    words = ok & ~np.isfinite(number)  # `1e400` is a decimal (infinite), `inf` a word
+    if words.any():
+        decimal = pc.match_substring_regex(text.filter(pa.array(words)), f"^({_NUMBER})$")
+        ok[words] = decimal.to_numpy(zero_copy_only=False)
+        number = np.where(ok, number, np.nan)
+    return number, ok
 
 
 # an amount of money as exports write it: an optional sign, then an optional `$`, then digits
@@ -154,11 +198,16 @@ def parse_money(values: pd.Series) -> pd.Series:
     only, anything else NaN. Numbers pass."""
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         return values.astype("float64")
-    text = values.astype(TEXT).str.strip()
-    ok = text.str.fullmatch(_MONEY).fillna(False).astype(bool)
-    # a match is the sign, an optional `$` and the number: without `$` and commas, a decimal
-    plain = text.str.replace("$", "", regex=False).str.replace(",", "", regex=False).where(ok)
-    return parse_decimal(plain).where(ok).combine_first(parse_decimal(text))
+    text = pc.utf8_trim_whitespace(arrow_text(values))
+    number, plain = _decimals(text)
+    other = ~plain & ~text.is_null().to_numpy(zero_copy_only=False)
+    if other.any():  # a decimal has no `$` or comma; an amount without them is a decimal
+        rest = text.filter(pa.array(other))
+        amount = pc.match_substring_regex(rest, f"^({_MONEY})$")
+        rest = pc.replace_substring(pc.replace_substring(rest, "$", ""), ",", "")
+        number = number.copy()
+        number[other] = _decimals(pc.if_else(amount, rest, pa.scalar(None, rest.type)))[0]
+    return pd.Series(number, index=values.index, dtype="float64")
 
 
 # -- modifiers and code lists ------------------------------------------------------------
@@ -196,11 +245,12 @@ def normalize_code_list(values: pd.Series) -> pd.Series:
     parts = split_codes(values)
     arr = parts.to_numpy(dtype=object, na_value="\uffff")
     arr.sort(axis=1)  # the NA marker sorts last
-    joined = pd.Series("", index=values.index, dtype="string")
-    for i in range(arr.shape[1]):  # at most a handful of columns, each vectorised
-        col = pd.Series(arr[:, i], index=values.index, dtype="string").replace("\uffff", "")
-        joined = (joined + " " + col).str.strip()
-    return joined.where(joined != "", pd.NA)
+    joined = np.full(len(arr), "", dtype=object)
+    for i in range(arr.shape[1]):  # at most a handful of columns, each a numpy object op
+        entry = arr[:, i]  # no entry holds whitespace: the separators were replaced
+        spaced = np.where(joined == "", entry, joined + " " + entry)
+        joined = np.where(entry == "\uffff", joined, spaced)
+    return pd.Series(joined, index=values.index, dtype="string").where(joined != "", pd.NA)
 
 
 def normalize_diagnosis_codes(values: pd.Series) -> pd.Series:

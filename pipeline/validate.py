@@ -19,14 +19,17 @@ from functools import partial
 import numpy as np
 import pandas as pd
 import pandera.errors
+import pyarrow.compute as pc
 
 from claims_audit.columns import (
     as_category,
+    codes_of,
     concat_frames,
-    group_ids,
+    distinct_text,
     is_categorical,
-    per_value,
+    pair_ids,
     recode,
+    sorted_codes,
 )
 from claims_audit.ingest import RawInput
 from claims_audit.parsing import (
@@ -34,6 +37,7 @@ from claims_audit.parsing import (
     LAST_YEAR,
     MAX_LIST_ENTRIES,
     TEXT,
+    arrow_text,
     count_codes,
     date_out_of_range,
     normalize_code_list,
@@ -131,16 +135,27 @@ def map_values(raw: pd.DataFrame, values: dict[str, dict[str, str]] | None) -> p
     return raw
 
 
-def type_columns(
-    raw: pd.DataFrame, date_formats: tuple[str, ...] | list[str] = ()
-) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
-    """Parse every canonical column to its type, once per distinct value; return the typed frame
-    and the V003 (unparseable) / V004 (unit not allowed) rejects. `date_formats`: the strptime
-    formats the config adds to the built-in date formats (`parse_dates`)."""
-    typed = pd.DataFrame(index=raw.index)
-    problems: list[pd.DataFrame] = []
+@dataclass
+class TypedColumns:
+    """What `type_columns` makes of the raw lines."""
+
+    frame: pd.DataFrame  # every canonical column, typed (the raw frame's index)
+    problems: list[pd.DataFrame]  # the V002/V003/V004 rejects found while typing
+    # per parsed (number or date) column: its typed distinct values, and each row's position
+    # among them, so the schema checks a value once (`schema_failures`)
+    distinct: dict[str, tuple[pd.Series, np.ndarray]]
+
+
+def type_columns(raw: pd.DataFrame, date_formats: tuple[str, ...] | list[str] = ()) -> TypedColumns:
+    """Parse every canonical column to its type, once per distinct value: the typed frame, the
+    V002/V003 (unparseable)/V004 (out of range, unit not allowed) rejects, and the parsed
+    columns' typed distinct values. `date_formats`: the strptime formats the config adds to the
+    built-in date formats (`parse_dates`)."""
     parsers = dict(_PARSERS, date=partial(parse_dates, formats=tuple(date_formats)))
     date_what = ", ".join(["YYYY-MM-DD", "MM/DD/YYYY", "YYYYMMDD", *date_formats])
+    columns: dict[str, pd.Series] = {}
+    problems: list[pd.DataFrame] = []
+    distinct: dict[str, tuple[pd.Series, np.ndarray]] = {}
     for name in FIELDS:
         meta = FIELD_META[name]
         values = raw[name]
@@ -148,56 +163,15 @@ def type_columns(
             values = _fill_default(values, meta["default"])
         kind = meta["kind"]
         if kind in _PARSERS:
-            parsed = per_value(values, parsers[kind])
-            if kind != "date":  # `1e400` parses to infinity: not a usable number
-                parsed = parsed.where(np.isfinite(parsed))
-            bad = values.notna() & parsed.isna()
-            what = f"not a date ({date_what})" if kind == "date" else ("not a number")
-            out_of_range, why = _out_of_range(values, parsed, kind)
-            bad &= ~out_of_range
-            if kind == "int":
-                fractional = parsed.notna() & (parsed % 1 != 0)
-                bad |= fractional & ~out_of_range
-                what = "not a whole number"
-            parsed = parsed.where(~out_of_range & ~bad)
-            if kind == "int":
-                parsed = parsed.astype("Int64")
-            if out_of_range.any():
-                index = out_of_range[out_of_range].index
-                problems.append(_reject_records(raw, index, name, "V004", why))
-            if bad.any():
-                problems.append(_reject_records(raw, bad[bad].index, name, "V003", what))
-            values = parsed
+            what = f"not a date ({date_what})" if kind == "date" else "not a number"
+            parsed = _parse_column(raw, name, values, parsers[kind], what, problems)
+            values, distinct[name] = parsed
         elif meta.get("identifier"):
             values = values.astype(TEXT)
         else:
-            rule = normalize_diagnosis_codes if name == "diagnosis_codes" else _text_rule(meta)
-            values = recode(values, rule) if rule else as_category(values)
-            if kind == "codes":
-                too_many = per_value(raw[name], count_codes) > MAX_LIST_ENTRIES
-                if too_many.any():
-                    problems.append(
-                        _reject_records(
-                            raw,
-                            too_many[too_many].index,
-                            name,
-                            "V004",
-                            f"more than {MAX_LIST_ENTRIES} codes in the list",
-                        )
-                    )
-            if kind == "unit":
-                bad = raw[name].notna() & values.isna()
-                if bad.any():
-                    problems.append(
-                        _reject_records(
-                            raw,
-                            bad[bad].index,
-                            name,
-                            "V004",
-                            "unit not one of mg, mcg, g, units, IU, mL",
-                        )
-                    )
-        typed[name] = values
+            values = _normalise_column(raw, name, values, meta, problems)
+        columns[name] = values
+    typed = pd.DataFrame(columns, index=raw.index, copy=False)  # one block a column: no copy
     # a documented dose needs its unit
     no_unit = typed["administered_amount"].notna() & raw["administered_unit"].isna()
     if no_unit.any():
@@ -210,46 +184,115 @@ def type_columns(
                 "administered_unit is required with administered_amount",
             )
         )
-    return typed, problems
+    return TypedColumns(typed, problems, distinct)
 
 
-def _out_of_range(values: pd.Series, parsed: pd.Series, kind: str) -> tuple[pd.Series, str]:
-    """Values that parse but are outside the range a claim line can hold (V004), and why:
-    dates outside FIRST_YEAR..LAST_YEAR, whole numbers beyond 2^53 (not exact as float64),
-    decimals beyond MAX_NUMBER or positive below MIN_POSITIVE."""
-    if kind == "date":
-        outside = values.notna() & per_value(values, date_out_of_range).astype(bool)
-        return outside, f"date outside the years {FIRST_YEAR}-{LAST_YEAR}"
+def _parse_column(
+    raw: pd.DataFrame, name: str, values: pd.Series, parse, what: str, problems: list
+) -> tuple[pd.Series, tuple[pd.Series, np.ndarray]]:
+    """One number or date column parsed and range-checked once per distinct value: the typed
+    rows, and the typed distinct values with each row's position among them. The V003 / V004
+    rejects of its rows are appended to `problems`."""
+    kind = FIELD_META[name]["kind"]
+    distinct, rows = distinct_text(values)
+    parsed = parse(distinct).to_numpy()
+    present = np.arange(len(parsed)) < len(parsed) - 1  # the NA value is last
+    # `1e400` parses to infinity: not a usable number
+    missing = np.isnat(parsed) if kind == "date" else ~np.isfinite(parsed)
+    out_of_range, why = _out_of_range(distinct, present, parsed, missing, kind)
+    bad = present & missing & ~out_of_range
     if kind == "int":
-        return parsed.notna() & (parsed.abs() >= _MAX_INT), "whole number out of range"
-    size = parsed.abs()
-    outside = parsed.notna() & ((size > MAX_NUMBER) | ((size > 0) & (size < MIN_POSITIVE)))
+        with np.errstate(invalid="ignore"):
+            bad |= ~missing & (np.mod(parsed, 1) != 0) & ~out_of_range
+        what = "not a whole number"
+    for flagged, code, reason in ((out_of_range, "V004", why), (bad, "V003", what)):
+        hit = np.flatnonzero(flagged[rows]) if flagged.any() else []
+        if len(hit):
+            problems.append(_reject_records(raw, raw.index[hit], name, code, reason))
+    na = np.datetime64("NaT") if kind == "date" else np.nan
+    typed = pd.Series(np.where(out_of_range | bad, na, parsed))
+    if kind == "int":
+        typed = typed.astype("Int64")
+    column = pd.Series(typed.array.take(rows), index=raw.index)
+    if not values.hasnans:  # the NA value (last) belongs to no row
+        typed = typed.iloc[:-1]
+    return column, (typed, rows)
+
+
+def _normalise_column(
+    raw: pd.DataFrame, name: str, values: pd.Series, meta: dict, problems: list
+) -> pd.Series:
+    """One text column as a categorical of its normalised values (case folding, code-list and
+    unit forms: once per distinct value). V004 rejects (a list of too many codes, a unit not
+    allowed) are appended to `problems`."""
+    rule = normalize_diagnosis_codes if name == "diagnosis_codes" else _text_rule(meta)
+    # a new categorical either way: the typed frame shares no array with the raw one
+    values = recode(values, rule) if rule else as_category(values).copy()
+    if meta["kind"] == "codes":
+        distinct, rows = distinct_text(raw[name])
+        # more than MAX_LIST_ENTRIES entries need one separator between each two
+        length = pc.fill_null(pc.utf8_length(arrow_text(distinct)), 0)
+        long = length.to_numpy(zero_copy_only=False) > 2 * MAX_LIST_ENTRIES
+        too_many = np.zeros(len(distinct), dtype=bool)
+        if long.any():
+            too_many[long] = (count_codes(distinct[long]) > MAX_LIST_ENTRIES).to_numpy()
+        hit = np.flatnonzero(too_many[rows]) if too_many.any() else []
+        if len(hit):
+            why = f"more than {MAX_LIST_ENTRIES} codes in the list"
+            problems.append(_reject_records(raw, raw.index[hit], name, "V004", why))
+    if meta["kind"] == "unit":
+        bad = raw[name].notna().to_numpy() & (values.cat.codes.to_numpy() < 0)
+        if bad.any():
+            why = "unit not one of mg, mcg, g, units, IU, mL"
+            problems.append(_reject_records(raw, raw.index[bad], name, "V004", why))
+    return values
+
+
+def _out_of_range(
+    distinct: pd.Series, present: np.ndarray, parsed: np.ndarray, missing: np.ndarray, kind: str
+) -> tuple[np.ndarray, str]:
+    """Distinct values that parse but are outside the range a claim line can hold (V004), and
+    why: dates outside FIRST_YEAR..LAST_YEAR, whole numbers beyond 2^53 (not exact as float64),
+    decimals beyond MAX_NUMBER or positive below MIN_POSITIVE. `present`: not the NA value;
+    `missing`: no usable value parsed."""
+    if kind == "date":
+        outside = present & date_out_of_range(distinct).to_numpy(dtype=bool)
+        return outside, f"date outside the years {FIRST_YEAR}-{LAST_YEAR}"
+    size = np.abs(parsed)
+    if kind == "int":
+        return ~missing & (size >= _MAX_INT), "whole number out of range"
+    outside = ~missing & ((size > MAX_NUMBER) | ((size > 0) & (size < MIN_POSITIVE)))
     return outside, f"number out of range (at most {MAX_NUMBER:.0e}, none below {MIN_POSITIVE:.0e})"
 
 
-SCHEMA_CHUNK_ROWS = 1_000_000
+# the schema's columns with a check beyond their type, without the type: `type_columns` gives
+# every column its type, pandera's type checks would only repeat that
+_VALUES_CHECKED = [name for name, col in SCHEMA.columns.items() if col.checks or not col.nullable]
+_UNTYPED = SCHEMA.update_columns({name: {"dtype": None} for name in _VALUES_CHECKED}).columns
+_CHECKED = {name: _UNTYPED[name] for name in _VALUES_CHECKED}
 
 
-def schema_failures(typed: pd.DataFrame, raw: pd.DataFrame) -> list[pd.DataFrame]:
-    """Run the pandera schema lazily and turn its failure cases into V002/V004 rejects."""
+def schema_failures(typed: TypedColumns, raw: pd.DataFrame) -> list[pd.DataFrame]:
+    """Run the pandera schema's column checks lazily and turn their failure cases into V002/V004
+    rejects. Every check is of one value, so each column is checked once per distinct value
+    (`_distinct_typed`) and the failures are taken to the rows."""
     found = []
-    for start in range(0, len(typed), SCHEMA_CHUNK_ROWS):  # bounded memory on large batches
-        try:
-            with warnings.catch_warnings():  # pandera's own concat of failure cases warns
-                warnings.simplefilter("ignore", FutureWarning)
-                SCHEMA.validate(typed.iloc[start : start + SCHEMA_CHUNK_ROWS], lazy=True)
-        except pandera.errors.SchemaErrors as exc:
-            found.append(exc.failure_cases)
-    if not found:
-        return []
-    cases = pd.concat(found, ignore_index=True)
-    cases = cases[cases["index"].notna() & cases["column"].isin(FIELDS)]
-    cases = cases[~cases["check"].astype(str).str.startswith(("coerce_dtype", "dtype"))]
+    for name, column in _CHECKED.items():
+        values, rows = _distinct_typed(typed, name)
+        if not column.checks and not values.hasnans:  # not nullable, and no value is NA
+            continue
+        for check, positions in _failure_cases(column, values):
+            if rows is None:
+                index = pd.Index(positions)  # the values are the rows (labels)
+            else:
+                failed = np.zeros(len(values), dtype=bool)
+                failed[positions] = True
+                index = typed.frame.index[failed[rows]]
+            found.append((name, check, index))
     out = []
-    for (column, check), group in cases.groupby(["column", "check"], sort=True):
+    for column, check, index in sorted(found, key=lambda f: (f[0], f[1])):
         code = "V002" if check == "not_nullable" else "V004"
         why = REASONS[code] if code == "V002" else f"fails check {check}"
-        index = pd.Index(group["index"].astype("int64").unique())
         if code == "V002":  # a value that is there but did not parse is V003/V004, not V002
             index = index[raw[column].isna().to_numpy()[index]]
         if len(index):
@@ -257,20 +300,70 @@ def schema_failures(typed: pd.DataFrame, raw: pd.DataFrame) -> list[pd.DataFrame
     return out
 
 
-def duplicate_lines(typed: pd.DataFrame, raw: pd.DataFrame, bad_index: pd.Index) -> pd.DataFrame:
-    """V005: a later row repeating an earlier (claim_id, line_number) of the batch."""
-    key = group_ids(typed["claim_id"], typed["line_number"])
-    ok = ~typed.index.isin(bad_index)
-    counts = np.bincount(key, weights=ok.astype(np.float64))
+def _distinct_typed(typed: TypedColumns, name: str) -> tuple[pd.Series, np.ndarray | None]:
+    """A typed column's distinct values (NA, last, only where a row is NA) and each row's
+    position among them: a parsed column's from typing, a categorical's categories (its codes
+    the positions: -1, NA, is the last); other columns (the identifiers) are their rows
+    (positions None)."""
+    if name in typed.distinct:
+        return typed.distinct[name]
+    column = typed.frame[name]
+    if not is_categorical(column):
+        return column, None
+    count = len(column.cat.categories)
+    everyone = np.arange(count + column.hasnans)
+    everyone[count:] = -1  # NA
+    values = pd.Series(pd.Categorical.from_codes(everyone, dtype=column.dtype))
+    return values, column.cat.codes.to_numpy()
+
+
+def _failure_cases(column, values: pd.Series) -> list[tuple[str, np.ndarray]]:
+    """The value checks of one pandera schema column that `values` fail: per check, the
+    positions (index labels) of the failing values, in order."""
+    try:
+        with warnings.catch_warnings():  # pandera's own concat of failure cases warns
+            warnings.simplefilter("ignore", FutureWarning)
+            column.validate(pd.DataFrame({column.name: values}), lazy=True)
+        return []
+    except pandera.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+    cases = cases[cases["index"].notna()]
+    cases = cases[~cases["check"].astype(str).str.startswith(("coerce_dtype", "dtype"))]
+    return [
+        (check, group["index"].astype("int64").unique())
+        for check, group in cases.groupby("check", sort=True)
+    ]
+
+
+def duplicate_lines(typed: TypedColumns, bad_index: pd.Index) -> pd.Index:
+    """V005: the rows (labels) repeating an earlier (claim_id, line_number) of the batch, of
+    those not rejected already (`bad_index`)."""
+    key = _line_keys(typed)
+    index = typed.frame.index
+    ok = _good_rows(index, bad_index)
+    counts = np.bincount(key, weights=ok.astype(np.float64)) if len(bad_index) else np.bincount(key)
     candidates = ok & (counts[key] > 1)  # only repeated keys need the order check
-    dup = pd.Series(key[candidates], index=typed.index[candidates]).duplicated(keep="first")
-    return _reject_records(
-        raw,
-        dup[dup].index,
-        "line_number",
-        "V005",
-        "duplicate (claim_id, line_number) of an earlier row",
-    )
+    if not candidates.any():
+        return index[:0]
+    dup = pd.Series(key[candidates], index=index[candidates]).duplicated(keep="first")
+    return dup[dup].index
+
+
+def _line_keys(typed: TypedColumns) -> np.ndarray:
+    """Per row, an integer key of its (claim_id, line_number), equal for equal pairs: the two
+    codes packed (no hashing) while the key space is small enough to count in, else dense
+    pair ids (`pair_ids`)."""
+    numbers, rows = typed.distinct["line_number"]
+    line = pd.factorize(numbers, use_na_sentinel=True)[0][rows] + 1  # equal numbers, equal codes
+    claim = sorted_codes(typed.frame["claim_id"])
+    if claim is None:
+        claim = codes_of(typed.frame["claim_id"]) + 1  # NA (-1) is 0
+    if not len(line):
+        return line
+    span = int(line.max()) + 1
+    if (int(claim.max()) + 1) * span <= 8 * len(line) + 4096:
+        return claim * span + line
+    return pair_ids(claim, line)[0]
 
 
 def combine_inputs(inputs: list[RawInput]) -> pd.DataFrame:
@@ -298,8 +391,8 @@ def validate_frame(
     `values` and `date_formats`: the config's `[values]` (`map_values`, applied first) and
     `[policy] date_formats`."""
     raw = map_values(raw, values)
-    typed, problems = type_columns(raw, date_formats)
-    problems += schema_failures(typed, raw)
+    typed = type_columns(raw, date_formats)
+    problems = typed.problems + schema_failures(typed, raw)
     rejects = pd.concat(problems) if problems else pd.DataFrame(columns=REJECT_COLUMNS)
     rejects["_priority"] = rejects["reason_code"].map(_PRIORITY)
     rejects = (
@@ -308,19 +401,27 @@ def validate_frame(
         .drop_duplicates(["_row", "column"])
     )
     bad_index = pd.Index(rejects["_row"].unique())
-    dups = duplicate_lines(typed, raw, bad_index)
+    dups = duplicate_lines(typed, bad_index)
     if len(dups):
-        found = dups.reset_index(names="_row")
+        why = "duplicate (claim_id, line_number) of an earlier row"
+        found = _reject_records(raw, dups, "line_number", "V005", why).reset_index(names="_row")
         rejects = pd.concat([rejects, found], ignore_index=True) if len(rejects) else found
-    bad_index = bad_index.union(dups.index)
+    bad_index = bad_index.union(dups)
 
-    keep = ~typed.index.isin(bad_index)
-    lines = typed.take(np.flatnonzero(keep)) if len(bad_index) else typed  # no copy if all good
+    keep = _good_rows(typed.frame.index, bad_index)
+    lines = typed.frame.take(np.flatnonzero(keep)) if len(bad_index) else typed.frame  # no copy
     lines.index = pd.RangeIndex(len(lines))
     lines["line_number"] = lines["line_number"].to_numpy(dtype="int64")
     lines["source_file"] = raw["source_file"].array[keep]
     lines["source_row"] = raw["source_row"].to_numpy()[keep].astype("int64")
     return Validated(lines=lines, rejects=rejects[REJECT_COLUMNS], rows_rejected={})
+
+
+def _good_rows(index: pd.Index, bad_index: pd.Index) -> np.ndarray:
+    """Which rows of `index` are not among the labels `bad_index`."""
+    if not len(bad_index):  # no hashing (an empty label index is of objects)
+        return np.ones(len(index), dtype=bool)
+    return ~index.isin(bad_index)
 
 
 def finish_rejects(parts: list[pd.DataFrame], inputs: list[RawInput]) -> Validated:

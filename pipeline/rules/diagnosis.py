@@ -10,10 +10,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
-from claims_audit.columns import TEXT, joined_per_label, per_combination
+from claims_audit.columns import (
+    TEXT,
+    as_category,
+    combination_rows,
+    distinct_combinations,
+    joined_per_label,
+)
 from claims_audit.parsing import split_codes
 from claims_audit.rules.common import (
     NO_POLICY,
@@ -59,9 +63,10 @@ def check_icd10cm_release() -> str:
 
 def in_icd10cm_release(dates: pd.Series) -> pd.Series:
     """True where the date of service falls inside the fiscal year of `ICD10CM_RELEASE`."""
-    start = pd.Timestamp(ICD10CM_RELEASE["valid_from"])
-    end = pd.Timestamp(ICD10CM_RELEASE["valid_to"])
-    return ((dates >= start) & (dates <= end)).fillna(False).astype(bool)
+    start = np.datetime64(ICD10CM_RELEASE["valid_from"], "ns")
+    end = np.datetime64(ICD10CM_RELEASE["valid_to"], "ns")
+    days = dates.to_numpy(dtype="datetime64[ns]")  # NaT compares False
+    return pd.Series((days >= start) & (days <= end), index=dates.index)
 
 
 def _cache_file() -> Path:
@@ -95,14 +100,15 @@ def billable_icd10_codes() -> frozenset[str]:
 
 
 @cache
-def _billable_value_set() -> pa.Array:
-    return pa.array(sorted(billable_icd10_codes()), pa.string())
+def _billable_index() -> pd.Index:
+    """The billable codes as an Index: its hash table is built on the first lookup only."""
+    return pd.Index(sorted(billable_icd10_codes()), dtype=object)
 
 
 def billable(codes: pd.Series) -> pd.Series:
     """True where a code (no dot) is a valid billable ICD-10-CM code."""
-    found = pc.is_in(pa.array(codes.astype(TEXT)), value_set=_billable_value_set())
-    return pd.Series(found.to_numpy(zero_copy_only=False), index=codes.index)
+    found = _billable_index().get_indexer(codes.astype(object)) >= 0
+    return pd.Series(found, index=codes.index)
 
 
 @rule(
@@ -151,15 +157,11 @@ def diagnosis_invalid(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     Fix: code to the highest specificity documented (a leaf code of the ICD-10-CM tabular list).
     """
 
-    def invalid(combos: pd.DataFrame) -> pd.Series:
-        long = diagnoses_long(combos)
-        bad = long[~billable(long)]
-        return joined_per_label(bad, combos.index, " ")
-
+    ids, lists, long = diagnosis_lists(lines, ctx)
+    invalid = joined_per_label(long[~billable(long)], lists.index, " ")
+    listed = combination_rows(invalid.astype(object), ids, lines.index)  # read where evaluated
     applicable = lines["diagnosis_codes"].notna()
     evaluated = applicable & in_icd10cm_release(lines["service_date"])
-    codes = lines.loc[evaluated, ["diagnosis_codes"]]  # one column: not the whole line
-    listed = per_combination(codes, ["diagnosis_codes"], invalid).reindex(lines.index)
     return Flags(
         mask=listed.notna() & evaluated,
         applicable=applicable,
@@ -174,6 +176,40 @@ def diagnosis_invalid(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
             ")",
         ),
     )
+
+
+def diagnosis_lists(lines: pd.DataFrame, ctx: RuleContext) -> tuple:
+    """Each line's diagnosis-list id, the distinct lists (one row per id) and their codes
+    (`diagnoses_long` of the lists, indexed by list id): split once for D002 and D003."""
+
+    def split() -> tuple:
+        if lines.empty:
+            return np.zeros(0, dtype=np.int64), lines[["diagnosis_codes"]], pd.Series(dtype=TEXT)
+        ids, lists = distinct_combinations(lines, ["diagnosis_codes"])
+        return ids, lists, diagnoses_long(lists)
+
+    return ctx.shared(lines, ("diagnosis_lists",), split)
+
+
+def any_prefix_matches(
+    lists: np.ndarray, kinds: np.ndarray, codes: pd.Series, prefixes: pd.Series
+) -> np.ndarray:
+    """Per pair k of (diagnosis list `lists[k]`, indications `kinds[k]`): one of the list's
+    codes (`codes`, indexed by list id) starts with one of the prefixes (`prefixes`, indexed
+    by the indications' id first)."""
+    pairs = pd.DataFrame({"pair": np.arange(len(lists)), "list": lists, "kind": kinds})
+    with_codes = pairs.merge(
+        pd.DataFrame({"list": codes.index.to_numpy(), "dx": codes.to_numpy(dtype=str)})
+    )
+    prefix = pd.DataFrame(
+        {
+            "kind": prefixes.index.get_level_values(0).to_numpy(),
+            "prefix": prefixes.to_numpy(dtype=str),
+        }
+    )
+    both = with_codes.merge(prefix)
+    hit = np.char.startswith(both["dx"].to_numpy(dtype=str), both["prefix"].to_numpy(dtype=str))
+    return np.bincount(both["pair"].to_numpy()[hit], minlength=len(lists)) > 0
 
 
 @rule(
@@ -193,29 +229,21 @@ def diagnosis_not_supported(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     Fix: check the record for the indication treated and report its diagnosis code; if the use
     is off-label, attach the payer's required documentation.
     """
-    indications = drug_policy(lines, ctx.bundle, "indications")
+    indications = as_category(drug_policy(lines, ctx, "indications"))
     applicable = lines["diagnosis_codes"].notna()
-    evaluable = indications.notna() & applicable
-
-    def unsupported(combos: pd.DataFrame) -> pd.Series:
-        long = diagnoses_long(combos)
-        prefixes = split_codes(combos["indications"]).stack().reset_index(level=1, drop=True)
-        pairs = pd.merge(
-            long.rename("dx"), prefixes.rename("prefix"), left_index=True, right_index=True
-        )
-        hit = np.char.startswith(
-            pairs["dx"].to_numpy(dtype=str), pairs["prefix"].to_numpy(dtype=str)
-        )
-        supported = pd.Series(hit, index=pairs.index).groupby(level=0).any()
-        return ~supported.reindex(combos.index, fill_value=False)
-
-    frame = lines.loc[evaluable, ["diagnosis_codes"]].assign(indications=indications[evaluable])
-    verdict = per_combination(frame, ["diagnosis_codes", "indications"], unsupported)
-    mask = verdict.reindex(lines.index, fill_value=False).astype(bool)
+    evaluable = (indications.notna() & applicable).to_numpy(dtype=bool)
+    at = np.flatnonzero(evaluable)
+    ids, _, long = diagnosis_lists(lines, ctx)
+    kinds = len(indications.cat.categories)
+    pair, keys = pd.factorize(ids[at] * kinds + indications.cat.codes.to_numpy()[at])
+    prefixes = split_codes(pd.Series(indications.cat.categories.astype("string")))
+    unsupported = ~any_prefix_matches(keys // kinds, keys % kinds, long, prefixes.stack())
+    mask = np.zeros(len(lines), dtype=bool)
+    mask[at] = unsupported[pair]
     return Flags(
-        mask=mask,
+        mask=pd.Series(mask, index=lines.index),
         applicable=applicable,
-        evaluated=evaluable,
+        evaluated=pd.Series(evaluable, index=lines.index),
         reason=NO_POLICY,
         observed=lines["diagnosis_codes"],
         expected=lambda r: r.pick(indications).astype(TEXT),

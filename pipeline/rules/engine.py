@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from claims_audit.columns import ARROW_TEXT, TEXT, arrow_text, as_text
+from claims_audit.columns import ARROW_TEXT, TEXT, arrow_text, as_text, is_categorical
 from claims_audit.rules import effective_rules
 from claims_audit.rules.common import RuleContext, fmt_date, fmt_num
 from claims_audit.rules.registry import MISSING_INPUT, Flags, Remittance
@@ -103,6 +103,8 @@ def finding_ids(claim_id: pd.Series, line_number: pd.Series, rule_code: pd.Serie
 
 def _bool(values) -> np.ndarray:
     """A mask as a plain numpy bool array (NA counts as False)."""
+    if isinstance(values, pd.Series) and values.dtype == np.bool_:
+        return values.to_numpy()
     if isinstance(values, pd.Series):
         return (
             values.fillna(False).to_numpy(dtype=bool)
@@ -116,36 +118,89 @@ class FlaggedRows:
     """The flagged rows of the lines, read column by column as text (categoricals and objects
     converted on first access only): what a rule's message and value callables receive."""
 
-    def __init__(self, lines: pd.DataFrame, positions: np.ndarray):
-        self._lines, self._pos = lines, positions
+    def __init__(self, lines: pd.DataFrame, positions: np.ndarray, decoded: dict | None = None):
+        self._lines, self.positions = lines, positions
         self.index = lines.index[positions]
         self._cache: dict[str, pd.Series] = {}
+        # per column of text categories: the categories as Arrow text (None: not text),
+        # shared by the rules of one run
+        self._decoded = {} if decoded is None else decoded
 
     def __getitem__(self, name: str) -> pd.Series:
         if name not in self._cache:
             col = self._lines[name]
-            values = pd.Series(col.array.take(self._pos), index=self.index, name=name)
-            if isinstance(values.dtype, pd.CategoricalDtype) or values.dtype == object:
-                values = as_text(values)
+            categories = self._text_categories(name, col)
+            if categories is not None:  # what `as_text` gives, with the categories decoded once
+                codes = col.cat.codes.to_numpy()[self.positions]
+                taken = categories.take(pa.array(codes, mask=codes < 0))
+                values = pd.Series(taken, index=self.index, dtype=TEXT, name=name)
+            else:
+                values = pd.Series(col.array.take(self.positions), index=self.index, name=name)
+                if isinstance(values.dtype, pd.CategoricalDtype) or values.dtype == object:
+                    values = as_text(values)
             self._cache[name] = values
         return self._cache[name]
 
+    def _text_categories(self, name: str, col: pd.Series) -> pa.Array | None:
+        """The column's categories as Arrow text when they are text (as `as_text` decodes)."""
+        if name not in self._decoded:
+            categories = None
+            if is_categorical(col) and pd.api.types.is_object_dtype(col.cat.categories):
+                cats = pd.Series(col.cat.categories)
+                if pd.api.types.infer_dtype(cats, skipna=True) == "string":
+                    categories = arrow_text(cats)
+            self._decoded[name] = categories
+        return self._decoded[name]
+
     def pick(self, values: pd.Series) -> pd.Series:
         """The flagged rows' entries of a full-length Series computed by the rule."""
-        return pd.Series(values.array.take(self._pos), index=self.index, name=values.name)
+        return pd.Series(values.array.take(self.positions), index=self.index, name=values.name)
 
     def __len__(self) -> int:
-        return len(self._pos)
+        return len(self.positions)
+
+
+def _constant(value: str | None, n: int) -> pa.Array:
+    """`n` times one text (null for None) as Arrow text."""
+    if value is None:
+        return pa.nulls(n, ARROW_TEXT)
+    return pa.repeat(pa.scalar(value, ARROW_TEXT), n)
+
+
+def _text(spec, rows: FlaggedRows) -> pa.Array:
+    """A Flags text field for the flagged rows as Arrow text (a constant without pandas; text
+    of the rows, what most messages are, as it is)."""
+    if spec is None or isinstance(spec, str):
+        return _constant(spec, len(rows))
+    values = _given(spec, rows)
+    if isinstance(values, pd.Series) and values.dtype == TEXT and values.index.equals(rows.index):
+        return arrow_text(values)
+    return arrow_text(_as_kind(values, rows, "text"))
+
+
+def _numbers(spec, rows: FlaggedRows) -> np.ndarray:
+    """A Flags number field for the flagged rows as float64 (NaN where none)."""
+    if spec is None:
+        return np.full(len(rows), np.nan)
+    if isinstance(spec, pd.Series) and spec.dtype == np.float64:
+        return spec.to_numpy()[rows.positions]
+    return _values(spec, rows, "float64").to_numpy(dtype="float64")
+
+
+def _given(spec, rows: FlaggedRows):
+    """What a Flags field gives the flagged rows: a callable of the rows, or the rows' entries
+    of a full-length Series."""
+    return spec(rows) if callable(spec) else rows.pick(spec)
 
 
 def _values(spec, rows: FlaggedRows, kind: str) -> pd.Series:
-    """A Flags field for the flagged rows: None, a constant, a callable of the rows, or a
-    full-length Series (numbers are formatted here, on the few flagged rows only)."""
-    if spec is None:
-        return pd.Series(None, index=rows.index, dtype=TEXT if kind == "text" else kind)
-    if isinstance(spec, str):
-        return pd.Series(spec, index=rows.index, dtype=TEXT)
-    values = spec(rows) if callable(spec) else rows.pick(spec)
+    """A Flags field (a callable of the rows, or a full-length Series) for the flagged rows."""
+    return _as_kind(_given(spec, rows), rows, kind)
+
+
+def _as_kind(values, rows: FlaggedRows, kind: str) -> pd.Series:
+    """The flagged rows' values as float64 or text (numbers and dates are formatted here, on
+    the few flagged rows only)."""
     if kind == "float64":
         return pd.Series(values, index=rows.index).astype("float64")
     values = pd.Series(values, index=rows.index)
@@ -172,8 +227,13 @@ def _reasons(reason, positions: np.ndarray) -> dict[str, int]:
         return {}
     if reason is None or isinstance(reason, str):
         return {reason or MISSING_INPUT: len(positions)}
-    values = pd.Series(pd.Series(reason).array.take(positions))
-    counts = values.value_counts(dropna=False)
+    reason = pd.Series(reason)
+    if isinstance(reason.dtype, pd.CategoricalDtype):  # counted on the integer codes
+        counts = np.bincount(reason.cat.codes.to_numpy()[positions] + 1)
+        keys = [None, *reason.cat.categories[: len(counts) - 1]]
+        counts = pd.Series(counts, index=pd.Index(keys, dtype=object))
+    else:
+        counts = pd.Series(reason.array.take(positions)).value_counts(dropna=False)
     out: dict[str, int] = {}
     for key, n in counts[counts > 0].items():
         name = MISSING_INPUT if pd.isna(key) or str(key) == "" else str(key)
@@ -187,26 +247,29 @@ def coverage_of(flags: Flags, judged: np.ndarray) -> dict:
     applicable = judged if flags.applicable is None else judged & _bool(flags.applicable)
     evaluated = applicable if flags.evaluated is None else applicable & _bool(flags.evaluated)
     missing = np.flatnonzero(applicable & ~evaluated)
-    return {
-        "evaluated": int(evaluated.sum()),
-        "not_applicable": int((judged & ~applicable).sum()),
+    return {  # applicable lines are judged lines: the rest of the judged are not applicable
+        "evaluated": int(np.count_nonzero(evaluated)),
+        "not_applicable": int(np.count_nonzero(judged) - np.count_nonzero(applicable)),
         "not_evaluated": _reasons(flags.reason, missing),
     }
 
 
-def _remittance(spec, default: Remittance, which: str, rows: FlaggedRows) -> pd.Series:
+def _remittance(spec, default: Remittance, which: str, rows: FlaggedRows) -> pa.Array:
     """The flagged rows' CARC or RARC: the rule's per-line value where it gives one, else the
     registry's (with its claim-type exceptions for the CARC)."""
     code = getattr(default, which) or None
+    by_claim_type = default.carc_by_claim_type if which == "carc" else ()
+    if spec is None and not by_claim_type:
+        return _constant(code, len(rows))
     base = pd.Series(code, index=rows.index, dtype=TEXT)
-    if which == "carc" and default.carc_by_claim_type:
+    if by_claim_type:
         claim_type = rows["claim_type"]
-        for kind, carc in default.carc_by_claim_type:
+        for kind, carc in by_claim_type:
             base = base.mask((claim_type == kind).fillna(False), carc)
-    if spec is None:
-        return base
-    given = _values(spec, rows, "text")
-    return given.where((given.notna() & (given != "")).fillna(False), base)
+    if spec is not None:
+        given = _values(spec, rows, "text")
+        base = given.where((given.notna() & (given != "")).fillna(False), base)
+    return arrow_text(base)
 
 
 # the findings' columns that hold one value per rule (from the registry), and those a rule
@@ -233,36 +296,36 @@ class _Flagged:
     numbers: dict[str, np.ndarray]
 
 
-def _flagged(k: int, r, flags: Flags, lines: pd.DataFrame, positions: np.ndarray) -> _Flagged:
+def _flagged(
+    k: int, r, flags: Flags, lines: pd.DataFrame, positions: np.ndarray, decoded: dict
+) -> _Flagged:
     """The values a rule gives its flagged lines, built for those lines only."""
-    rows = FlaggedRows(lines, positions)
+    rows = FlaggedRows(lines, positions, decoded)
     text = {
         "carc": _remittance(flags.carc, r.remittance, "carc", rows),
         "rarc": _remittance(flags.rarc, r.remittance, "rarc", rows),
-        "message": _values(flags.message, rows, "text"),
-        "observed": _values(flags.observed, rows, "text"),
-        "expected": _values(flags.expected, rows, "text"),
+        "message": _text(flags.message, rows),
+        "observed": _text(flags.observed, rows),
+        "expected": _text(flags.expected, rows),
     }
-    numbers = {
-        name: _values(getattr(flags, name), rows, "float64").to_numpy(dtype="float64")
-        for name in LINE_NUMBERS
-    }
-    return _Flagged(k, positions, {c: arrow_text(v) for c, v in text.items()}, numbers)
+    numbers = {name: _numbers(getattr(flags, name), rows) for name in LINE_NUMBERS}
+    return _Flagged(k, positions, text, numbers)
 
 
 def run_rules(lines: pd.DataFrame, ctx: RuleContext) -> RuleRun:
     """Evaluate every enabled rule; return sorted findings and per-rule coverage counts."""
     rules = effective_rules(ctx.config)
-    parts, coverage, judged_by_scope = [], {}, {}
-    for k, r in enumerate(rules):
-        if r.scope not in judged_by_scope:
-            judged_by_scope[r.scope] = judged_lines(lines, r.scope)
-        judged = judged_by_scope[r.scope]
-        flags = r.func(lines, ctx)
-        coverage[r.code] = coverage_of(flags, judged)
-        positions = np.flatnonzero(_bool(flags.mask) & judged)
-        if len(positions):
-            parts.append(_flagged(k, r, flags, lines, positions))
+    parts, coverage, judged_by_scope, decoded = [], {}, {}, {}
+    with ctx.sharing(lines, ctx.history):  # what several rules derive alike, once
+        for k, r in enumerate(rules):
+            if r.scope not in judged_by_scope:
+                judged_by_scope[r.scope] = judged_lines(lines, r.scope)
+            judged = judged_by_scope[r.scope]
+            flags = r.func(lines, ctx)
+            coverage[r.code] = coverage_of(flags, judged)
+            positions = np.flatnonzero(_bool(flags.mask) & judged)
+            if len(positions):
+                parts.append(_flagged(k, r, flags, lines, positions, decoded))
     return RuleRun(build_findings(lines, rules, parts), coverage)
 
 
@@ -302,9 +365,13 @@ def build_findings(lines: pd.DataFrame, rules: list, parts: list[_Flagged]) -> p
     return pd.DataFrame({c: out[c] for c in FINDING_COLUMNS})
 
 
-def impact_split(impact: pd.Series) -> dict[str, float]:
-    """Signed impacts as the two totals the reports show, in cents, never `-0.0`."""
-    values = impact.astype("float64")
+def impact_split(impact: pd.Series | np.ndarray) -> dict[str, float]:
+    """Signed impacts as the two totals the reports show, in cents, never `-0.0` (NA left
+    out); numpy sums, so a group's slice of an array costs no pandas objects."""
+    if isinstance(impact, pd.Series):
+        values = impact.to_numpy(dtype="float64", na_value=np.nan)
+    else:
+        values = np.asarray(impact, dtype="float64")
     return {
         "missed_revenue_usd": round(float(values[values > 0].sum()), 2) + 0.0,
         "overpayment_risk_usd": round(float(-values[values < 0].sum()), 2) + 0.0,

@@ -10,6 +10,7 @@ from claims_audit.rules.common import (
     NO_POLICY,
     RuleContext,
     drug_policy,
+    finer_groups,
     fmt_date,
     fmt_num,
     join_text,
@@ -50,22 +51,24 @@ def duplicate_line(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     administrations really happened, document them and use the modifier the payer requires
     (e.g. 76/59) with distinct units.
     """
-    key = group_ids(*(lines[c] for c in DUPLICATE_KEY))
     applicable = lines["in_scope"] & ~lines["is_replacement"]
     judged = applicable.to_numpy(dtype=bool)
+    key = finer_groups(lines, ctx, DUPLICATE_KEY, among=judged)
     counts = np.bincount(key, weights=judged.astype(np.float64))
-    candidates = judged & (counts[key] > 1)  # only lines whose key repeats need ordering
-    ordered = lines.loc[candidates, ["claim_id", "line_number"]].assign(_key=key[candidates])
-    ordered = ordered.sort_values(["claim_id", "line_number"], kind="stable")
+    at = np.flatnonzero(judged & (counts[key] > 1))  # only lines whose key repeats: ordered
+    ordered = lines[["claim_id", "line_number"]].iloc[at].assign(_key=key[at])
+    ordered = ordered.reset_index(drop=True).sort_values(["claim_id", "line_number"], kind="stable")
     dup = ordered.duplicated("_key", keep="first")
-    first = ordered.groupby("_key", sort=False)[["claim_id", "line_number"]].transform("first")
+    first = ordered.groupby("_key", sort=False)[["claim_id", "line_number"]].transform("first")[dup]
+    flagged = at[first.index.to_numpy()]
     original = first["claim_id"].astype(TEXT) + " line " + first["line_number"].astype(TEXT)
-    original = original.reindex(lines.index)
-    mask = lines.index.isin(dup[dup].index)
+    original.index = lines.index[flagged]  # the flagged lines' labels
+    mask = np.zeros(len(lines), dtype=bool)
+    mask[flagged] = True
     return Flags(
-        mask=mask,
+        mask=pd.Series(mask, index=lines.index),
         applicable=applicable,
-        observed=lambda r: r.pick(original),
+        observed=lambda r: original.reindex(r.index),
         message=lambda r: join_text(
             r["hcpcs_code"],
             " ",
@@ -73,23 +76,28 @@ def duplicate_line(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
             " units on ",
             fmt_date(r["service_date"]),
             " duplicates claim ",
-            r.pick(original),
+            original.reindex(r.index),
         ),
     )
 
 
-def _dose_events(frame: pd.DataFrame, ctx: RuleContext) -> pd.DataFrame:
+def _dose_events(frame: pd.DataFrame, ctx: RuleContext, as_text: bool) -> pd.DataFrame:
     """Distinct (patient, schedule, date) doses of drugs with a curated interval. A schedule
     is the code with its interval: one code's products with the same interval share it
-    (Prolia's packages), a product with another interval (Xgeva under J0897) keeps its own."""
-    min_days = drug_policy(frame, ctx.bundle, "min_days_between_doses")
+    (Prolia's packages), a product with another interval (Xgeva under J0897) keeps its own.
+    `as_text`: patient and code as text, comparable with another frame's (history); else the
+    patient is the batch's `patient_key` (its factorised patient_id) and the code stays a
+    categorical: the schedules are grouped on their integer codes."""
+    min_days = drug_policy(frame, ctx, "min_days_between_doses")
     keep = (frame["in_scope"] & ~frame["has_jw"] & min_days.notna()).to_numpy()
-    doses = frame.loc[keep, ["patient_id", "hcpcs_code", "service_date"]]
-    return doses.assign(
-        patient_id=doses["patient_id"].astype(TEXT),
-        hcpcs_code=doses["hcpcs_code"].astype(TEXT),
-        min_days=min_days[keep].astype("float64"),
-    )
+    patient = "patient_id" if as_text or "patient_key" not in frame else "patient_key"
+    doses = frame.loc[keep, [patient, "hcpcs_code", "service_date"]]
+    doses = doses.rename(columns={patient: "patient_id"})
+    if as_text:
+        doses = doses.assign(
+            patient_id=doses["patient_id"].astype(TEXT), hcpcs_code=doses["hcpcs_code"].astype(TEXT)
+        )
+    return doses.assign(min_days=min_days[keep].astype("float64"))
 
 
 NS_PER_DAY = 86_400_000_000_000
@@ -97,10 +105,13 @@ NS_PER_DAY = 86_400_000_000_000
 
 def previous_doses(events: pd.DataFrame) -> np.ndarray:
     """Per dose event, the date of the previous distinct dose date of its schedule (NaT for
-    the first): events sorted once by integer schedule id and day, no string sort or merge."""
+    the first): events sorted once by integer schedule id and day, no string sort or merge.
+    Events of one schedule and date are one dose, so their order among themselves does not
+    matter: one quicksort of a (schedule, day rank) number instead of a stable two-key sort."""
     schedule = group_ids(*(events[c] for c in SCHEDULE))
     day = events["service_date"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
-    order = np.lexsort((day, schedule))
+    days, day_rank = np.unique(day, return_inverse=True)
+    order = np.argsort(schedule * len(days) + day_rank.ravel())
     s, d = schedule[order], day[order]
     new = np.ones(len(order), dtype=bool)
     new[1:] = (s[1:] != s[:-1]) | (d[1:] != d[:-1])  # a distinct (schedule, date)
@@ -132,10 +143,12 @@ def dose_too_soon(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     packages share one and Xgeva keeps its own.
     Fix: check the date of service and the product; if right, document medical necessity.
     """
-    current = _dose_events(lines, ctx)
+    with_history = ctx.history is not None and len(ctx.history) > 0
+    current = _dose_events(lines, ctx, as_text=with_history)
     events = current
-    if ctx.history is not None and len(ctx.history):
-        events = pd.concat([current, _dose_events(ctx.history, ctx)], ignore_index=True)
+    if with_history:
+        history = _dose_events(ctx.history, ctx, as_text=True)
+        events = pd.concat([current, history], ignore_index=True)
     at = lines.index.get_indexer(current.index)  # the dose lines' positions
     previous = np.full(len(lines), np.datetime64("NaT"), dtype="datetime64[ns]")
     previous[at] = previous_doses(events)[: len(current)]

@@ -6,9 +6,10 @@ group's documented dose and waste, and the units the JW line should carry).
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from claims_audit.columns import TEXT, group_any, joined_per_label, per_combination
+from claims_audit.columns import TEXT, group_any, joined_per_label
 from claims_audit.enrich import billable_waste
 from claims_audit.parsing import split_codes
 from claims_audit.rules.common import (
@@ -23,6 +24,7 @@ from claims_audit.rules.common import (
     join_text,
     payer_requires,
     reasons,
+    text_at,
 )
 from claims_audit.rules.registry import Flags, rule
 
@@ -48,6 +50,15 @@ def waste_reason(
     return reasons(lines.index, *cases, default=NO_BILLING_UNIT)
 
 
+def _billable_waste_at(lines: pd.DataFrame, where: pd.Series, rounding: str) -> pd.Series:
+    """`billable_waste` of the lines `where` holds (NaN elsewhere: never read there)."""
+    at = np.flatnonzero(where.to_numpy(dtype=bool))
+    admin, waste = (lines[c].iloc[at] for c in ("admin_bu", "waste_bu"))
+    units = np.full(len(lines), np.nan)
+    units[at] = billable_waste(admin, waste, rounding).to_numpy(dtype="float64", na_value=np.nan)
+    return pd.Series(units, index=lines.index)
+
+
 @rule("M001", "jw-missing", "modifier", "error", CITATION_JWJZ)
 def jw_missing(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     """What it checks: the payer requires JW (`require_jw`: Medicare by default, other payers
@@ -67,8 +78,8 @@ def jw_missing(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     for a commercial payer not configured with `require_jw` is not applicable.
     Fix: add a line with the same code, modifier JW and units(given + discarded) - units(given).
     """
-    waste_units = billable_waste(lines["admin_bu"], lines["waste_bu"], ctx.config.rounding)
     documents_waste = ~lines["has_jw"] & (lines["wasted_amount"].fillna(0) > 0)
+    waste_units = _billable_waste_at(lines, documents_waste, ctx.config.rounding)
     applicable = (
         payer_requires(lines, ctx, "require_jw")
         & jw_jz_scope(lines)
@@ -242,6 +253,28 @@ def jw_jz_on_multi_dose(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     )
 
 
+def modifier_entries(lists: pd.Series, table: pd.DataFrame) -> pd.DataFrame:
+    """One row per (row of `lists`, modifier of its list), in list order: the row (`combo`),
+    the modifier, whether the reference knows it, and its add and termination dates. Each
+    distinct list is split and looked up once."""
+    list_of, distinct = pd.factorize(lists)
+    long = split_codes(pd.Series(distinct, dtype="string")).stack()
+    long = long[long.notna()].astype("object")
+    found = pd.DataFrame(
+        {
+            "list": long.index.get_level_values(0).to_numpy(),
+            "slot": long.index.get_level_values(1).to_numpy(),
+            "modifier": long.to_numpy(),
+            "known": long.isin(table.index).to_numpy(),
+            "added": pd.to_datetime(long.map(table["add_date"])).to_numpy(),
+            "term": pd.to_datetime(long.map(table["termination_date"])).to_numpy(),
+        }
+    )
+    rows = pd.DataFrame({"combo": np.arange(len(lists)), "list": list_of})
+    entries = rows.merge(found, on="list").sort_values(["combo", "slot"], kind="stable")
+    return entries.reset_index(drop=True)
+
+
 @rule(
     "M006",
     "modifier-not-valid",
@@ -268,28 +301,23 @@ def modifier_not_valid(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
 
     def invalid(combos: pd.DataFrame) -> pd.Series:
         """Per (modifier list, service date): the invalid modifiers and why, or NA."""
-        long = split_codes(combos["modifiers"]).stack().reset_index(level=1, drop=True)
-        long = long[long.notna()].astype("object")
-        added = pd.to_datetime(long.map(table["add_date"]))
-        term = pd.to_datetime(long.map(table["termination_date"]))
-        known = long.isin(table.index)
-        date = combos["service_date"].reindex(long.index)
-        early = (date < added).fillna(False)
-        ended = (date > term).fillna(False)
-        why = pd.Series(" (unknown to the reference)", index=long.index)
-        why = why.where(~ended, " (terminated " + fmt_date(term).fillna("") + ")")
-        why = why.where(~early, " (not valid until " + fmt_date(added).fillna("") + ")")
-        bad = (long + why)[~known | ended | early]
-        return joined_per_label(bad, combos.index, "; ")
+        entries = modifier_entries(combos["modifiers"], table)
+        date = combos["service_date"].to_numpy(dtype="datetime64[ns]")[entries["combo"]]
+        early = (date < entries["added"]).fillna(False)
+        ended = (date > entries["term"]).fillna(False)
+        why = pd.Series(" (unknown to the reference)", index=entries.index)
+        why = why.where(~ended, " (terminated " + fmt_date(entries["term"]).fillna("") + ")")
+        why = why.where(~early, " (not valid until " + fmt_date(entries["added"]).fillna("") + ")")
+        bad = (entries["modifier"] + why)[~entries["known"] | ended | early]
+        bad.index = entries["combo"][bad.index]
+        return joined_per_label(bad, combos.index, "; ").astype(object)  # to lines as codes
 
     applicable = lines["modifiers"].notna() & jw_jz_scope(lines)
-    columns = ["modifiers", "service_date"]
-    listed = per_combination(lines.loc[applicable, columns], columns, invalid)
-    listed = listed.reindex(lines.index)
+    listed = text_at(lines, applicable, ["modifiers", "service_date"], invalid)
     return Flags(
         mask=listed.notna() & applicable,
         applicable=applicable,
-        observed=lambda r: r.pick(listed).str.replace(r" \(.*?\)", "", regex=True),
+        observed=lambda r: r.pick(listed).astype(TEXT).str.replace(r" \(.*?\)", "", regex=True),
         message=lambda r: join_text(
             "modifier ",
             r.pick(listed).astype(TEXT),

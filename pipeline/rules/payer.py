@@ -9,16 +9,22 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from claims_audit.columns import TEXT, per_combination
+from claims_audit.columns import ARROW_TEXT, TEXT
 from claims_audit.rules.common import (
     NO_FILING_LIMIT,
     NO_SUBMISSION_DATE,
+    POLICY_KEY,
     RuleContext,
-    drug_policy,
+    distinct_of,
     fmt_date,
     fmt_num,
     join_text,
+    payer_columns,
+    per_payer,
+    policy_of_pairs,
     reasons,
 )
 from claims_audit.rules.registry import Flags, rule
@@ -34,19 +40,32 @@ def listed_in(lists: pd.Series, values: pd.Series) -> pd.Series:
 
 
 def prior_auth_required(lines: pd.DataFrame, ctx: RuleContext) -> pd.Series:
-    """Per line: the payer's configured list names the code, or curated policy names the payer."""
-    curated = drug_policy(lines, ctx.bundle, "requires_prior_auth")
-    frame = lines[["payer_type", "payer_id", "hcpcs_code"]].assign(_curated=curated)
-
-    def required(combos: pd.DataFrame) -> pd.Series:
-        # one row per distinct (payer, code, curated payers): a handful, not the lines
-        lists = ctx.config.payer_setting(combos, "require_prior_auth")  # a list, or NA
-        listed = listed_in(lists, combos["hcpcs_code"])
-        by_policy = listed_in(combos["_curated"].str.split(), combos["payer_type"])
-        return listed | by_policy
-
-    columns = ["payer_type", "payer_id", "hcpcs_code", "_curated"]
-    return per_combination(frame, columns, required).astype(bool)
+    """Per line: the payer's configured list names the code, or curated policy names the payer.
+    Decided once per distinct (payer, code and NDC): the distinct payers and (code, NDC) pairs
+    are those the other payer and policy rules found."""
+    if lines.empty:
+        return pd.Series(False, index=lines.index)
+    payer, payers = distinct_of(lines, ctx, payer_columns(lines))
+    pair, pairs = distinct_of(lines, ctx, POLICY_KEY)
+    combo, keys = pd.factorize(payer * len(pairs) + pair)
+    of_payer, of_pair = keys // len(pairs), keys % len(pairs)
+    curated = policy_of_pairs(pairs, ctx, "requires_prior_auth")
+    if curated.dtype == object:
+        curated = curated.astype("string")
+    combos = pd.concat(
+        [
+            payers.iloc[of_payer].reset_index(drop=True),
+            pairs[["hcpcs_code"]].iloc[of_pair].reset_index(drop=True),
+            curated.iloc[of_pair].rename("_curated").reset_index(drop=True),
+        ],
+        axis=1,
+    )
+    # one row per distinct (payer, code, curated payers): a handful, not the lines
+    lists = ctx.config.payer_setting(combos, "require_prior_auth")  # a list, or NA
+    listed = listed_in(lists, combos["hcpcs_code"])
+    by_policy = listed_in(combos["_curated"].str.split(), combos["payer_type"])
+    required = (listed | by_policy).to_numpy(dtype=bool)
+    return pd.Series(required[combo], index=lines.index)
 
 
 @rule(
@@ -119,11 +138,14 @@ def one_year_deadline(service: pd.Series) -> pd.Series:
 
 def key_text(key: pd.Series) -> pd.Series:
     """YYYYMMDD numbers as `YYYY-MM-DD` text (for the few flagged rows)."""
-    k = key.astype("int64")
-    year = (k // 10000).astype(TEXT).str.zfill(4)
-    month = (k // 100 % 100).astype(TEXT).str.zfill(2)
-    day = (k % 100).astype(TEXT).str.zfill(2)
-    return year + "-" + month + "-" + day
+    k = key.astype("int64").to_numpy()
+
+    def padded(part: np.ndarray, width: int) -> pa.Array:  # digits, zero-filled (k >= 0)
+        return pc.utf8_lpad(pa.array(part).cast(ARROW_TEXT), width=width, padding="0")
+
+    parts = (padded(k // 10000, 4), padded(k // 100 % 100, 2), padded(k % 100, 2))
+    text = pc.binary_join_element_wise(*parts, pa.scalar("-", ARROW_TEXT))
+    return pd.Series(text, index=key.index, dtype=TEXT)
 
 
 @rule(
@@ -146,7 +168,9 @@ def timely_filing_exceeded(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     Example: a Medicare line with service 2025-01-10 submitted 2026-02-20 (after 2026-01-10).
     Fix: file within the limit; if late for a reason the payer accepts, attach the exception.
     """
-    limit = ctx.config.payer_setting(lines, "filing_limit_days").astype("float64")
+    limit = per_payer(  # decided once per distinct payer
+        lines, ctx, lambda p: ctx.config.payer_setting(p, "filing_limit_days").astype("float64")
+    ).astype("float64")
     service, submitted = lines["service_date"], lines["submission_date"]
     days = pd.Series(day_number(submitted) - day_number(service), index=lines.index)
     calendar = limit.isna() & lines["payer_type"].isin(CALENDAR_YEAR_PAYERS).to_numpy()

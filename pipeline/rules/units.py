@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from claims_audit.columns import TEXT, group_any, group_ids, group_sum
+from claims_audit.columns import TEXT, group_any, group_sum
 from claims_audit.enrich import MUE_SETTING
 from claims_audit.rules.common import (
     NO_BILLING_UNIT,
@@ -18,6 +18,7 @@ from claims_audit.rules.common import (
     NO_MUE,
     RuleContext,
     at_rate,
+    finer_groups,
     fmt_num,
     is_whole,
     join_text,
@@ -48,16 +49,30 @@ def dose_evaluable(lines: pd.DataFrame) -> pd.Series:
 
 
 def unit_slip(lines: pd.DataFrame) -> pd.Series:
-    """Billed the dose in its own unit (descriptor not 1), or off by a power of ten."""
-    billed, expected = lines["billed_units"], lines["expected_units"]
-    as_amount = np.isclose(billed, lines["administered_amount"]) & (
-        ~np.isclose(lines["billing_unit_amount"], 1.0)
+    """Billed the dose in its own unit (descriptor not 1), or off by a power of ten (judged on
+    the dose-evaluable lines only)."""
+    at = np.flatnonzero(dose_evaluable(lines).to_numpy(dtype=bool, na_value=False))
+
+    def column(name: str) -> np.ndarray:
+        return lines[name].to_numpy(dtype="float64", na_value=np.nan)[at]
+
+    billed, expected = column("billed_units"), column("expected_units")
+    as_amount = np.isclose(billed, column("administered_amount")) & ~np.isclose(
+        column("billing_unit_amount"), 1.0
     )
-    ratio = billed / expected.where(expected > 0)
-    power_of_ten = np.zeros(len(lines), dtype=bool)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(expected > 0, billed / expected, -1.0)
+    power_of_ten = np.zeros(len(at), dtype=bool)
     for r in SLIP_RATIOS:
-        power_of_ten |= np.isclose(ratio.fillna(-1), r)
-    return dose_evaluable(lines) & ~np.isclose(billed, expected) & (as_amount | power_of_ten)
+        power_of_ten |= np.isclose(ratio, r)
+    slip = np.zeros(len(lines), dtype=bool)
+    slip[at] = ~np.isclose(billed, expected) & (as_amount | power_of_ten)
+    return pd.Series(slip, index=lines.index)
+
+
+def _slipped(lines: pd.DataFrame, ctx: RuleContext) -> pd.Series:
+    """`unit_slip` of the lines, computed once for the three dose rules (U001, U002, U004)."""
+    return ctx.shared(lines, ("unit_slip",), lambda: unit_slip(lines))
 
 
 def units_impact(lines: pd.DataFrame) -> pd.Series:
@@ -83,12 +98,17 @@ def _dose_message(r: pd.DataFrame, tail: str = "") -> pd.Series:
     )
 
 
-def _dose_flags(lines: pd.DataFrame, mask: pd.Series, tail: str = "") -> Flags:
-    """A dose rule's verdict: JW lines are M004's (not applicable); a line without a documented
-    dose, or whose dose cannot be converted into the code's billing unit, is not evaluated."""
+def _dose_ok(lines: pd.DataFrame, ctx: RuleContext) -> pd.Series:
+    """Lines U001 and U002 judge: dose evaluable and not a unit slip (U004's)."""
+    return ctx.shared(lines, ("dose_ok",), lambda: dose_evaluable(lines) & ~_slipped(lines, ctx))
+
+
+def _dose_verdict(lines: pd.DataFrame) -> dict:
+    """What the three dose rules report alike: JW lines are M004's (not applicable); a line
+    without a documented dose, or whose dose cannot be converted into the code's billing unit,
+    is not evaluated."""
     no_dose = lines["administered_amount"].isna()
-    return Flags(
-        mask=mask,
+    return dict(
         applicable=~lines["has_jw"],
         evaluated=dose_evaluable(lines),
         reason=reasons(lines.index, (no_dose, NO_DOSE), default=NO_BILLING_UNIT),
@@ -96,8 +116,13 @@ def _dose_flags(lines: pd.DataFrame, mask: pd.Series, tail: str = "") -> Flags:
         expected=lines["expected_units"],
         units_delta=lines["billed_units"] - lines["expected_units"],
         impact_usd=units_impact(lines),
-        message=lambda r: _dose_message(r, tail),
     )
+
+
+def _dose_flags(lines: pd.DataFrame, ctx: RuleContext, mask: pd.Series, tail: str = "") -> Flags:
+    """A dose rule's verdict (`_dose_verdict`, computed once for the three rules)."""
+    verdict = ctx.shared(lines, ("dose_verdict",), lambda: _dose_verdict(lines))
+    return Flags(mask=mask, message=lambda r: _dose_message(r, tail), **verdict)
 
 
 @rule("U001", "units-over-dose", "units", "error", CITATION_UNITS)
@@ -108,8 +133,8 @@ def units_over_dose(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     Example: Avastin (J9035, per 10 mg) 375 mg given is 38 units; 40 units billed is 2 too many.
     Fix: bill the units of the documented dose; bill discarded drug on its own JW line.
     """
-    ok = dose_evaluable(lines) & ~unit_slip(lines)
-    return _dose_flags(lines, ok & (lines["billed_units"] > lines["expected_units"] + 1e-9))
+    ok = _dose_ok(lines, ctx)
+    return _dose_flags(lines, ctx, ok & (lines["billed_units"] > lines["expected_units"] + 1e-9))
 
 
 @rule("U002", "units-under-dose", "units", "warning", CITATION_UNITS)
@@ -120,8 +145,8 @@ def units_under_dose(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     Example: octreotide J2354 is per 25 mcg: 100 mcg given is 4 units; 1 unit was billed.
     Fix: bill dose / descriptor amount, rounded up to the next whole unit.
     """
-    ok = dose_evaluable(lines) & ~unit_slip(lines)
-    return _dose_flags(lines, ok & (lines["billed_units"] < lines["expected_units"] - 1e-9))
+    ok = _dose_ok(lines, ctx)
+    return _dose_flags(lines, ctx, ok & (lines["billed_units"] < lines["expected_units"] - 1e-9))
 
 
 @rule(
@@ -156,7 +181,7 @@ def units_over_mue(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     """
     judged = lines["in_scope"] | lines["cpt_in_scope"]
     counted = judged & lines["mue_value"].notna()
-    day = group_ids(*(lines[c] for c in MUE_DAY))
+    day = finer_groups(lines, ctx, MUE_DAY)
     replaced_day = group_any(counted & lines["is_replacement"], day)
     counts = counted & (~replaced_day | lines["is_replacement"])
     billed, mue = lines["billed_units"], lines["mue_value"]
@@ -165,22 +190,28 @@ def units_over_mue(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     denied = billed.where(per_line, day_total)
     over_day = counts & ~per_line & (day_total > mue).fillna(False)
     # a day's excess is reported once: on its first line by (claim_id, line_number)
+    over_at = np.flatnonzero(over_day.to_numpy(dtype=bool))
     firsts = (
-        lines.loc[over_day, ["claim_id", "line_number"]]
-        .assign(_day=day[over_day.to_numpy()])
+        lines[["claim_id", "line_number"]]
+        .iloc[over_at]
+        .assign(_day=day[over_at])
+        .reset_index(drop=True)
         .sort_values(["claim_id", "line_number"])
         .drop_duplicates("_day")
-        .index
+        .index.to_numpy()
     )
-    over_line = counts & per_line & (billed > mue).fillna(False)
-    mask = over_line | lines.index.isin(firsts)
+    mask = (counts & per_line & (billed > mue).fillna(False)).to_numpy(dtype=bool, copy=True)
+    mask[over_at[firsts]] = True
     institutional = (lines["claim_type"] == "institutional").fillna(False).to_numpy(dtype=bool)
-    carc = pd.Series(
-        np.where(institutional, MUE_CARC["institutional"], MUE_CARC["professional"]),
+    carc = pd.Series(  # from integer codes: no per-line strings
+        pd.Categorical.from_codes(
+            institutional.astype(np.int8),
+            categories=[MUE_CARC["professional"], MUE_CARC["institutional"]],
+        ),
         index=lines.index,
     )
     return Flags(
-        mask=mask,
+        mask=pd.Series(mask, index=lines.index),
         evaluated=counted,
         reason=NO_MUE,
         observed=denied,
@@ -254,7 +285,8 @@ def unit_of_measure_slip(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     Example: Avastin J9035 is per 10 mg: 375 mg given billed as 375 units instead of 38.
     Fix: divide the dose by the descriptor amount (10 mg) and round up: 38 units.
     """
-    return _dose_flags(lines, unit_slip(lines), tail=" (dose billed in the wrong unit of measure)")
+    tail = " (dose billed in the wrong unit of measure)"
+    return _dose_flags(lines, ctx, _slipped(lines, ctx), tail=tail)
 
 
 @rule(

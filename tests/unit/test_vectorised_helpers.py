@@ -9,6 +9,7 @@ import pytest
 
 from claims_audit.columns import (
     as_text,
+    distinct_text,
     factorized,
     first_rows,
     group_ids,
@@ -16,6 +17,7 @@ from claims_audit.columns import (
     lookup,
     per_combination,
     per_value,
+    sorted_codes,
 )
 from claims_audit.parsing import TEXT, extract, parse_decimal, parse_money
 from claims_audit.rules.common import join_text
@@ -115,3 +117,35 @@ def test_listed_in_checks_each_rows_list():
 )
 def test_as_text_is_astype_text(values):
     pd.testing.assert_series_equal(as_text(values), values.astype(TEXT))
+
+
+def test_distinct_text_is_arrow_text_with_na_last():
+    distinct, rows = distinct_text(pd.Series(["b", None, "a", "b"], dtype="category"))
+    assert distinct.dtype == TEXT and distinct.tolist()[:2] == ["a", "b"]
+    assert distinct.isna().tolist() == [False, False, True] and rows.tolist() == [1, -1, 0, 1]
+    distinct, rows = distinct_text(pd.Series(["y", None, "x", "y"], dtype=TEXT))
+    assert distinct.tolist()[:2] == ["y", "x"] and rows.tolist() == [0, -1, 1, 0]
+
+
+def test_sorted_codes_numbers_runs_of_sorted_text_only():
+    ids = pd.Series(["C1", "C1", "C2", "C3", "C3"], dtype=TEXT)
+    assert sorted_codes(ids).tolist() == [0, 0, 1, 2, 2]
+    assert sorted_codes(pd.Series(["C2", "C1", "C2"], dtype=TEXT)) is None
+    assert sorted_codes(pd.Series(["C1", None], dtype=TEXT)) is None
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (
+            ["inf", "-inf", "nan", "Infinity", "1e400", "2.5", " 7 ", None],
+            [np.nan] * 4 + [np.inf, 2.5, 7.0, np.nan],
+        ),
+        (["1e400", "2.5"], [np.inf, 2.5]),  # all numbers for Arrow
+        (["1", "inf"], [1.0, np.nan]),  # all numbers for Arrow, one of them a word
+    ],
+)
+def test_number_words_are_not_decimals(text, expected):
+    for values in (pd.Series(text), pd.Series(text, dtype=TEXT)):
+        np.testing.assert_array_equal(parse_decimal(values).to_numpy(), expected)
+        np.testing.assert_array_equal(parse_money(values).to_numpy(), expected)
