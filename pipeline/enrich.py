@@ -300,9 +300,11 @@ def normalized_ndcs(texts: pd.Series) -> pd.Series:
     at = memo.index.get_indexer(texts)
     new = at < 0
     if new.any():
+        if len(memo) + int(new.sum()) > NDC_MEMO_LIMIT:  # full: start again with these texts
+            memo, new = memo.iloc[:0], np.ones(len(texts), dtype=bool)
         fresh = texts[new]
         done = pd.Series(normalize_ndc(fresh).array, index=fresh.to_numpy(dtype=object))
-        memo = pd.concat([memo if len(memo) < NDC_MEMO_LIMIT else memo.iloc[:0], done])
+        memo = pd.concat([memo, done])
         _NDC_MEMO = memo
         at = memo.index.get_indexer(texts)
     return pd.Series(memo.array.take(at), index=texts.index)

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 import claims_audit.columns as columns
+from claims_audit import enrich
 from claims_audit.columns import categorical_rows, distinct_values, lookup, pair_ids
 from claims_audit.enrich import PairTable, bundle_lookups, normalized_ndcs
 from claims_audit.parsing import normalize_ndc
@@ -63,6 +64,22 @@ def test_normalized_ndcs_are_normalize_ndc_across_batches():
         got = normalized_ndcs(texts)
         pd.testing.assert_series_equal(got, normalize_ndc(texts))
     assert normalized_ndcs(second).tolist()[:2] == ["00781-3422-92", "00781-3422-92"]
+
+
+def test_normalized_ndcs_stay_right_when_the_memo_starts_again(monkeypatch):
+    """A full memo starts again: texts of the batch it already held are normalised anew, never
+    taken from a wrong position (found at 10M lines: N004 on 620k lines instead of 100k)."""
+    monkeypatch.setattr(enrich, "NDC_MEMO_LIMIT", 4)
+    monkeypatch.setattr(enrich, "_NDC_MEMO", enrich._NDC_MEMO.iloc[:0])
+    batches = [
+        ["00781-3422-92", "0781-3422-92", "abc"],
+        ["0781-3422-92", "5551307100", "55513-0710-01", "12345-678-90"],  # overflows the memo
+        ["abc", "00781-3422-92", "5551307100", "00002-7510-01"],  # held and new texts
+    ]
+    for batch in batches:
+        texts = pd.Series(batch, dtype="string")
+        pd.testing.assert_series_equal(normalized_ndcs(texts), normalize_ndc(texts))
+    assert len(enrich._NDC_MEMO) <= 4
 
 
 def test_pair_table_finds_each_pairs_first_row():
