@@ -383,7 +383,9 @@ def _linked_patients(pairs: np.ndarray) -> list[np.ndarray]:
     """Groups of patient hashes linked by claims that carry more than one patient."""
     if not len(pairs):
         return []
-    frame = pd.DataFrame(pairs, columns=["claim", "patient"]).drop_duplicates()
+    frame = pd.DataFrame(pairs, columns=["claim", "patient"])
+    frame = frame[frame["claim"].duplicated(keep=False)]  # claims of several pairs, then
+    frame = frame.drop_duplicates()  # of these the distinct pairs (few: a hash of claims first)
     frame = frame[frame["claim"].duplicated(keep=False)]  # claims with several patients
     if frame.empty:
         return []
