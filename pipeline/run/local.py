@@ -27,7 +27,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from claims_audit.columns import concat_frames
+from claims_audit.columns import arrow_text, concat_frames
 from claims_audit.config import Config
 from claims_audit.ingest import MAX_FIELD_BYTES, resolve_inputs
 from claims_audit.reference import Bundle
@@ -155,21 +155,16 @@ def merged_result(
     return AuditResult(findings, checked.rejects, lines, summary, watch.timings)
 
 
-def _text(values: pd.Series) -> pa.Array:
-    array = pa.array(values.array)
-    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
-
-
 def _sorted_like(lines: pd.DataFrame, findings: pd.DataFrame) -> pd.DataFrame:
     """The report lines by claim and line, stably (as `sort_values` orders them): their claims
     are those of the findings, which are sorted by claim, so a claim's rank among them is
     found by an Arrow hash lookup and one integer sort orders the lines (no text sorted)."""
     if lines.empty or findings.empty:
         return lines.sort_values(["claim_id", "line_number"], kind="stable", ignore_index=True)
-    claims = _text(findings["claim_id"])
+    claims = arrow_text(findings["claim_id"])
     first = np.ones(len(claims), dtype=bool)
     first[1:] = pc.not_equal(claims[1:], claims[:-1]).to_numpy(zero_copy_only=False)
-    rank = pc.index_in(_text(lines["claim_id"]), value_set=claims.filter(pa.array(first)))
+    rank = pc.index_in(arrow_text(lines["claim_id"]), value_set=claims.filter(pa.array(first)))
     line = lines["line_number"].to_numpy(dtype=np.int64)
     if rank.null_count or not len(line) or line.min() < 0:  # not the usual case: sort the text
         return lines.sort_values(["claim_id", "line_number"], kind="stable", ignore_index=True)

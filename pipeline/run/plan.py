@@ -286,11 +286,6 @@ def text_hash(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return np.append(hashed, np.uint64(0))[codes]  # code -1 (null) -> 0
 
 
-def stable_hash(values: pd.Series) -> np.ndarray:
-    """`text_hash` of a pandas text column."""
-    return text_hash(pa.array(values.astype("string[pyarrow]").array))
-
-
 def _claim_patient_pairs(claims: pa.ChunkedArray | None, patient: np.ndarray) -> np.ndarray:
     """Distinct (claim hash, patient hash) of the lines with both ids, uint64 (n, 2): one pair
     per claim of one patient (the usual case, found by a min/max per claim), every pair of a
@@ -358,7 +353,7 @@ def scatter_piece(
     undecodable: bool = False,
 ) -> PieceInfo:
     """Read one piece (`read_piece`), hash each line's patient_id into one of `n_partitions`
-    partitions (`stable_hash`'s hash) and write the lines to `arrow_path` (one record batch
+    partitions (`text_hash`) and write the lines to `arrow_path` (one record batch
     per partition, file order within it). The lines do not come back: only the piece's
     provenance, rejects, patient ids and (claim, patient) pairs."""
     started = time.perf_counter()
