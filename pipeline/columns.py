@@ -133,6 +133,9 @@ def codes_of(values: pd.Series) -> np.ndarray:
     return pd.factorize(values, use_na_sentinel=True)[0].astype(np.int64)
 
 
+_SORT_PROBE = 1 << 12  # `sorted_codes` looks at this many values first
+
+
 def sorted_codes(values: pd.Series) -> np.ndarray | None:
     """`codes_of` Arrow-backed text without hashing when the text is in sorted order (the claim
     ids of a partition usually are): equal values are then one run of rows, and the runs are
@@ -142,17 +145,24 @@ def sorted_codes(values: pd.Series) -> np.ndarray | None:
     if len(values) < 2:
         return np.zeros(len(values), dtype=np.int64)
     text = arrow_text(values)
-    ahead = pc.less_equal(text.slice(0, len(text) - 1), text.slice(1))
-    if not pc.all(ahead).as_py():
-        return None
+    head = text.slice(0, min(len(text), _SORT_PROBE))  # unsorted text is mostly found here
+    for part in (head, text) if len(head) < len(text) else (text,):
+        if not pc.all(pc.less_equal(part.slice(0, len(part) - 1), part.slice(1))).as_py():
+            return None
     change = pc.not_equal(text.slice(0, len(text) - 1), text.slice(1))
     return np.concatenate([[0], np.cumsum(change.to_numpy(zero_copy_only=False))])
 
 
 def factorized(values: pd.Series) -> pd.Series:
     """High-cardinality text (claim and patient ids) factorised once: a categorical whose codes
-    every later grouping reads, instead of hashing the strings again each time."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    every later grouping reads, instead of hashing the strings again each time. Text in sorted
+    order (a partition's claim ids) is numbered by runs (`sorted_codes`), without hashing: the
+    same codes and categories as `pd.factorize`."""
+    codes = sorted_codes(values)
+    if codes is not None:
+        uniques = pd.Index(values.array.take(first_rows(codes)))
+    else:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
     return pd.Series(pd.Categorical.from_codes(codes, categories=uniques), index=values.index)
 
 
@@ -172,7 +182,7 @@ def group_ids(*columns: pd.Series) -> np.ndarray:
             key_span = int(key.max()) + 1 if len(key) else 1
         key = key * span + codes
         key_span *= span
-    return pd.factorize(key)[0].astype(np.int64)
+    return pd.factorize(key)[0].astype(np.int64, copy=False)
 
 
 def first_rows(ids: np.ndarray) -> np.ndarray:
@@ -187,15 +197,22 @@ def group_sum(values: pd.Series, groups: np.ndarray) -> pd.Series:
     """Per-row sum of `values` over its group; NaN where the group has no value at all."""
     v = values.to_numpy(dtype="float64", na_value=np.nan)
     present = ~np.isnan(v)
-    total = np.bincount(groups, weights=np.where(present, v, 0.0))
-    count = np.bincount(groups, weights=present.astype(np.float64))
-    out = np.where(count[groups] > 0, total[groups], np.nan)
-    return pd.Series(out, index=values.index)
+    total = np.bincount(groups, weights=np.where(present, v, 0.0)).astype(np.float64, copy=False)
+    # per group (not per row): NaN where no value is present, then one take to the rows
+    total[~_groups_hit(groups, present, len(total))] = np.nan
+    return pd.Series(total[groups], index=values.index)
 
 
 def group_any(mask: pd.Series, groups: np.ndarray) -> pd.Series:
-    hits = np.bincount(groups, weights=mask.to_numpy(dtype=bool).astype(np.float64))
-    return pd.Series(hits[groups] > 0, index=mask.index)
+    hits = _groups_hit(groups, mask.to_numpy(dtype=bool), int(groups.max(initial=-1)) + 1)
+    return pd.Series(hits[groups], index=mask.index)
+
+
+def _groups_hit(groups: np.ndarray, mask: np.ndarray, count: int) -> np.ndarray:
+    """Per group id (0..count-1), whether any of its rows is True in `mask`."""
+    hit = np.zeros(count, dtype=bool)
+    hit[groups[mask]] = True
+    return hit
 
 
 def pair_lookup(

@@ -37,11 +37,13 @@ from claims_audit.columns import (
     pair_ids,
     recode,
 )
-from claims_audit.parsing import has_code, normalize_ndc, round_units, to_billing_units
+from claims_audit.parsing import billing_units_of, has_code, normalize_ndc, round_units
 from claims_audit.reference import Bundle
 
 DATE = "datetime64[ns]"
 CPT_PATTERN = r"^([0-9]{5}|[0-9]{4}[FTU])$"  # ASCII digits: `\d` matches Arabic-Indic too
+# the same for Arrow (RE2): Python's `re.match` lets `$` match before a final newline too
+_CPT_ARROW = CPT_PATTERN.removesuffix("$") + r"\n?$"
 MUE_SETTING = {"professional": "practitioner", "institutional": "outpatient_hospital"}
 # OPPS status indicators of separately paid drugs (Addendum B rate) and of packaged ones
 OPPS_PAID = ("K", "G")
@@ -174,13 +176,14 @@ def attach_codes(lines: pd.DataFrame, bundle: Bundle) -> pd.DataFrame:
     codes, rows = distinct_values(lines["hcpcs_code"])
     keys = codes.astype("object")
     by = {name: keys.map(mapping) for name, mapping in ref.by_code.items()}
-    starts_j = codes.str.startswith("J").fillna(False)
+    text = arrow_text(codes)  # Arrow kernels, not Python per code
+    starts_j = _flags(pc.starts_with(text, "J"), codes.index)
     bua = by["billing_unit_amount"]
     limit = by["payment_limit_usd"].astype("float64")
     is_noc = by["is_noc"].eq(True)
     drug_text = starts_j | by["_drug_text"].eq(True)
     per_code = {
-        "is_cpt": codes.str.match(CPT_PATTERN).fillna(False),
+        "is_cpt": _flags(pc.match_substring_regex(text, _CPT_ARROW), codes.index),
         "code_known": codes.isin(ref.hcpcs_codes),
         "is_drug": starts_j | codes.isin(ref.drug_codes),
         "code_add_date": by["add_date"],
@@ -198,6 +201,11 @@ def attach_codes(lines: pd.DataFrame, bundle: Bundle) -> pd.DataFrame:
         categorical = name in ("billing_unit", "opps_si")
         lines[name] = categorical_rows(values, rows) if categorical else _taken(values, rows)
     return attach_mue(lines, ref)
+
+
+def _flags(found: pa.Array, index: pd.Index) -> pd.Series:
+    """An Arrow boolean result as plain booleans (null, as for an NA code: False)."""
+    return pd.Series(pc.fill_null(found, False).to_numpy(zero_copy_only=False), index=index)
 
 
 def _taken(per_key: pd.Series, rows: np.ndarray) -> np.ndarray:
@@ -372,8 +380,8 @@ def attach_groups(lines: pd.DataFrame, rounding: str) -> pd.DataFrame:
     """
     args = (lines["billing_unit_amount"], lines["billing_unit"])
     unit = lines["administered_unit"]
-    admin_bu = to_billing_units(lines["administered_amount"], unit, *args)
-    waste_bu = to_billing_units(lines["wasted_amount"], unit, *args)
+    amounts = [lines["administered_amount"], lines["wasted_amount"]]
+    admin_bu, waste_bu = billing_units_of(amounts, unit, *args)
     lines["admin_bu"], lines["waste_bu"] = admin_bu, waste_bu
     g = group_ids(lines["claim_key"], lines["hcpcs_code"], lines["service_date"])
     lines["group_id"] = g

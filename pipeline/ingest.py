@@ -63,6 +63,8 @@ _HEADERS_SHOWN = 40  # header names quoted in a V001 message at most
 # cells read as empty: SQL, R, pandas and hand-typed markers; not spreadsheet errors (`#N/A`)
 NULL_MARKERS = ["", "NULL", "null", "NA", "N/A", "n/a", "None", "NaN", "nan"]
 _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+# Parquet column chunks of more bytes a value than dictionary indices take hold plain pages
+_PLAIN_BYTES_PER_VALUE = 4
 
 
 @dataclass
@@ -516,11 +518,38 @@ def _rename(table: pa.Table, names: list[str], positions: dict[int, str]) -> pa.
 # -- Parquet -----------------------------------------------------------------------------
 
 
+def near_unique_limit(rows: int) -> int:
+    """The most distinct values text of `rows` lines may have to stay dictionary-encoded in
+    the plan's Arrow files; text with more is near-unique (charges, amounts, auth numbers)."""
+    return max(1000, rows // 100)
+
+
+def _plain_guess(source: pq.ParquetFile, row_groups: list[int], names: list[str]) -> list[str]:
+    """Of the text columns `names` of a piece, those read faster as plain strings: column
+    chunks of more than `_PLAIN_BYTES_PER_VALUE` bytes a value, whose writer's dictionary
+    outgrew its page (Arrow would hash every value of the plain pages to rebuild it):
+    near-unique text, which the plan writes plain anyway. A guess from the metadata, checked
+    by `read_parquet_piece`."""
+    size, values = dict.fromkeys(names, 0), dict.fromkeys(names, 0)
+    for rg in row_groups:
+        group = source.metadata.row_group(rg)
+        for j in range(group.num_columns):
+            chunk = group.column(j)
+            if chunk.path_in_schema in size:
+                size[chunk.path_in_schema] += chunk.total_uncompressed_size
+                values[chunk.path_in_schema] += chunk.num_values
+    return [n for n in names if size[n] > _PLAIN_BYTES_PER_VALUE * max(values[n], 1)]
+
+
 def _read_parquet(
-    path: Path, aliases: dict[str, str], row_groups: list[int] | None = None
-) -> pa.Table:
-    """The mapped columns of a Parquet file (canonical names); only `row_groups` when given
-    (a piece of the file, `--engine dask`)."""
+    path: Path, aliases: dict[str, str], row_groups: list[int] | None = None, guess: bool = False
+) -> tuple[pa.Table, list[str]]:
+    """The mapped columns of a Parquet file (canonical names), text other than identifiers
+    dictionary-encoded; only `row_groups` when given (a piece of the file). With `guess` (a
+    piece read by the plan: `row_groups`), the identifiers are encoded too (their lines are
+    hashed, their values screened and trimmed, once per distinct value: `canonical_table`)
+    and near-unique text is left plain (`_plain_guess`): also the names of those columns."""
+    plain: list[str] = []
     try:
         with pq.ParquetFile(path) as source:
             schema = source.schema_arrow
@@ -530,13 +559,19 @@ def _read_parquet(
                 text = [
                     schema.names[i]
                     for i in wanted
-                    if pa.types.is_string(schema.field(i).type) and positions[i] not in IDENTIFIERS
+                    if pa.types.is_string(schema.field(i).type)
+                    and (guess or positions[i] not in IDENTIFIERS)
                 ]
                 columns = [schema.names[i] for i in wanted]
                 if row_groups is None:
                     table = pq.read_table(path, columns=columns, read_dictionary=text)
                 else:
-                    with pq.ParquetFile(path, read_dictionary=text) as piece:
+                    if guess:  # not identifiers, not joined list columns
+                        once = [n for n in text if _single_field(positions, schema.names, n)]
+                        plain = _plain_guess(source, row_groups, once)
+                    encoded = [n for n in text if n not in plain]
+                    # a local file: no pre-buffered copy of its column chunks (CPU time)
+                    with pq.ParquetFile(path, read_dictionary=encoded, pre_buffer=False) as piece:
                         table = piece.read_row_groups(row_groups, columns=columns)
             else:  # duplicated names cannot be selected by name: read all, pick by position
                 table = source.read() if row_groups is None else source.read_row_groups(row_groups)
@@ -544,7 +579,15 @@ def _read_parquet(
     except (pa.ArrowException, OSError, ValueError, UnicodeError, IndexError, KeyError) as exc:
         # a corrupted footer can fail anywhere in pyarrow's metadata decoding
         raise InputError(f"{path}: cannot be read as Parquet ({_arrow_reason(exc)})") from None
-    return join_repeated(table.rename_columns([positions[i] for i in wanted]))
+    names = [positions[i] for i in wanted]
+    plain = [names[i] for i, n in enumerate(columns) if n in plain] if plain else []
+    return join_repeated(table.rename_columns(names)), plain
+
+
+def _single_field(positions: dict[int, str], names: list[str], name: str) -> bool:
+    """Whether the source column `name` maps to a field of its own that is no identifier."""
+    field_name = positions[names.index(name)]
+    return field_name not in IDENTIFIERS and list(positions.values()).count(field_name) == 1
 
 
 def _repair_chunk(chunk: pa.Array) -> pa.Array:
@@ -583,11 +626,47 @@ def read_parquet(
 ) -> tuple[pa.Table, bool]:
     """The mapped columns of a Parquet file (or of its `row_groups`) with invalid UTF-8
     replaced (`repair_utf8`), and whether anything was replaced."""
-    table = _read_parquet(path, aliases, row_groups)
+    return _repaired(path, _read_parquet(path, aliases, row_groups)[0])
+
+
+def _repaired(path: Path, table: pa.Table) -> tuple[pa.Table, bool]:
+    """`repair_utf8` of a table read from `path`; InputError when its data is damaged."""
     try:
         return repair_utf8(table)
     except pa.ArrowException as exc:  # e.g. dictionary indices out of bounds
         raise InputError(f"{path}: cannot be read ({_arrow_reason(exc)})") from None
+
+
+def read_parquet_piece(
+    path: Path, aliases: dict[str, str], row_groups: list[int]
+) -> tuple[pa.Table, bool, list[str]]:
+    """`read_parquet` of `row_groups` (a piece, read by the plan), identifiers encoded and
+    near-unique text left plain (`_read_parquet` with `guess`), and the names of those
+    columns: each is near-unique by its first lines alone (`_certainly_near_unique`), else,
+    or when that read fails (a damaged file), the piece is read by `read_parquet` itself, so
+    the lines, or the error, are `read_parquet`'s. Text left plain is no dictionary the plan
+    would have kept: the lines' values are the same."""
+    try:
+        table, plain = _read_parquet(path, aliases, row_groups, guess=True)
+        table, repaired = _repaired(path, table)
+    except InputError:
+        table, plain = None, []
+    if table is None or not all(_certainly_near_unique(table[n], table.num_rows) for n in plain):
+        table, repaired = read_parquet(path, aliases, row_groups)
+        plain = []
+    return table, repaired, plain
+
+
+def _certainly_near_unique(column: pa.ChunkedArray, rows: int) -> bool:
+    """Whether plain text of `rows` lines has more distinct values than `near_unique_limit`
+    among its first lines alone (8 times the limit), trimmed and empty ones null as
+    `canonical_table` makes them: the other lines can only add values, and the plan counts
+    those of rejected lines too."""
+    limit = near_unique_limit(rows)
+    head = pc.utf8_trim_whitespace(column.slice(0, 8 * limit))
+    distinct = pc.count_distinct(head, mode="only_valid").as_py()
+    distinct -= bool(pc.any(pc.equal(head, "")).as_py())
+    return distinct > limit
 
 
 # -- canonical columns -------------------------------------------------------------------
@@ -637,9 +716,19 @@ def _as_canonical(column: pa.ChunkedArray, name: str) -> pa.ChunkedArray:
         else:
             column = column.cast(kind.value_type)
     if name in IDENTIFIERS:
-        column = pc.utf8_trim_whitespace(_as_text(column, name))
-        return pc.if_else(pc.equal(column, ""), pa.scalar(None, pa.string()), column)
+        return _trimmed_text(column, name)
     return _trimmed_dictionary(_as_text(column, name).dictionary_encode().unify_dictionaries())
+
+
+def _trimmed_text(column: pa.ChunkedArray, name: str) -> pa.ChunkedArray:
+    """Plain text trimmed per value, empty -> null (`_as_text` first)."""
+    column = pc.utf8_trim_whitespace(_as_text(column, name))
+    return pc.if_else(pc.equal(column, ""), pa.scalar(None, pa.string()), column)
+
+
+def _is_text_dictionary(kind: pa.DataType) -> bool:
+    """Whether `kind` is dictionary-encoded (not large) strings."""
+    return pa.types.is_dictionary(kind) and pa.types.is_string(kind.value_type)
 
 
 def _index_type(n_values: int) -> pa.DataType:
@@ -654,7 +743,9 @@ def _index_type(n_values: int) -> pa.DataType:
 def _trimmed_dictionary(column: pa.ChunkedArray) -> pa.ChunkedArray:
     """Dictionary-encoded text with every distinct value trimmed once (empty -> null) and the
     values that became equal merged, so the pandas categories are unique. The chunks share one
-    dictionary (`unify_dictionaries`)."""
+    dictionary (`unify_dictionaries`). The indices are valid (made by a reader or by
+    `dictionary_encode`; Parquet's checked by `repair_utf8`), so neither their narrowing nor
+    the new arrays are checked again (a check per line, several times the cost of the rest)."""
     if column.num_chunks == 0:
         return column
     dictionary = column.chunk(0).dictionary
@@ -663,7 +754,9 @@ def _trimmed_dictionary(column: pa.ChunkedArray) -> pa.ChunkedArray:
     if values.null_count == 0 and values.equals(dictionary):  # clean values: nothing merges
         index_type = _index_type(len(values))
         chunks = [
-            pa.DictionaryArray.from_arrays(chunk.indices.cast(index_type), values)
+            pa.DictionaryArray.from_arrays(
+                pc.cast(chunk.indices, index_type, safe=False), values, safe=False
+            )
             for chunk in column.chunks
         ]
         return pa.chunked_array(chunks, type=pa.dictionary(index_type, pa.string()))
@@ -671,7 +764,7 @@ def _trimmed_dictionary(column: pa.ChunkedArray) -> pa.ChunkedArray:
     index_type = _index_type(len(merged.dictionary))
     lut = merged.indices.cast(index_type)
     chunks = [
-        pa.DictionaryArray.from_arrays(pc.take(lut, chunk.indices), merged.dictionary)
+        pa.DictionaryArray.from_arrays(pc.take(lut, chunk.indices), merged.dictionary, safe=False)
         for chunk in column.chunks
     ]
     return pa.chunked_array(chunks, type=pa.dictionary(index_type, pa.string()))
@@ -1000,17 +1093,28 @@ def canonical_table(
     path: Path,
     max_field_bytes: int,
     undecodable: bool,
+    plain: list[str] | tuple[str, ...] = (),
 ) -> tuple[pa.Table, pd.DataFrame, pa.Array]:
     """`canonical_rows` staying in Arrow (the partitioned plan writes it to Arrow files): the
-    same values, identifiers as strings, other text as dictionaries (which may hold values of
-    rejected rows: they are no line's), `source_row` int64."""
+    same values, identifiers as strings (as trimmed dictionaries where they come encoded, from
+    `_read_parquet`'s pieces: the plan hashes their distinct values, then decodes them), other
+    text as dictionaries (which may hold values of rejected rows: they are no line's), but
+    the near-unique text columns `plain` (`read_parquet_piece`), trimmed strings as
+    identifiers are; `source_row` int64."""
     table = tables.pop()
     try:
         table, source_rows, _, rejects, ids = _screened(
             table, source_rows, path, max_field_bytes, undecodable
         )
         for i, name in enumerate(table.column_names):
-            table = table.set_column(i, name, _as_canonical(table.column(i), name))
+            column = table.column(i)
+            if name in IDENTIFIERS and _is_text_dictionary(column.type):
+                column = _trimmed_dictionary(column.unify_dictionaries())
+            elif name in plain:
+                column = _trimmed_text(column, name)
+            else:
+                column = _as_canonical(column, name)
+            table = table.set_column(i, name, column)
     except InputError as exc:
         raise InputError(f"{path}: {exc}") from None
     except pa.ArrowException as exc:  # corrupted Parquet data that survived the read

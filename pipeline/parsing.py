@@ -164,15 +164,30 @@ def parse_decimal(values: pd.Series) -> pd.Series:
     """Parse plain decimals (`12`, `12.5`, `-3`, `.5`); anything else is NaN. Numbers pass."""
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         return values.astype("float64")
-    text = pc.utf8_trim_whitespace(arrow_text(values))
-    return pd.Series(_decimals(text)[0], index=values.index, dtype="float64")
+    number = _trimmed_decimals(arrow_text(values))[1]
+    return pd.Series(number, index=values.index, dtype="float64")
 
 
-def _decimals(text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+def _trimmed_decimals(text: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+    """The text trimmed of surrounding whitespace, and its `_decimals`. Arrow reads no value
+    with surrounding whitespace as a number, so when it reads every value as it is, the text
+    is its own trim and the trim (a copy of every string) is skipped."""
+    try:
+        number = pc.cast(text, pa.float64())
+    except pa.ArrowInvalid:
+        text = pc.utf8_trim_whitespace(text)
+        return (text, *_decimals(text))
+    return (text, *_decimals(text, number))
+
+
+def _decimals(text: pa.Array, number: pa.Array | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Trimmed Arrow text as float64: the plain decimals parsed by Arrow (correctly rounded),
-    anything else NaN; and where the text is a plain decimal."""
+    anything else NaN; and where the text is a plain decimal. `number`: the text already cast
+    to float64 (when that succeeded)."""
     try:  # Arrow reads exactly the plain decimals, and the words `inf`, `nan`, `infinity`
-        number = pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False)
+        if number is None:
+            number = pc.cast(text, pa.float64())
+        number = number.to_numpy(zero_copy_only=False)
     except pa.ArrowInvalid:  # text that is no number at all: only the plain decimals parse
         ok = pc.fill_null(pc.match_substring_regex(text, f"^({_NUMBER})$"), False)
         number = pc.cast(pc.if_else(ok, text, pa.scalar(None, text.type)), pa.float64())
@@ -198,8 +213,7 @@ def parse_money(values: pd.Series) -> pd.Series:
     only, anything else NaN. Numbers pass."""
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         return values.astype("float64")
-    text = pc.utf8_trim_whitespace(arrow_text(values))
-    number, plain = _decimals(text)
+    text, number, plain = _trimmed_decimals(arrow_text(values))
     other = ~plain & ~text.is_null().to_numpy(zero_copy_only=False)
     if other.any():  # a decimal has no `$` or comma; an amount without them is a decimal
         rest = text.filter(pa.array(other))
@@ -303,17 +317,39 @@ def to_billing_units(
     `unit` and `billing_unit` are canonical (`normalize_unit`). g = 1000 mg, mg = 1000 mcg,
     IU = units; mL only against mL descriptors; anything else is NaN ("not evaluated").
     """
+    return billing_units_of([amount], unit, billing_amount, billing_unit)[0]
+
+
+def billing_units_of(
+    amounts: list[pd.Series], unit: pd.Series, billing_amount: pd.Series, billing_unit: pd.Series
+) -> list[pd.Series]:
+    """`to_billing_units` of several amounts given in the same `unit` (a line's dose and its
+    waste): the units' families and factors are looked up once for all."""
     families = sorted({family for family, _ in BILLING_UNIT_TO_BASE.values()})
     family = {k: float(families.index(v[0])) for k, v in BILLING_UNIT_TO_BASE.items()}
     factor = {k: v[1] for k, v in BILLING_UNIT_TO_BASE.items()}
     # the unit family as a number (NaN: unknown), mapped once per category of a categorical
-    fam_a = unit.map(family).astype("float64").to_numpy()
-    fam_b = billing_unit.map(family).astype("float64").to_numpy()
-    same = fam_a == fam_b  # NaN equals nothing
-    value = (amount.astype("float64") * unit.map(factor).astype("float64")) / (
-        billing_amount.astype("float64") * billing_unit.map(factor).astype("float64")
+    same = _per_unit(unit, family) == _per_unit(billing_unit, family)  # NaN equals nothing
+    unit_factor = _per_unit(unit, factor)
+    per = billing_amount.to_numpy(dtype="float64", na_value=np.nan) * _per_unit(
+        billing_unit, factor
     )
-    return value.where(same)
+    out = []
+    for amount in amounts:  # a handful of columns, each a numpy operation
+        given = amount.to_numpy(dtype="float64", na_value=np.nan) * unit_factor
+        with np.errstate(divide="ignore", invalid="ignore"):  # as pandas: x/0 is inf, 0/0 NaN
+            value = given / per
+        out.append(pd.Series(np.where(same, value, np.nan), index=amount.index))
+    return out
+
+
+def _per_unit(unit: pd.Series, table: dict[str, float]) -> np.ndarray:
+    """Per row, the number `table` gives its unit (NaN: none); a categorical's categories are
+    looked up once and taken to the rows by code."""
+    if not isinstance(unit.dtype, pd.CategoricalDtype):
+        return unit.map(table).astype("float64").to_numpy()
+    per_category = pd.Series(unit.cat.categories).map(table).astype("float64").to_numpy()
+    return np.append(per_category, np.nan)[unit.cat.codes.to_numpy()]  # code -1 (NA): NaN
 
 
 ROUNDING_POLICIES = ("up", "nearest", "exact")
@@ -322,7 +358,10 @@ _EPS = 1e-9
 
 def round_units(value: pd.Series, policy: str = "up") -> pd.Series:
     """Whole billable units: `up` = ceil (CMS), `nearest` = half up, `exact` = floor."""
-    v = value.astype("float64")
+    if isinstance(value, pd.Series):
+        v = value.astype("float64")
+    else:  # an array: no copy when it is float64 already
+        v = np.asarray(value, dtype="float64")
     if policy == "up":
         return np.ceil(v - _EPS)
     if policy == "nearest":

@@ -79,7 +79,7 @@ def table_entry(path: Path, rows: int) -> dict:
 
 def validate_table(name: str, df: pd.DataFrame, where: str) -> pd.DataFrame:
     """Check one table against its schema; coerce types. Raises BundleError naming the problem."""
-    schema = TABLE_SCHEMAS[name].to_schema()
+    schema = TABLE_SCHEMAS[name]
     if "is_noc" in df.columns and df["is_noc"].dtype == object:
         df = df.assign(is_noc=df["is_noc"].astype(str).str.lower().isin(["true", "1", "y", "yes"]))
     try:
@@ -211,8 +211,6 @@ def load_bundle(path: Path | str | None = None) -> Bundle:
         if df is None:
             if name not in OPTIONAL_TABLES:
                 raise BundleError(f"reference bundle {directory}: table {name!r} is missing")
-            df = pd.DataFrame(
-                {c: pd.Series(dtype="object") for c in TABLE_SCHEMAS[name].to_schema().columns}
-            )
+            df = pd.DataFrame({c: pd.Series(dtype="object") for c in TABLE_SCHEMAS[name].columns})
         bundle.tables[name] = validate_table(name, df, f"{name!r} ({directory / name})")
     return bundle

@@ -194,8 +194,7 @@ def _parse_column(
     rows, and the typed distinct values with each row's position among them. The V003 / V004
     rejects of its rows are appended to `problems`."""
     kind = FIELD_META[name]["kind"]
-    distinct, rows = distinct_text(values)
-    parsed = parse(distinct).to_numpy()
+    distinct, rows, parsed = _parsed(values, parse, kind)
     present = np.arange(len(parsed)) < len(parsed) - 1  # the NA value is last
     # `1e400` parses to infinity: not a usable number
     missing = np.isnat(parsed) if kind == "date" else ~np.isfinite(parsed)
@@ -217,6 +216,36 @@ def _parse_column(
     if not values.hasnans:  # the NA value (last) belongs to no row
         typed = typed.iloc[:-1]
     return column, (typed, rows)
+
+
+def _parsed(values: pd.Series, parse, kind: str) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """A column's distinct values (NA last), each row's position among them (-1 for NA: the
+    last) and the parsed distinct values. Near-unique Arrow text of numbers (charges:
+    `_near_unique`) is parsed per row instead, its "distinct values" the rows that hold one (in
+    row order, then NA): parsing a number costs less than hashing its text to find the
+    distinct ones, and a parser gives a value the same result whichever values it parses.
+    (The text is returned as it is then: only dates read it again.)"""
+    if kind != "date" and _near_unique(values):
+        number = parse(values).to_numpy()
+        held = values.notna().to_numpy()
+        rows = np.cumsum(held, dtype=np.intp) - 1
+        rows[~held] = -1
+        return values, rows, np.append(number[held], np.nan)
+    distinct, rows = distinct_text(values)
+    return distinct, rows, parse(distinct).to_numpy()
+
+
+_PROBE = 1 << 13  # rows `_near_unique` looks at
+
+
+def _near_unique(values: pd.Series) -> bool:
+    """Whether Arrow text looks near-unique: most of its first _PROBE rows hold a value, and
+    most of those values are distinct (then hashing every value to find the distinct ones
+    costs more than it saves). Only a question of speed: both ways give the same result."""
+    if not isinstance(values.array, pd.arrays.ArrowStringArray):
+        return False
+    head = arrow_text(values.iloc[:_PROBE]).drop_null()
+    return 2 * len(head) > min(len(values), _PROBE) and 2 * len(pc.unique(head)) > len(head)
 
 
 def _normalise_column(

@@ -1,15 +1,14 @@
 """The canonical claim-line input (SPEC section 3), each field defined once.
 
-`ClaimLines` is the typed frame that leaves validation: types, nullability (required fields are
-not nullable), ranges and allowed sets. Field metadata marks PHI and parse kinds; `FIELDS`,
-`REQUIRED` and friends are derived from the model so nothing is listed twice.
+`SCHEMA` (`ClaimLines`) is the typed frame that leaves validation: types, nullability (required
+fields are not nullable), ranges and allowed sets. Field metadata marks PHI and parse kinds;
+`FIELDS`, `REQUIRED` and friends are derived from the schema so nothing is listed twice.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 import pandera.pandas as pa
-from pandera.typing import Series
 
 PAYER_TYPES = ["medicare", "medicare_advantage", "medicaid", "commercial", "other"]
 CLAIM_TYPES = ["professional", "institutional"]
@@ -17,7 +16,6 @@ PAYER_SEQUENCES = ["primary", "secondary", "tertiary"]
 CLAIM_FREQUENCIES = ["1", "7", "8"]  # 837 CLM05-3 / UB-04 bill type: original, replacement, void
 NDC_QUALIFIERS = ["UN", "ML", "GR", "F2", "ME"]
 ADMINISTERED_UNITS = ["mg", "mcg", "g", "units", "mL"]
-ARROW_STRING = {"storage": "pyarrow"}
 # every number of a line (units, amounts, quantities): finite, at most MAX_NUMBER, and no
 # positive value below MIN_POSITIVE (it would read as 0 in messages); else V004
 MAX_NUMBER = 1e9
@@ -40,64 +38,70 @@ def _meta(
     return {"kind": kind, "phi": phi, "default": default, "case": case, "identifier": identifier}
 
 
-class ClaimLines(pa.DataFrameModel):
-    """One validated drug or procedure line of a claim."""
-
-    claim_id: Series[pd.StringDtype] = pa.Field(
-        dtype_kwargs=ARROW_STRING, metadata=_meta("text", identifier=True)
-    )
-    line_number: Series[pd.Int64Dtype] = pa.Field(ge=1, metadata=_meta("int"))
-    patient_id: Series[pd.StringDtype] = pa.Field(
-        dtype_kwargs=ARROW_STRING, metadata=_meta("text", phi=True, identifier=True)
-    )
-    payer_type: Series[pd.CategoricalDtype] = pa.Field(
-        isin=PAYER_TYPES, metadata=_meta("text", case="lower")
-    )
-    payer_id: Series[pd.CategoricalDtype] = pa.Field(nullable=True, metadata=_meta("text"))
-    provider_id: Series[pd.CategoricalDtype] = pa.Field(nullable=True, metadata=_meta("text"))
-    claim_frequency: Series[pd.CategoricalDtype] = pa.Field(
-        isin=CLAIM_FREQUENCIES, metadata=_meta("text", default="1")
-    )
-    claim_type: Series[pd.CategoricalDtype] = pa.Field(
-        isin=CLAIM_TYPES, metadata=_meta("text", default="professional", case="lower")
-    )
-    place_of_service: Series[pd.CategoricalDtype] = pa.Field(
-        nullable=True, str_matches=r"^[0-9]{2}$", metadata=_meta("text")
-    )
-    service_date: Series[pd.Timestamp] = pa.Field(metadata=_meta("date"))
-    submission_date: Series[pd.Timestamp] = pa.Field(nullable=True, metadata=_meta("date"))
-    hcpcs_code: Series[pd.CategoricalDtype] = pa.Field(metadata=_meta("text", case="upper"))
-    modifiers: Series[pd.CategoricalDtype] = pa.Field(nullable=True, metadata=_meta("codes"))
-    billed_units: Series[float] = pa.Field(gt=0, metadata=_meta("decimal"))
-    charge_usd: Series[float] = pa.Field(nullable=True, ge=0, metadata=_meta("money"))
-    ndc: Series[pd.CategoricalDtype] = pa.Field(nullable=True, metadata=_meta("text"))
-    ndc_unit_qualifier: Series[pd.CategoricalDtype] = pa.Field(
-        nullable=True, isin=NDC_QUALIFIERS, metadata=_meta("text", case="upper")
-    )
-    ndc_quantity: Series[float] = pa.Field(nullable=True, gt=0, metadata=_meta("decimal"))
-    administered_amount: Series[float] = pa.Field(nullable=True, ge=0, metadata=_meta("decimal"))
-    administered_unit: Series[pd.CategoricalDtype] = pa.Field(
-        nullable=True, isin=ADMINISTERED_UNITS, metadata=_meta("unit")
-    )
-    wasted_amount: Series[float] = pa.Field(nullable=True, ge=0, metadata=_meta("decimal"))
-    diagnosis_codes: Series[pd.CategoricalDtype] = pa.Field(nullable=True, metadata=_meta("codes"))
-    prior_auth_number: Series[pd.StringDtype] = pa.Field(
-        nullable=True, dtype_kwargs=ARROW_STRING, metadata=_meta("text", identifier=True)
-    )
-    payer_sequence: Series[pd.CategoricalDtype] = pa.Field(
-        isin=PAYER_SEQUENCES, metadata=_meta("text", default="primary", case="lower")
-    )
-    other_payer_paid_usd: Series[float] = pa.Field(nullable=True, ge=0, metadata=_meta("money"))
-
-    class Config:
-        # validation types every column itself (`claims_audit.validate.type_columns`, once per
-        # distinct value); the schema then checks types and values only: coercing again would
-        # double its cost (issue 14)
-        coerce = False
-        strict = "filter"
+def _column(dtype, meta: dict, *checks: pa.Check, nullable: bool = False) -> pa.Column:
+    """One field of the claim line: its type, value checks, nullability and metadata."""
+    return pa.Column(dtype, checks=list(checks) or None, nullable=nullable, metadata=meta)
 
 
-SCHEMA = ClaimLines.to_schema()
+_ID_TEXT = pd.StringDtype("pyarrow")  # high-cardinality text kept as Arrow strings
+_CODES = pd.CategoricalDtype()  # every other text column: dictionary-encoded
+_DATE = "datetime64[ns]"
+
+# One validated drug or procedure line of a claim. A `DataFrameSchema`, not a pandera
+# `DataFrameModel`: building a model imports every dataframe library pandera supports (dask
+# takes about half a second), and a run needs none of them (issue 14).
+SCHEMA = pa.DataFrameSchema(
+    {
+        "claim_id": _column(_ID_TEXT, _meta("text", identifier=True)),
+        "line_number": _column("Int64", _meta("int"), pa.Check.ge(1)),
+        "patient_id": _column(_ID_TEXT, _meta("text", phi=True, identifier=True)),
+        "payer_type": _column(_CODES, _meta("text", case="lower"), pa.Check.isin(PAYER_TYPES)),
+        "payer_id": _column(_CODES, _meta("text"), nullable=True),
+        "provider_id": _column(_CODES, _meta("text"), nullable=True),
+        "claim_frequency": _column(
+            _CODES, _meta("text", default="1"), pa.Check.isin(CLAIM_FREQUENCIES)
+        ),
+        "claim_type": _column(
+            _CODES,
+            _meta("text", default="professional", case="lower"),
+            pa.Check.isin(CLAIM_TYPES),
+        ),
+        "place_of_service": _column(
+            _CODES, _meta("text"), pa.Check.str_matches(r"^[0-9]{2}$"), nullable=True
+        ),
+        "service_date": _column(_DATE, _meta("date")),
+        "submission_date": _column(_DATE, _meta("date"), nullable=True),
+        "hcpcs_code": _column(_CODES, _meta("text", case="upper")),
+        "modifiers": _column(_CODES, _meta("codes"), nullable=True),
+        "billed_units": _column(float, _meta("decimal"), pa.Check.gt(0)),
+        "charge_usd": _column(float, _meta("money"), pa.Check.ge(0), nullable=True),
+        "ndc": _column(_CODES, _meta("text"), nullable=True),
+        "ndc_unit_qualifier": _column(
+            _CODES, _meta("text", case="upper"), pa.Check.isin(NDC_QUALIFIERS), nullable=True
+        ),
+        "ndc_quantity": _column(float, _meta("decimal"), pa.Check.gt(0), nullable=True),
+        "administered_amount": _column(float, _meta("decimal"), pa.Check.ge(0), nullable=True),
+        "administered_unit": _column(
+            _CODES, _meta("unit"), pa.Check.isin(ADMINISTERED_UNITS), nullable=True
+        ),
+        "wasted_amount": _column(float, _meta("decimal"), pa.Check.ge(0), nullable=True),
+        "diagnosis_codes": _column(_CODES, _meta("codes"), nullable=True),
+        "prior_auth_number": _column(_ID_TEXT, _meta("text", identifier=True), nullable=True),
+        "payer_sequence": _column(
+            _CODES,
+            _meta("text", default="primary", case="lower"),
+            pa.Check.isin(PAYER_SEQUENCES),
+        ),
+        "other_payer_paid_usd": _column(float, _meta("money"), pa.Check.ge(0), nullable=True),
+    },
+    # validation types every column itself (`claims_audit.validate.type_columns`, once per
+    # distinct value); the schema then checks types and values only: coercing again would
+    # double its cost (issue 14)
+    coerce=False,
+    strict="filter",
+    name="ClaimLines",
+    description="One validated drug or procedure line of a claim.",
+)
 FIELDS: list[str] = list(SCHEMA.columns)
 FIELD_META: dict[str, dict] = {name: col.metadata or {} for name, col in SCHEMA.columns.items()}
 # a field with a default may be absent from the file; the others that are not nullable must be there

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import pandas as pd
 import pandera.pandas as pa
-from pandera.typing import Series
 
 BILLING_UNITS = ["mg", "mcg", "g", "units", "mL"]
 MUE_SETTINGS = ["practitioner", "outpatient_hospital"]
@@ -33,116 +32,141 @@ def _not_tiny(series: pd.Series) -> pd.Series:
     return series.isna() | (series == 0) | (series >= MIN_POSITIVE)
 
 
-class _Table(pa.DataFrameModel):
-    source: Series[str] = pa.Field(
-        description="CMS file (and quarter) or curated source of the row"
+def _one_row_per_code_and_setting(df: pd.DataFrame) -> bool:
+    """At most one MUE per (code, setting)."""
+    return not df.duplicated(["hcpcs_code", "setting"]).any()
+
+
+def _text(*checks: pa.Check, nullable: bool = False, unique: bool = False, **kw) -> pa.Column:
+    """A text column (`str`) with its checks."""
+    return pa.Column(str, checks=list(checks) or None, nullable=nullable, unique=unique, **kw)
+
+
+def _pattern(pattern: str, nullable: bool = False, unique: bool = False) -> pa.Column:
+    """A text column whose every value matches `pattern`."""
+    return _text(pa.Check.str_matches(pattern), nullable=nullable, unique=unique)
+
+
+def _number(high: float = MAX_VALUE, nullable: bool = True, not_tiny: bool = False) -> pa.Column:
+    """A float column within [0, high]; with `not_tiny`, no positive value below MIN_POSITIVE."""
+    checks = [pa.Check.ge(0), pa.Check.le(high)]
+    if not_tiny:
+        checks.append(pa.Check(_not_tiny, name="not_tiny"))
+    return pa.Column(float, checks=checks, nullable=nullable)
+
+
+def _dates() -> pa.Column:
+    """A date column, nullable."""
+    return pa.Column("datetime64[ns]", nullable=True)
+
+
+def _table(
+    name: str,
+    columns: dict[str, pa.Column],
+    description: str | None = None,
+    checks: list[pa.Check] | None = None,
+) -> pa.DataFrameSchema:
+    """The schema of one bundle table: its `source` column first, then `columns`; types are
+    coerced and other columns dropped. A `DataFrameSchema`, not a pandera `DataFrameModel`:
+    building a model imports every dataframe library pandera supports (dask takes about half a
+    second) and loading a bundle needs none of them (issue 14)."""
+    source = _text(description="CMS file (and quarter) or curated source of the row")
+    return pa.DataFrameSchema(
+        {"source": source, **columns},
+        checks=checks,
+        coerce=True,
+        strict="filter",
+        name=name,
+        description=description,
     )
 
-    class Config:
-        coerce = True
-        strict = "filter"
 
+_HCPCS = {
+    "hcpcs_code": _pattern(HCPCS_PATTERN, unique=True),
+    "short_description": _text(nullable=True),
+    "long_description": _text(nullable=True),
+    "add_date": _dates(),
+    "effective_date": _dates(),
+    "termination_date": _dates(),
+    "is_noc": pa.Column(bool),
+    "billing_unit_amount": pa.Column(
+        float, checks=[pa.Check.ge(MIN_POSITIVE), pa.Check.le(MAX_VALUE)], nullable=True
+    ),
+    "billing_unit": _text(pa.Check.isin(BILLING_UNITS), nullable=True),
+    "billing_unit_text": _text(nullable=True, description="dosage text as published"),
+}
+_MODIFIERS = {
+    "modifier": _pattern(r"^[A-Z0-9]{2}$", unique=True),
+    "description": _text(nullable=True),
+    "add_date": _dates(),
+    "termination_date": _dates(),
+}
+_NDC_CROSSWALK = {
+    "ndc11": _pattern(NDC11_PATTERN),
+    "hcpcs_code": _pattern(HCPCS_PATTERN),
+    "drug_name": _text(nullable=True),
+    "labeler": _text(nullable=True),
+    "pkg_size": _number(not_tiny=True),
+    "pkg_qty": _number(not_tiny=True),
+    "billing_units_per_item": _number(not_tiny=True),
+    "billing_units_per_package": _number(not_tiny=True),
+}
+_PAYMENT_LIMITS = {
+    "hcpcs_code": _pattern(HCPCS_PATTERN, unique=True),
+    "payment_limit_usd": _number(nullable=False, not_tiny=True),
+    "dosage_text": _text(nullable=True),
+    "quarter": _pattern(r"^[0-9]{4}Q[1-4]$"),
+}
+_MUE = {
+    "hcpcs_code": _pattern(HCPCS_PATTERN),
+    "setting": _text(pa.Check.isin(MUE_SETTINGS)),
+    "mue_value": pa.Column(int, checks=[pa.Check.ge(0), pa.Check.le(MAX_VALUE)]),
+    "mai": pa.Column(int, checks=[pa.Check.isin([1, 2, 3])]),
+    "rationale": _text(nullable=True),
+}
+_OPPS = {
+    "hcpcs_code": _pattern(HCPCS_PATTERN, unique=True),
+    "status_indicator": _text(nullable=True),
+    "apc": _text(nullable=True),
+    "payment_rate_usd": _number(not_tiny=True),
+}
+_CONTAINER = {
+    "ndc11": _pattern(NDC11_PATTERN, nullable=True),
+    "hcpcs_code": _pattern(HCPCS_PATTERN, nullable=True),
+    "product": _text(nullable=True),
+    "container": _text(pa.Check.isin(CONTAINER_TYPES)),
+}
+_DRUG_POLICY = {
+    "hcpcs_code": _pattern(HCPCS_PATTERN),
+    "ndc11": _pattern(NDC11_PATTERN, nullable=True),
+    "min_days_between_doses": _number(MAX_DAYS),
+    "indications": _text(nullable=True),
+    "requires_prior_auth": _text(nullable=True),
+}
 
-class HcpcsTable(_Table):
-    hcpcs_code: Series[str] = pa.Field(str_matches=HCPCS_PATTERN, unique=True)
-    short_description: Series[str] = pa.Field(nullable=True)
-    long_description: Series[str] = pa.Field(nullable=True)
-    add_date: Series[pd.Timestamp] = pa.Field(nullable=True)
-    effective_date: Series[pd.Timestamp] = pa.Field(nullable=True)
-    termination_date: Series[pd.Timestamp] = pa.Field(nullable=True)
-    is_noc: Series[bool]
-    billing_unit_amount: Series[float] = pa.Field(nullable=True, ge=MIN_POSITIVE, le=MAX_VALUE)
-    billing_unit: Series[str] = pa.Field(nullable=True, isin=BILLING_UNITS)
-    billing_unit_text: Series[str] = pa.Field(nullable=True, description="dosage text as published")
-
-
-class ModifiersTable(_Table):
-    modifier: Series[str] = pa.Field(str_matches=r"^[A-Z0-9]{2}$", unique=True)
-    description: Series[str] = pa.Field(nullable=True)
-    add_date: Series[pd.Timestamp] = pa.Field(nullable=True)
-    termination_date: Series[pd.Timestamp] = pa.Field(nullable=True)
-
-
-class NdcCrosswalkTable(_Table):
-    ndc11: Series[str] = pa.Field(str_matches=NDC11_PATTERN)
-    hcpcs_code: Series[str] = pa.Field(str_matches=HCPCS_PATTERN)
-    drug_name: Series[str] = pa.Field(nullable=True)
-    labeler: Series[str] = pa.Field(nullable=True)
-    pkg_size: Series[float] = pa.Field(nullable=True, ge=0, le=MAX_VALUE)
-    pkg_qty: Series[float] = pa.Field(nullable=True, ge=0, le=MAX_VALUE)
-    billing_units_per_item: Series[float] = pa.Field(nullable=True, ge=0, le=MAX_VALUE)
-    billing_units_per_package: Series[float] = pa.Field(nullable=True, ge=0, le=MAX_VALUE)
-
-    @pa.check("pkg_size", "pkg_qty", "billing_units_per_item", "billing_units_per_package")
-    def not_tiny(cls, series: pd.Series) -> pd.Series:
-        return _not_tiny(series)
-
-
-class PaymentLimitsTable(_Table):
-    hcpcs_code: Series[str] = pa.Field(str_matches=HCPCS_PATTERN, unique=True)
-    payment_limit_usd: Series[float] = pa.Field(ge=0, le=MAX_VALUE)
-    dosage_text: Series[str] = pa.Field(nullable=True)
-    quarter: Series[str] = pa.Field(str_matches=r"^[0-9]{4}Q[1-4]$")
-
-    @pa.check("payment_limit_usd")
-    def not_tiny(cls, series: pd.Series) -> pd.Series:
-        return _not_tiny(series)
-
-
-class MueTable(_Table):
-    hcpcs_code: Series[str] = pa.Field(str_matches=HCPCS_PATTERN)
-    setting: Series[str] = pa.Field(isin=MUE_SETTINGS)
-    mue_value: Series[int] = pa.Field(ge=0, le=MAX_VALUE)
-    mai: Series[int] = pa.Field(isin=[1, 2, 3])
-    rationale: Series[str] = pa.Field(nullable=True)
-
-    @pa.dataframe_check
-    def one_row_per_code_and_setting(cls, df: pd.DataFrame) -> bool:
-        return not df.duplicated(["hcpcs_code", "setting"]).any()
-
-
-class OppsTable(_Table):
-    hcpcs_code: Series[str] = pa.Field(str_matches=HCPCS_PATTERN, unique=True)
-    status_indicator: Series[str] = pa.Field(nullable=True)
-    apc: Series[str] = pa.Field(nullable=True)
-    payment_rate_usd: Series[float] = pa.Field(nullable=True, ge=0, le=MAX_VALUE)
-
-    @pa.check("payment_rate_usd")
-    def not_tiny(cls, series: pd.Series) -> pd.Series:
-        return _not_tiny(series)
-
-
-class ContainerTable(_Table):
-    """Curated: single- vs multi-dose package, from the FDA label (keyed by NDC, else by code)."""
-
-    ndc11: Series[str] = pa.Field(nullable=True, str_matches=NDC11_PATTERN)
-    hcpcs_code: Series[str] = pa.Field(nullable=True, str_matches=HCPCS_PATTERN)
-    product: Series[str] = pa.Field(nullable=True)
-    container: Series[str] = pa.Field(isin=CONTAINER_TYPES)
-
-
-class DrugPolicyTable(_Table):
-    """Curated: dosing interval, indications and prior-auth requirements (optionally per NDC).
-
-    `indications` holds ICD-10-CM prefixes (no dots) separated by spaces; `requires_prior_auth`
-    holds payer types separated by spaces. Empty means "no curated fact": the rule does not fire.
-    """
-
-    hcpcs_code: Series[str] = pa.Field(str_matches=HCPCS_PATTERN)
-    ndc11: Series[str] = pa.Field(nullable=True, str_matches=NDC11_PATTERN)
-    min_days_between_doses: Series[float] = pa.Field(nullable=True, ge=0, le=MAX_DAYS)
-    indications: Series[str] = pa.Field(nullable=True)
-    requires_prior_auth: Series[str] = pa.Field(nullable=True)
-
-
-TABLE_SCHEMAS: dict[str, type[_Table]] = {
-    "hcpcs": HcpcsTable,
-    "modifiers": ModifiersTable,
-    "ndc_crosswalk": NdcCrosswalkTable,
-    "payment_limits": PaymentLimitsTable,
-    "mue": MueTable,
-    "opps": OppsTable,
-    "container": ContainerTable,
-    "drug_policy": DrugPolicyTable,
+TABLE_SCHEMAS: dict[str, pa.DataFrameSchema] = {
+    "hcpcs": _table("HcpcsTable", _HCPCS),
+    "modifiers": _table("ModifiersTable", _MODIFIERS),
+    "ndc_crosswalk": _table("NdcCrosswalkTable", _NDC_CROSSWALK),
+    "payment_limits": _table("PaymentLimitsTable", _PAYMENT_LIMITS),
+    "mue": _table(
+        "MueTable",
+        _MUE,
+        checks=[pa.Check(_one_row_per_code_and_setting, name="one_row_per_code_and_setting")],
+    ),
+    "opps": _table("OppsTable", _OPPS),
+    "container": _table(
+        "ContainerTable",
+        _CONTAINER,
+        "Curated: single- vs multi-dose package, from the FDA label (keyed by NDC, else by code).",
+    ),
+    "drug_policy": _table(
+        "DrugPolicyTable",
+        _DRUG_POLICY,
+        "Curated: dosing interval, indications and prior-auth requirements (optionally per NDC)."
+        "\n\n`indications` holds ICD-10-CM prefixes (no dots) separated by spaces; "
+        '`requires_prior_auth` holds payer types separated by spaces. Empty means "no curated '
+        'fact": the rule does not fire.',
+    ),
 }
 OPTIONAL_TABLES = {"opps", "drug_policy"}

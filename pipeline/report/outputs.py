@@ -7,6 +7,8 @@ import glob
 import os
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 from claims_audit.audit import AuditResult
@@ -79,22 +81,32 @@ def write_outputs(
     `out_dir` is kept and the outputs go to `out_dir-2`, `-3`, ... The paths returned are in the
     directory actually written. `progress(name, None)` is called before each file is written
     and `progress(name, seconds)` after it."""
-    written = []
-    with StagedOutput(out_dir, replace=replace) as out:
+    planned: list[str] = []
+    with StagedOutput(out_dir, replace=replace) as out, ThreadPoolExecutor(1) as alongside:
+        pending: list[tuple[str, Future]] = []
 
-        def write(name: str, writer: Callable[[Path], object]) -> None:
+        def timed(writer: Callable[[Path], object], path: Path) -> float:
+            start = time.perf_counter()
+            writer(path)
+            return time.perf_counter() - start
+
+        def write(name: str, writer: Callable[[Path], object], background: bool = False) -> None:
+            planned.append(name)
             if progress:
                 progress(name, None)
-            start = time.perf_counter()
-            writer(out.path(name))
-            written.append(name)
+            path = out.path(name)  # here, not on the thread: it lists the name in the marker
+            if background:  # Parquet's writer lets go the GIL: it runs beside the next files
+                pending.append((name, alongside.submit(timed, writer, path)))
+                return
+            seconds = timed(writer, path)
             if progress:
-                progress(name, time.perf_counter() - start)
+                progress(name, seconds)
 
+        if "parquet" in formats:
+            parquet = partial(write_parquet, result.findings)
+            write("findings.parquet", parquet, background=True)
         if "csv" in formats:
             write("findings.csv", lambda path: write_csv(result.findings, path))
-        if "parquet" in formats:
-            write("findings.parquet", lambda path: write_parquet(result.findings, path))
         write("rejects.csv", lambda path: write_csv(masked_rejects(result.rejects, show_phi), path))
         if result.resolved is not None:
             write("resolved.csv", lambda path: write_csv(result.resolved, path))
@@ -108,5 +120,9 @@ def write_outputs(
             from claims_audit.report.xlsx import write_xlsx
 
             write("findings.xlsx", lambda path: write_xlsx(result, path, show_phi=show_phi))
+        for name, future in pending:  # an error of the file written alongside is raised here
+            seconds = future.result()
+            if progress:
+                progress(name, seconds)
         write("summary.json", lambda path: write_json(result.summary, path))
-    return [out.target / name for name in written]
+    return [out.target / name for name in planned]

@@ -8,6 +8,7 @@ from claims_audit.rules.common import (
     MISSING_INPUT,
     NO_RATE,
     RuleContext,
+    category_is,
     fmt_num,
     join_text,
     reasons,
@@ -34,7 +35,7 @@ def charge_below_payment_limit(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     Fix: update the charge master price of the drug to at least the current payment limit.
     """
     allowed = lines["payment_limit_usd"] * lines["billed_units"]
-    applicable = (lines["claim_type"] == "professional").fillna(False).astype(bool)
+    applicable = pd.Series(category_is(lines["claim_type"], "professional"), index=lines.index)
     evaluated = applicable & allowed.notna() & lines["charge_usd"].notna()
     no_rate = lines["payment_limit_usd"].isna()
     return Flags(
@@ -43,7 +44,7 @@ def charge_below_payment_limit(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
         evaluated=evaluated,
         reason=reasons(lines.index, (no_rate, NO_RATE), default=MISSING_INPUT),
         observed=lines["charge_usd"],
-        expected=allowed.round(2),
+        expected=lambda r: r.pick(allowed).round(2),  # the flagged lines only
         message=lambda r: join_text(
             "charge $",
             fmt_num(r["charge_usd"]),

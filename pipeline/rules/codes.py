@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from claims_audit.rules.common import RuleContext, fmt_date
+from claims_audit.rules.common import RuleContext, fmt_date, join_text
 from claims_audit.rules.registry import Flags, rule
 
 
@@ -29,7 +29,9 @@ def unknown_code(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     return Flags(
         mask=mask,
         observed=lines["hcpcs_code"],
-        message=lambda r: "HCPCS code " + r["hcpcs_code"] + " is not in the reference code set",
+        message=lambda r: join_text(
+            "HCPCS code ", r["hcpcs_code"], " is not in the reference code set"
+        ),
     )
 
 
@@ -54,17 +56,16 @@ def code_not_effective(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     mask = before | after
 
     def message(r: pd.DataFrame) -> pd.Series:
-        head = r["hcpcs_code"] + " billed for service on " + fmt_date(r["service_date"])
-        ended = head + " but terminated " + fmt_date(r["code_termination_date"])
-        early = head + " but not valid until " + fmt_date(r["code_add_date"])
+        head = join_text(r["hcpcs_code"], " billed for service on ", fmt_date(r["service_date"]))
+        ended = join_text(head, " but terminated ", fmt_date(r["code_termination_date"]))
+        early = join_text(head, " but not valid until ", fmt_date(r["code_add_date"]))
         return ended.where(r["service_date"] > r["code_termination_date"], early)
 
     def expected(r: pd.DataFrame) -> pd.Series:
-        return (
-            fmt_date(r["code_add_date"]).fillna("")
-            + ".."
-            + fmt_date(r["code_termination_date"]).fillna("")
+        added, ended = (
+            fmt_date(r[c]).fillna("") for c in ("code_add_date", "code_termination_date")
         )
+        return join_text(added, "..", ended)
 
     return Flags(mask=mask, observed=date, expected=expected, message=message)
 
@@ -95,5 +96,7 @@ def noc_without_ndc(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
         mask=applicable & lines["ndc"].isna(),
         applicable=applicable,
         expected="NDC",
-        message=lambda r: "unclassified drug code " + r["hcpcs_code"] + " billed without an NDC",
+        message=lambda r: join_text(
+            "unclassified drug code ", r["hcpcs_code"], " billed without an NDC"
+        ),
     )

@@ -17,9 +17,11 @@ from claims_audit.columns import (
     TEXT,
     arrow_text,
     as_text,
+    codes_of,
     combination_rows,
     distinct_combinations,
     group_ids,
+    is_categorical,
     per_combination,
 )
 from claims_audit.config import Config
@@ -74,9 +76,13 @@ class RuleContext:
 
 def fmt_num(values: pd.Series) -> pd.Series:
     """Numbers as short text: `38`, `37.5`, `0.658` (3 decimals at most); NA stays NA."""
-    v = np.round(values.to_numpy(dtype="float64", na_value=np.nan), 3)
-    text = pa.array(v, from_pandas=True).cast(ARROW_TEXT)
+    text = number_text(values.to_numpy(dtype="float64", na_value=np.nan))
     return pd.Series(text, index=values.index, dtype=TEXT)
+
+
+def number_text(values: np.ndarray) -> pa.Array:
+    """`fmt_num` of float64 numbers, as Arrow text (NaN: null)."""
+    return pa.array(np.round(values, 3), from_pandas=True).cast(ARROW_TEXT)
 
 
 def join_text(*parts: pd.Series | str) -> pd.Series:
@@ -87,6 +93,13 @@ def join_text(*parts: pd.Series | str) -> pd.Series:
     arrays = [pa.scalar(p, ARROW_TEXT) if isinstance(p, str) else arrow_text(p) for p in parts]
     joined = pc.binary_join_element_wise(*arrays, pa.scalar("", ARROW_TEXT))
     return pd.Series(joined, index=index, dtype=TEXT)
+
+
+def text_of(codes: np.ndarray, texts: list[str], index: pd.Index) -> pd.Series:
+    """Per row, `texts[code]` as TEXT: one Arrow take from a small table (no per-row strings
+    built in Python)."""
+    table = pa.array(texts, ARROW_TEXT)
+    return pd.Series(table.take(pa.array(codes, type=pa.int64())), index=index, dtype=TEXT)
 
 
 # days since 1970 of the years Arrow writes as `YYYY-MM-DD` when it casts a date32 to text
@@ -113,8 +126,9 @@ def fmt_date(values: pd.Series) -> pd.Series:
 
 
 def is_whole(values: pd.Series) -> pd.Series:
-    v = values.astype("float64")
-    return (np.abs(v - np.round(v)) < WHOLE_EPS) & v.notna()
+    """Per row: the number is whole (within `WHOLE_EPS`); NA is not."""
+    v = values.to_numpy(dtype="float64", na_value=np.nan)
+    return pd.Series((np.abs(v - np.round(v)) < WHOLE_EPS) & ~np.isnan(v), index=values.index)
 
 
 def unit_text(rows: pd.DataFrame) -> pd.Series:
@@ -143,7 +157,44 @@ def distinct_of(lines: pd.DataFrame, ctx: RuleContext, columns: list[str]) -> tu
     """`distinct_combinations(lines, columns)`: each line's combination id and one row per
     combination, found once per frame for every rule that reads the same columns."""
     key = ("distinct", *columns)
-    return ctx.shared(lines, key, lambda: distinct_combinations(lines, columns))
+    return ctx.shared(lines, key, lambda: few_combinations(lines, columns))
+
+
+_FEW_COMBINATIONS = 1 << 16  # largest key space `few_combinations` counts in a table
+
+
+def _of_objects(values: pd.Series) -> bool:
+    """A categorical whose categories are objects (text): read as text as its rows are."""
+    return is_categorical(values) and pd.api.types.is_object_dtype(values.cat.categories)
+
+
+def few_combinations(lines: pd.DataFrame, columns: list[str]) -> tuple:
+    """`distinct_combinations` of categoricals of text (ids numbered in key order, not in order of
+    first appearance): the rows' codes are packed into one key; the keys are counted in a
+    table when the combined categories are few (payer type and id), else factorised, and each
+    combination's values are read from the categories (no search for first rows). Other
+    columns: `distinct_combinations` itself."""
+    cols = [lines[c] for c in columns]
+    spans = [len(c.cat.categories) + 1 if _of_objects(c) else 0 for c in cols]
+    space = np.prod(spans, dtype=np.float64)
+    if not all(spans) or not len(lines) or space >= 2**62:
+        return distinct_combinations(lines, columns)
+    key = np.zeros(len(lines), dtype=np.int64)
+    for col, span in zip(cols, spans, strict=True):
+        key = key * span + (col.array.codes.astype(np.int64) + 1)  # NA (code -1) first
+    if space <= _FEW_COMBINATIONS:
+        keys = np.flatnonzero(np.bincount(key, minlength=int(space)))
+        table = np.empty(int(space), dtype=np.int64)
+        table[keys] = np.arange(len(keys))
+        ids = table[key]
+    else:
+        ids, keys = pd.factorize(key)
+    small = {}
+    for name, col, span in reversed(list(zip(columns, cols, spans, strict=True))):
+        values = pd.concat([pd.Series([pd.NA]), pd.Series(col.cat.categories)], ignore_index=True)
+        small[name] = values.astype("string").take(keys % span).reset_index(drop=True)
+        keys = keys // span
+    return ids.astype(np.int64), pd.DataFrame({c: small[c] for c in columns})
 
 
 def per_distinct(lines: pd.DataFrame, ctx: RuleContext, columns: list[str], fn) -> pd.Series:
@@ -154,16 +205,37 @@ def per_distinct(lines: pd.DataFrame, ctx: RuleContext, columns: list[str], fn) 
     return combination_rows(fn(small), ids, lines.index)
 
 
-def policy_of_pairs(pairs: pd.DataFrame, ctx: RuleContext, column: str) -> pd.Series:
-    """Per (code, NDC) row of `pairs`: the curated drug-policy value of `column`, an
-    NDC-specific row winning over a code row (NA where neither has one)."""
-    policy = ctx.bundle["drug_policy"].dropna(subset=[column])
+def _policy_rows(keys: pd.DataFrame, policy: pd.DataFrame, column: str) -> pd.Series:
+    """Per (code, NDC) row of `keys` (object text, a RangeIndex): the value of `column` of
+    the curated rows `policy` (those that have one), an NDC-specific row winning over a code
+    row."""
     by_ndc = policy.dropna(subset=["ndc11"]).drop_duplicates(POLICY_KEY)
     by_code = policy[policy["ndc11"].isna()].drop_duplicates("hcpcs_code")
     by_code = by_code.set_index("hcpcs_code")[column]
-    keys = pairs[POLICY_KEY].astype("object")
     found = keys.merge(by_ndc[[*POLICY_KEY, column]], how="left")[column]
     return found.where(found.notna(), keys["hcpcs_code"].map(by_code))
+
+
+_NA_KINDS = (np.dtype("float64"), np.dtype(object))  # policy values that hold NA as NaN
+
+
+def policy_of_pairs(pairs: pd.DataFrame, ctx: RuleContext, column: str) -> pd.Series:
+    """Per (code, NDC) row of `pairs`: the curated drug-policy value of `column`, an
+    NDC-specific row winning over a code row (NA where neither has one). Only the pairs of a
+    code with a curated row are joined (the table has few codes); the others are NA."""
+    policy = ctx.bundle["drug_policy"].dropna(subset=[column])
+    curated = pairs["hcpcs_code"].isin(policy["hcpcs_code"]).to_numpy(dtype=bool)
+    at = np.flatnonzero(curated)
+    kind = policy[column].dtype
+    if not len(at) and kind in _NA_KINDS:  # what the join gives: all NA
+        return pd.Series(np.full(len(pairs), np.nan, dtype=kind))
+    keys = pairs[POLICY_KEY].iloc[at].reset_index(drop=True)  # labels as the join's rows
+    found = _policy_rows(keys.astype("object"), policy, column)
+    if found.dtype not in _NA_KINDS:  # NA in another type: as the join of all pairs gives
+        return _policy_rows(pairs[POLICY_KEY].astype("object"), policy, column)
+    values = np.full(len(pairs), np.nan, dtype=found.dtype)
+    values[at] = found.to_numpy()
+    return pd.Series(values)
 
 
 def drug_policy(lines: pd.DataFrame, ctx: RuleContext, column: str) -> pd.Series:
@@ -175,22 +247,111 @@ def drug_policy(lines: pd.DataFrame, ctx: RuleContext, column: str) -> pd.Series
 PATIENT_CODE_DAY = ["patient_key", "hcpcs_code", "service_date"]
 
 
+def packed_key(*columns: pd.Series) -> np.ndarray:
+    """One int64 per row that is equal exactly where the rows' values of `columns` are all
+    equal: their integer codes (`codes_of`) packed, without the hashing `group_ids` does to
+    number the groups; `group_ids` itself when the packed codes would overflow."""
+    key, span = np.zeros(len(columns[0]), dtype=np.int64), 1
+    for col in columns:
+        codes = codes_of(col)
+        low = int(codes.min()) if len(codes) else 0
+        width = int(codes.max()) - low + 1 if len(codes) else 1
+        if span * width >= 2**62:
+            return group_ids(*columns)
+        key, span = key * width + (codes - low), span * width
+    return key
+
+
+_FIBONACCI = np.uint64(0x9E3779B97F4A7C15)  # 2**64 / golden ratio: spreads keys over a table
+_TABLE_BITS = 20
+
+
+def member(key: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Per row: its `key` (int64) is one of `keys` (int64, distinct and sorted). Each row is
+    screened through a bit table of the keys' hashes; only rows whose bit is set are looked up
+    by binary search (a few, when `keys` are few: no hash table, no sort of the rows)."""
+    out = np.zeros(len(key), dtype=bool)
+    if not len(keys):
+        return out
+
+    def bucket(k: np.ndarray) -> np.ndarray:
+        return (k.view(np.uint64) * _FIBONACCI) >> np.uint64(64 - _TABLE_BITS)
+
+    table = np.zeros(1 << _TABLE_BITS, dtype=bool)
+    table[bucket(keys)] = True
+    at = np.flatnonzero(table[bucket(key)])
+    found = np.minimum(np.searchsorted(keys, key[at]), len(keys) - 1)
+    out[at] = keys[found] == key[at]
+    return out
+
+
+def distinct_sorted(values: np.ndarray) -> np.ndarray:
+    """The distinct values of an int64 array, sorted (one sort, no hashing)."""
+    ordered = np.sort(values)
+    return (
+        ordered[np.concatenate([[True], ordered[1:] != ordered[:-1]])] if len(ordered) else ordered
+    )
+
+
+def repeated(key: np.ndarray, among: np.ndarray | None = None) -> np.ndarray:
+    """Per row: its `key` (int64) occurs more than once among the rows `among` marks (a mask;
+    all rows by default): the keys are sorted once, and the rows look up the repeated ones
+    (`member`)."""
+    ordered = np.sort(key if among is None else key[among])
+    return member(key, distinct_sorted(ordered[1:][ordered[1:] == ordered[:-1]]))
+
+
+def packed_order(*keys: np.ndarray) -> np.ndarray:
+    """`np.lexsort(keys[::-1])` (the first key sorts first; stable): integer keys packed into
+    one int64 and sorted once when their spans fit, else lexsort."""
+    packed, span = np.zeros(len(keys[0]), dtype=np.int64), 1
+    for key in keys:
+        low = int(key.min()) if len(key) else 0
+        width = int(key.max()) - low + 1 if len(key) else 1
+        if span * width >= 2**62:
+            return np.lexsort(keys[::-1])
+        packed, span = packed * width + (key - low), span * width
+    return np.argsort(packed, kind="stable")
+
+
+def first_by_claim_line(
+    lines: pd.DataFrame, at: np.ndarray, keys: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The lines `at` (positions) in (claim_id, line_number) order (stable), and for each the
+    position of the first of them with its key (`keys`, one per line of `at`) in that order:
+    an Arrow rank of the claim ids, one packed sort, then a stable sort by key."""
+    claim = arrow_text(pd.Series(lines["claim_id"].array.take(at)))
+    rank = pc.rank(claim, sort_keys="ascending", tiebreaker="dense").to_numpy()
+    order = packed_order(rank, lines["line_number"].to_numpy(dtype="int64")[at])
+    keyed = keys[order]
+    by_key = np.argsort(keyed, kind="stable")
+    starts = np.ones(len(by_key), dtype=bool)
+    starts[1:] = keyed[by_key[1:]] != keyed[by_key[:-1]]
+    first = np.empty(len(by_key), dtype=np.int64)
+    first[by_key] = by_key[np.flatnonzero(starts)][np.cumsum(starts) - 1]
+    return at[order], at[order[first]]
+
+
 def finer_groups(
     lines: pd.DataFrame, ctx: RuleContext, columns: list[str], among: np.ndarray | None = None
 ) -> np.ndarray:
     """Group ids of `columns` (which include the patient, code and date of service) for every
     line. Only lines that share their (patient, code, date) with another line (of `among`, a
     mask; all lines by default) can share a group: `group_ids` runs on those few, every other
-    line is a group of its own. The (patient, code, date) groups are found once per frame."""
-    coarse = ctx.shared(
-        lines, ("patient_code_day",), lambda: group_ids(*(lines[c] for c in PATIENT_CODE_DAY))
-    )
-    weights = None if among is None else among.astype(np.float64)
-    shared = np.bincount(coarse, weights=weights)[coarse] > 1
-    at, alone = np.flatnonzero(shared), np.flatnonzero(~shared)
-    ids = np.empty(len(lines), dtype=np.int64)
-    ids[at] = group_ids(*(lines[c].iloc[at] for c in columns))
-    ids[alone] = (ids[at].max() + 1 if len(at) else 0) + np.arange(len(alone))
+    line is a group of its own (ids are below twice the lines, not dense). The lines whose
+    (patient, code, date) repeats among all lines are found once per frame; a key that repeats
+    among `among` is one of theirs, so `among` is judged on those few lines only."""
+
+    def repeating() -> tuple[np.ndarray, np.ndarray]:
+        coarse = packed_key(*(lines[c] for c in PATIENT_CODE_DAY))
+        at = np.flatnonzero(repeated(coarse))
+        return at, coarse[at]
+
+    at, coarse = ctx.shared(lines, ("patient_code_day",), repeating)
+    if among is not None:
+        at = at[repeated(coarse, among[at])]
+    ids = np.arange(len(at), len(at) + len(lines), dtype=np.int64)  # a line alone: its own id
+    ids[at] = group_ids(*(lines[c].iloc[at] for c in columns))  # ids below len(at)
     return ids
 
 
@@ -226,17 +387,29 @@ def reasons(index: pd.Index, *cases: tuple[pd.Series, str], default: str) -> pd.
         if holds.dtype != np.bool_:  # NA counts as False
             holds = holds.fillna(False)
         hit = holds.to_numpy(dtype=bool)
-        codes[hit] = names.index(name)
-    return pd.Series(pd.Categorical.from_codes(codes, categories=names), index=index)
+        np.putmask(codes, hit, names.index(name))
+    categorical = pd.Categorical.from_codes(codes, categories=names, validate=False)
+    return pd.Series(categorical, index=index)
+
+
+def category_is(values: pd.Series, value: str) -> np.ndarray:
+    """Per row: the value is `value` (NA is not), on a categorical's integer codes."""
+    if is_categorical(values):
+        code = values.cat.categories.get_indexer([value])[0]
+        if code < 0:
+            return np.zeros(len(values), dtype=bool)
+        return values.array.codes == code
+    return (values == value).fillna(False).to_numpy(dtype=bool)
 
 
 def container_is(lines: pd.DataFrame, kind: str) -> pd.Series:
     """The curated container type is `kind` (`single_dose`, `multi_dose`); unknown is False."""
-    return (lines["container"] == kind).fillna(False).astype(bool)
+    return pd.Series(category_is(lines["container"], kind), index=lines.index)
 
 
-def at_rate(units: pd.Series, lines: pd.DataFrame) -> pd.Series:
-    """Dollars for billing units at the payment of the line's setting (`rate_usd`: ASP limit,
+def at_rate(units: pd.Series, lines) -> pd.Series:
+    """Dollars for billing units at the payment of the line's setting (`rate_usd` of `lines`,
+    the lines or a rule's flagged rows: ASP limit,
     OPPS rate, 0 when packaged, NaN when unknown: the impact is then empty). Adding 0.0 turns
     a negative zero (units x a packaged drug's 0.0) into 0.0."""
     return units * lines["rate_usd"] + 0.0

@@ -16,6 +16,7 @@ from claims_audit.columns import (
     as_category,
     combination_rows,
     distinct_combinations,
+    is_categorical,
     joined_per_label,
 )
 from claims_audit.parsing import split_codes
@@ -128,7 +129,7 @@ def diagnosis_missing(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     return Flags(
         mask=lines["diagnosis_codes"].isna(),
         expected="ICD-10-CM code",
-        message=lambda r: r["hcpcs_code"] + " line has no diagnosis code",
+        message=lambda r: join_text(r["hcpcs_code"], " line has no diagnosis code"),
     )
 
 
@@ -178,6 +179,17 @@ def diagnosis_invalid(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     )
 
 
+def distinct_lists(values: pd.Series) -> tuple[np.ndarray, pd.DataFrame]:
+    """`distinct_combinations` of one column: each row's list id and one row per id (text).
+    For a categorical of text, the ids are its codes (NA first) and the rows its categories, unused
+    ones included: no hashing of the rows."""
+    if not is_categorical(values) or not pd.api.types.is_object_dtype(values.cat.categories):
+        return distinct_combinations(values.to_frame(), [values.name])
+    text = pd.Series(values.cat.categories).astype("string")
+    lists = pd.concat([pd.Series([pd.NA], dtype="string"), text], ignore_index=True)
+    return values.array.codes.astype(np.int64) + 1, lists.to_frame(values.name)
+
+
 def diagnosis_lists(lines: pd.DataFrame, ctx: RuleContext) -> tuple:
     """Each line's diagnosis-list id, the distinct lists (one row per id) and their codes
     (`diagnoses_long` of the lists, indexed by list id): split once for D002 and D003."""
@@ -185,7 +197,7 @@ def diagnosis_lists(lines: pd.DataFrame, ctx: RuleContext) -> tuple:
     def split() -> tuple:
         if lines.empty:
             return np.zeros(0, dtype=np.int64), lines[["diagnosis_codes"]], pd.Series(dtype=TEXT)
-        ids, lists = distinct_combinations(lines, ["diagnosis_codes"])
+        ids, lists = distinct_lists(lines["diagnosis_codes"])
         return ids, lists, diagnoses_long(lists)
 
     return ctx.shared(lines, ("diagnosis_lists",), split)
@@ -235,7 +247,7 @@ def diagnosis_not_supported(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     at = np.flatnonzero(evaluable)
     ids, _, long = diagnosis_lists(lines, ctx)
     kinds = len(indications.cat.categories)
-    pair, keys = pd.factorize(ids[at] * kinds + indications.cat.codes.to_numpy()[at])
+    pair, keys = pd.factorize(ids[at] * kinds + indications.array.codes[at])
     prefixes = split_codes(pd.Series(indications.cat.categories.astype("string")))
     unsupported = ~any_prefix_matches(keys // kinds, keys % kinds, long, prefixes.stack())
     mask = np.zeros(len(lines), dtype=bool)

@@ -21,7 +21,13 @@ import pyarrow.compute as pc
 
 from claims_audit.columns import ARROW_TEXT, TEXT, arrow_text, as_text, is_categorical
 from claims_audit.rules import effective_rules
-from claims_audit.rules.common import RuleContext, fmt_date, fmt_num
+from claims_audit.rules.common import (
+    RuleContext,
+    fmt_date,
+    fmt_num,
+    number_text,
+    packed_order,
+)
 from claims_audit.rules.registry import MISSING_INPUT, Flags, Remittance
 
 FINDING_COLUMNS = [
@@ -81,24 +87,38 @@ def merge_coverage(parts: Iterable[dict[str, dict]]) -> dict[str, dict]:
     }
 
 
-_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
-_SHIFTS = np.arange(60, -1, -4, dtype=np.uint64)
+# byte -> its two lowercase hex digits, in memory order (a uint16 read as two ASCII bytes)
+_HEX_PAIRS = np.frombuffer(b"".join(f"{b:02x}".encode() for b in range(256)), dtype="<u2").copy()
+
+
+def hex_text(hashed: np.ndarray) -> pa.Array:
+    """64-bit hashes as 16 lowercase hex digits each (Arrow text, most significant first):
+    two digits per byte from a 256-entry table, the text buffer built without Python strings."""
+    n = len(hashed)
+    data = _HEX_PAIRS[hashed.astype(">u8").view(np.uint8)]  # 8 bytes a hash, big-endian
+    offsets = np.arange(0, 16 * (n + 1), 16, dtype=np.int64)
+    buffers = [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+    return pa.Array.from_buffers(ARROW_TEXT, n, buffers)
 
 
 def finding_ids(claim_id: pd.Series, line_number: pd.Series, rule_code: pd.Series) -> pd.Series:
-    """Stable 16-hex-digit id from (claim_id, line_number, rule_code), vectorised."""
+    """Stable 16-hex-digit id from (claim_id, line_number, rule_code), vectorised: the pandas
+    hash of the three. A categorical `rule_code` is hashed once per code; claim ids, nearly all
+    distinct, are hashed as they are (a hash of the categories taken by code is the same hash,
+    NA apart: with NA they are factorised, as pandas does by default)."""
+    claims = claim_id.astype(object)
+    missing = arrow_text(claim_id).null_count > 0  # from the Arrow validity bits: no object scan
     key = pd.DataFrame(
         {
-            "claim_id": claim_id.astype(object),
-            "line_number": line_number.astype("int64"),
-            "rule_code": rule_code.astype(object),
+            "claim_id": claims.to_numpy(),
+            "line_number": np.asarray(line_number, dtype="int64"),
+            "rule_code": rule_code.array if is_categorical(rule_code) else rule_code.astype(object),
         }
     )
-    hashed = pd.util.hash_pandas_object(key, index=False, hash_key="claims-audit-v01")
-    nibbles = (hashed.to_numpy()[:, None] >> _SHIFTS) & np.uint64(15)
-    digits = _HEX[nibbles.astype(np.uint8)].view("S16").ravel()
-    text = pa.array(digits, type=pa.binary(16)).cast(pa.string())
-    return pd.Series(text, index=claim_id.index, dtype=TEXT)
+    hashed = pd.util.hash_pandas_object(
+        key, index=False, hash_key="claims-audit-v01", categorize=missing
+    )
+    return pd.Series(hex_text(hashed.to_numpy()), index=claim_id.index, dtype=TEXT)
 
 
 def _bool(values) -> np.ndarray:
@@ -122,38 +142,49 @@ class FlaggedRows:
         self._lines, self.positions = lines, positions
         self.index = lines.index[positions]
         self._cache: dict[str, pd.Series] = {}
-        # per column of text categories: the categories as Arrow text (None: not text),
-        # shared by the rules of one run
+        # per categories object: it (kept alive, so that its id is not reused) and its values
+        # as Arrow text (None: not text), shared by the rules of one run
         self._decoded = {} if decoded is None else decoded
 
     def __getitem__(self, name: str) -> pd.Series:
         if name not in self._cache:
             col = self._lines[name]
-            categories = self._text_categories(name, col)
-            if categories is not None:  # what `as_text` gives, with the categories decoded once
-                codes = col.cat.codes.to_numpy()[self.positions]
-                taken = categories.take(pa.array(codes, mask=codes < 0))
-                values = pd.Series(taken, index=self.index, dtype=TEXT, name=name)
-            else:
+            values = self._decoded_rows(col)
+            if values is None:
                 values = pd.Series(col.array.take(self.positions), index=self.index, name=name)
-                if isinstance(values.dtype, pd.CategoricalDtype) or values.dtype == object:
+                if is_categorical(values) or values.dtype == object:
                     values = as_text(values)
             self._cache[name] = values
         return self._cache[name]
 
-    def _text_categories(self, name: str, col: pd.Series) -> pa.Array | None:
-        """The column's categories as Arrow text when they are text (as `as_text` decodes)."""
-        if name not in self._decoded:
-            categories = None
-            if is_categorical(col) and pd.api.types.is_object_dtype(col.cat.categories):
-                cats = pd.Series(col.cat.categories)
+    def _decoded_rows(self, col: pd.Series) -> pd.Series | None:
+        """The rows' entries of a categorical as TEXT (what `as_text` gives), its categories
+        decoded once per run; None when `col` is not a categorical of text."""
+        categories = self._text_categories(col.cat.categories) if is_categorical(col) else None
+        if categories is None:
+            return None
+        codes = col.array.codes[self.positions]
+        taken = categories.take(pa.array(codes, mask=codes < 0))
+        return pd.Series(taken, index=self.index, dtype=TEXT, name=col.name)
+
+    def _text_categories(self, categories: pd.Index) -> pa.Array | None:
+        """Categories as Arrow text when they are text (as `as_text` decodes them)."""
+        key = id(categories)
+        if key not in self._decoded:
+            text = None
+            if pd.api.types.is_object_dtype(categories):
+                cats = pd.Series(categories)
                 if pd.api.types.infer_dtype(cats, skipna=True) == "string":
-                    categories = arrow_text(cats)
-            self._decoded[name] = categories
-        return self._decoded[name]
+                    text = arrow_text(cats)
+            self._decoded[key] = (categories, text)
+        return self._decoded[key][1]
 
     def pick(self, values: pd.Series) -> pd.Series:
-        """The flagged rows' entries of a full-length Series computed by the rule."""
+        """The flagged rows' entries of a full-length Series computed by the rule (a
+        categorical of text as TEXT)."""
+        decoded = self._decoded_rows(values)
+        if decoded is not None:
+            return decoded
         return pd.Series(values.array.take(self.positions), index=self.index, name=values.name)
 
     def __len__(self) -> int:
@@ -172,6 +203,8 @@ def _text(spec, rows: FlaggedRows) -> pa.Array:
     of the rows, what most messages are, as it is)."""
     if spec is None or isinstance(spec, str):
         return _constant(spec, len(rows))
+    if isinstance(spec, pd.Series) and spec.dtype == np.float64:  # numbers: formatted as such
+        return number_text(spec.to_numpy()[rows.positions])
     values = _given(spec, rows)
     if isinstance(values, pd.Series) and values.dtype == TEXT and values.index.equals(rows.index):
         return arrow_text(values)
@@ -229,7 +262,7 @@ def _reasons(reason, positions: np.ndarray) -> dict[str, int]:
         return {reason or MISSING_INPUT: len(positions)}
     reason = pd.Series(reason)
     if isinstance(reason.dtype, pd.CategoricalDtype):  # counted on the integer codes
-        counts = np.bincount(reason.cat.codes.to_numpy()[positions] + 1)
+        counts = np.bincount(reason.array.codes[positions] + 1)
         keys = [None, *reason.cat.categories[: len(counts) - 1]]
         counts = pd.Series(counts, index=pd.Index(keys, dtype=object))
     else:
@@ -326,7 +359,7 @@ def run_rules(lines: pd.DataFrame, ctx: RuleContext) -> RuleRun:
             positions = np.flatnonzero(_bool(flags.mask) & judged)
             if len(positions):
                 parts.append(_flagged(k, r, flags, lines, positions, decoded))
-    return RuleRun(build_findings(lines, rules, parts), coverage)
+    return RuleRun(build_findings(lines, rules, parts, decoded), coverage)
 
 
 def _text_column(values: pa.Array | pa.ChunkedArray, order: np.ndarray) -> pd.Series:
@@ -337,31 +370,69 @@ def _text_column(values: pa.Array | pa.ChunkedArray, order: np.ndarray) -> pd.Se
     return pd.Series(taken, dtype=TEXT)
 
 
-def build_findings(lines: pd.DataFrame, rules: list, parts: list[_Flagged]) -> pd.DataFrame:
+def _claim_codes(lines: pd.DataFrame, positions: np.ndarray) -> np.ndarray | None:
+    """The flagged rows' claim codes (`claim_key`, the claim ids factorised by enrich: equal
+    ids, equal codes), or None without them."""
+    keys = lines.get("claim_key")
+    if keys is None or not is_categorical(keys):
+        return None
+    return keys.array.codes[positions]
+
+
+def _in_claim_order(claim: pa.Array, codes: np.ndarray) -> bool:
+    """The claim ids, sorted by their codes, are sorted as text too: a new code is a greater
+    id, the same code the same id (ids in sorted order, as a partition's usually are)."""
+    if claim.null_count or len(claim) < 2:
+        return not claim.null_count
+    head, tail = claim.slice(0, len(claim) - 1), claim.slice(1)
+    new = np.diff(codes) != 0
+    after = pc.less(head, tail).to_numpy(zero_copy_only=False)
+    same = pc.equal(head, tail).to_numpy(zero_copy_only=False)
+    return bool(np.array_equal(after, new) and np.array_equal(same, ~new))
+
+
+def finding_order(lines: pd.DataFrame, positions: np.ndarray, rule: np.ndarray) -> tuple:
+    """The findings' order (by claim id as text, line number, rule index; stable) and their
+    claim ids and line numbers in that order. Claims are ranked by their integer codes when
+    the ids sorted by code are sorted as text (checked), else by an Arrow rank of the text."""
+    claim = arrow_text(pd.Series(lines["claim_id"].array.take(positions)))
+    line_number = lines["line_number"].to_numpy(dtype="int64")[positions]
+    codes = _claim_codes(lines, positions)
+    if codes is not None:
+        order = packed_order(codes, line_number, rule)
+        claim_sorted = claim.take(pa.array(order, type=pa.int64()))
+        if _in_claim_order(claim_sorted, codes[order]):
+            return order, claim_sorted, line_number[order]
+    rank = pc.rank(claim, sort_keys="ascending", tiebreaker="dense").to_numpy()
+    order = packed_order(rank, line_number, rule)
+    return order, claim.take(pa.array(order, type=pa.int64())), line_number[order]
+
+
+def build_findings(
+    lines: pd.DataFrame, rules: list, parts: list[_Flagged], decoded: dict | None = None
+) -> pd.DataFrame:
     """The findings table of the flagged lines of every rule, sorted once by claim, line and
     rule. The rule's own columns are taken from one small table per rule by the rule's index
-    (a categorical decoded by Arrow), the line's from the lines by position."""
+    (a categorical decoded by Arrow), the line's from the lines by position (`decoded`: the
+    text categories `FlaggedRows` decoded)."""
     if not parts:
         return empty_findings()
     positions = np.concatenate([p.positions for p in parts])
     rule = np.concatenate([np.full(len(p.positions), p.rule, dtype=np.int64) for p in parts])
-    claim = arrow_text(pd.Series(lines["claim_id"].array.take(positions)))
-    line_number = lines["line_number"].to_numpy(dtype="int64")[positions]
-    claim_rank = pc.rank(claim, sort_keys="ascending", tiebreaker="dense").to_numpy()
-    order = np.lexsort((rule, line_number, claim_rank))  # rules come in code order
-    out = {"claim_id": _text_column(claim, order), "line_number": line_number[order]}
+    order, claim, line_number = finding_order(lines, positions, rule)
+    out = {"claim_id": pd.Series(claim, dtype=TEXT), "line_number": line_number}
     rule = rule[order]
     for c, attribute in RULE_COLUMNS.items():
         constants = pa.array([getattr(r, attribute) for r in rules], ARROW_TEXT)  # per rule
         out[c] = _text_column(constants, rule)
     for c in LINE_TEXT:
         out[c] = _text_column(pa.chunked_array([p.text[c] for p in parts], ARROW_TEXT), order)
-    out["hcpcs_code"] = as_text(pd.Series(lines["hcpcs_code"].array.take(positions[order])))
+    hcpcs = FlaggedRows(lines, positions[order], decoded)["hcpcs_code"]
+    out["hcpcs_code"] = pd.Series(as_text(hcpcs).array)
     for c, decimals in LINE_NUMBERS.items():
         out[c] = np.concatenate([p.numbers[c] for p in parts])[order].round(decimals)
-    out["finding_id"] = finding_ids(
-        out["claim_id"], pd.Series(out["line_number"]), out["rule_code"]
-    )
+    codes = pd.Categorical.from_codes(rule, categories=[r.code for r in rules])
+    out["finding_id"] = finding_ids(out["claim_id"], line_number, pd.Series(codes))
     return pd.DataFrame({c: out[c] for c in FINDING_COLUMNS})
 
 

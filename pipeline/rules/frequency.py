@@ -11,6 +11,7 @@ from claims_audit.rules.common import (
     RuleContext,
     drug_policy,
     finer_groups,
+    first_by_claim_line,
     fmt_date,
     fmt_num,
     join_text,
@@ -56,12 +57,12 @@ def duplicate_line(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     key = finer_groups(lines, ctx, DUPLICATE_KEY, among=judged)
     counts = np.bincount(key, weights=judged.astype(np.float64))
     at = np.flatnonzero(judged & (counts[key] > 1))  # only lines whose key repeats: ordered
-    ordered = lines[["claim_id", "line_number"]].iloc[at].assign(_key=key[at])
-    ordered = ordered.reset_index(drop=True).sort_values(["claim_id", "line_number"], kind="stable")
-    dup = ordered.duplicated("_key", keep="first")
-    first = ordered.groupby("_key", sort=False)[["claim_id", "line_number"]].transform("first")[dup]
-    flagged = at[first.index.to_numpy()]
-    original = first["claim_id"].astype(TEXT) + " line " + first["line_number"].astype(TEXT)
+    ordered, first = first_by_claim_line(lines, at, key[at])
+    dup = ordered != first
+    flagged, first = ordered[dup], first[dup]
+    claims = lines["claim_id"].iloc[first].astype(TEXT).reset_index(drop=True)
+    numbers = lines["line_number"].iloc[first].astype(TEXT).reset_index(drop=True)
+    original = claims + " line " + numbers
     original.index = lines.index[flagged]  # the flagged lines' labels
     mask = np.zeros(len(lines), dtype=bool)
     mask[flagged] = True

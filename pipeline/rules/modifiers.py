@@ -78,7 +78,8 @@ def jw_missing(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     for a commercial payer not configured with `require_jw` is not applicable.
     Fix: add a line with the same code, modifier JW and units(given + discarded) - units(given).
     """
-    documents_waste = ~lines["has_jw"] & (lines["wasted_amount"].fillna(0) > 0)
+    wasted = lines["wasted_amount"].to_numpy(dtype="float64", na_value=np.nan)
+    documents_waste = ~lines["has_jw"] & (wasted > 0)
     waste_units = _billable_waste_at(lines, documents_waste, ctx.config.rounding)
     applicable = (
         payer_requires(lines, ctx, "require_jw")
@@ -87,7 +88,7 @@ def jw_missing(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
         & documents_waste
     )
     evaluated = applicable & lines["container"].notna() & waste_units.notna()
-    mask = evaluated & container_is(lines, "single_dose") & (waste_units >= 1).fillna(False)
+    mask = evaluated & container_is(lines, "single_dose") & (waste_units >= 1)
     mask &= ~lines["group_has_jw"]
     return Flags(
         mask=mask,
@@ -96,16 +97,18 @@ def jw_missing(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
         reason=waste_reason(lines, waste_units, lines["waste_bu"]),
         observed="0",
         expected=waste_units,
-        units_delta=-waste_units,
-        impact_usd=at_rate(waste_units, lines),
-        message=lambda r: (
-            fmt_num(r["wasted_amount"])
-            + " "
-            + r["administered_unit"]
-            + " of "
-            + r["hcpcs_code"]
-            + " documented as discarded from a single-dose container but no JW line; expected"
-            " a JW line of " + fmt_num(r.pick(waste_units)) + " units"
+        units_delta=lambda r: -r.pick(waste_units),  # the flagged lines only
+        impact_usd=lambda r: at_rate(r.pick(waste_units), r),
+        message=lambda r: join_text(
+            fmt_num(r["wasted_amount"]),
+            " ",
+            r["administered_unit"],
+            " of ",
+            r["hcpcs_code"],
+            " documented as discarded from a single-dose container but no JW line; expected"
+            " a JW line of ",
+            fmt_num(r.pick(waste_units)),
+            " units",
         ),
     )
 
@@ -135,7 +138,7 @@ def jz_missing(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
         & ~lines["has_jw"]
     )
     evaluated = applicable & lines["container"].notna() & (billable.notna() | lines["group_has_jw"])
-    no_billable_waste = (billable < 1).fillna(False)
+    no_billable_waste = billable < 1  # NA: False
     mask = evaluated & container_is(lines, "single_dose") & no_billable_waste
     mask &= ~lines["group_has_jw"] & ~lines["has_jz"]
     return Flags(
@@ -145,9 +148,11 @@ def jz_missing(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
         reason=waste_reason(lines, billable, lines["group_waste_bu"]),
         observed=lines["modifiers"],
         expected="JZ",
-        message=lambda r: (
-            r["hcpcs_code"] + " from a single-dose container with no billable discarded "
-            "drug documented: JZ required for " + r["payer_type"]
+        message=lambda r: join_text(
+            r["hcpcs_code"],
+            " from a single-dose container with no billable discarded drug documented: JZ"
+            " required for ",
+            r["payer_type"],
         ),
     )
 
@@ -171,7 +176,7 @@ def jz_conflicts_with_waste(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     both = lines["has_jw"] & lines["has_jz"]
     applicable = lines["has_jz"] & jw_jz_scope(lines)
     evaluated = applicable & (both | lines["group_has_jw"] | billable.notna())
-    waste = lines["group_has_jw"] | (billable >= 1).fillna(False)
+    waste = lines["group_has_jw"] | (billable >= 1)  # NA: False
     mask = evaluated & (waste | both)
     return Flags(
         mask=mask,
@@ -179,11 +184,15 @@ def jz_conflicts_with_waste(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
         evaluated=evaluated,
         reason=waste_reason(lines, billable, lines["group_waste_bu"], container=False),
         observed=lines["modifiers"],
-        message=lambda r: pd.Series(
-            "JZ on " + r["hcpcs_code"] + " but the group documents billable discarded drug (JW "
-            "line or wasted amount worth at least one unit)",
-            index=r.index,
-        ).where(~(r["has_jw"] & r["has_jz"]), "JW and JZ on the same " + r["hcpcs_code"] + " line"),
+        message=lambda r: join_text(
+            "JZ on ",
+            r["hcpcs_code"],
+            " but the group documents billable discarded drug (JW line or wasted amount worth"
+            " at least one unit)",
+        ).where(
+            ~(r["has_jw"] & r["has_jz"]),
+            join_text("JW and JZ on the same ", r["hcpcs_code"], " line"),
+        ),
     )
 
 
@@ -212,8 +221,8 @@ def jw_units_mismatch(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
         reason=reasons(lines.index, (no_dose, NO_DOSE), default=NO_BILLING_UNIT),
         observed=lines["billed_units"],
         expected=expected,
-        units_delta=lines["billed_units"] - expected,
-        impact_usd=at_rate(expected - lines["billed_units"], lines),
+        units_delta=lambda r: r["billed_units"] - r.pick(expected),  # the flagged lines only
+        impact_usd=lambda r: at_rate(r.pick(expected) - r["billed_units"], r),
         message=lambda r: join_text(
             "JW line billed ",
             fmt_num(r["billed_units"]),
@@ -303,13 +312,15 @@ def modifier_not_valid(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
         """Per (modifier list, service date): the invalid modifiers and why, or NA."""
         entries = modifier_entries(combos["modifiers"], table)
         date = combos["service_date"].to_numpy(dtype="datetime64[ns]")[entries["combo"]]
-        early = (date < entries["added"]).fillna(False)
-        ended = (date > entries["term"]).fillna(False)
+        early = date < entries["added"].to_numpy()  # NaT compares False
+        ended = date > entries["term"].to_numpy()
+        wrong = ~entries["known"].to_numpy(dtype=bool) | ended | early
+        early, ended, entries = early[wrong], ended[wrong], entries[wrong]  # why: of those only
         why = pd.Series(" (unknown to the reference)", index=entries.index)
         why = why.where(~ended, " (terminated " + fmt_date(entries["term"]).fillna("") + ")")
         why = why.where(~early, " (not valid until " + fmt_date(entries["added"]).fillna("") + ")")
-        bad = (entries["modifier"] + why)[~entries["known"] | ended | early]
-        bad.index = entries["combo"][bad.index]
+        bad = entries["modifier"] + why
+        bad.index = entries["combo"].to_numpy()
         return joined_per_label(bad, combos.index, "; ").astype(object)  # to lines as codes
 
     applicable = lines["modifiers"].notna() & jw_jz_scope(lines)

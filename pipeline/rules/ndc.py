@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from claims_audit.rules.common import RuleContext, fmt_num, join_text, payer_requires
+from claims_audit.rules.common import (
+    RuleContext,
+    category_is,
+    fmt_num,
+    join_text,
+    payer_requires,
+)
 from claims_audit.rules.registry import Flags, rule
 
 CITATION_XWALK = "CMS ASP NDC-HCPCS crosswalk (quarterly)"
@@ -31,8 +38,8 @@ def ndc_missing(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
         mask=applicable & lines["ndc"].isna(),
         applicable=applicable,
         expected="NDC",
-        message=lambda r: (
-            r["payer_type"] + " requires an NDC with " + r["hcpcs_code"] + "; none reported"
+        message=lambda r: join_text(
+            r["payer_type"], " requires an NDC with ", r["hcpcs_code"], "; none reported"
         ),
     )
 
@@ -57,7 +64,9 @@ def ndc_malformed(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
         mask=lines["ndc_malformed"],
         applicable=lines["ndc"].notna(),
         observed=lines["ndc"],
-        message=lambda r: "NDC '" + r["ndc"] + "' cannot be normalised to 11 digits (5-4-2)",
+        message=lambda r: join_text(
+            "NDC '", r["ndc"], "' cannot be normalised to 11 digits (5-4-2)"
+        ),
     )
 
 
@@ -77,8 +86,8 @@ def ndc_code_mismatch(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
         applicable=lines["ndc11"].notna(),
         observed=lines["hcpcs_code"],
         expected=lines["xwalk_codes"],
-        message=lambda r: (
-            "NDC " + r["ndc11"] + " crosswalks to " + r["xwalk_codes"] + ", not " + r["hcpcs_code"]
+        message=lambda r: join_text(
+            "NDC ", r["ndc11"], " crosswalks to ", r["xwalk_codes"], ", not ", r["hcpcs_code"]
         ),
     )
 
@@ -96,7 +105,7 @@ def ndc_not_in_crosswalk(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
         mask=mask,
         applicable=lines["ndc11"].notna(),
         observed=lines["ndc11"],
-        message=lambda r: "NDC " + r["ndc11"] + " is not in the NDC-HCPCS crosswalk",
+        message=lambda r: join_text("NDC ", r["ndc11"], " is not in the NDC-HCPCS crosswalk"),
     )
 
 
@@ -114,16 +123,19 @@ def ndc_quantity_inconsistent(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     qualifier = lines["ndc_unit_qualifier"]
     per_item = lines["ndc_units_per_item"]
     qty = lines["ndc_quantity"]
-    implied = (qty * per_item).where(qualifier == "UN")
-    implied = implied.fillna((qty / lines["ndc_pkg_size"] * per_item).where(qualifier == "ML"))
-    mask = (implied < lines["billed_units"] - 1e-9).fillna(False)
+    qty, per_item = (v.to_numpy(dtype="float64", na_value=np.nan) for v in (qty, per_item))
+    package = lines["ndc_pkg_size"].to_numpy(dtype="float64", na_value=np.nan)
+    by_items = np.where(category_is(qualifier, "UN"), qty * per_item, np.nan)
+    by_volume = np.where(category_is(qualifier, "ML"), qty / package * per_item, np.nan)
+    implied = pd.Series(np.where(np.isnan(by_items), by_volume, by_items), index=lines.index)
+    mask = implied < lines["billed_units"] - 1e-9  # NA: False
     return Flags(
         mask=mask,
         applicable=lines["ndc11"].notna() & lines["ndc_quantity"].notna(),
         evaluated=implied.notna(),
         observed=lines["billed_units"],
         expected=implied,
-        units_delta=lines["billed_units"] - implied,
+        units_delta=lambda r: r["billed_units"] - r.pick(implied),  # the flagged lines only
         message=lambda r: join_text(
             "NDC quantity ",
             fmt_num(r["ndc_quantity"]),

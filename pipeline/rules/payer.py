@@ -19,9 +19,11 @@ from claims_audit.rules.common import (
     POLICY_KEY,
     RuleContext,
     distinct_of,
+    distinct_sorted,
     fmt_date,
     fmt_num,
     join_text,
+    member,
     payer_columns,
     per_payer,
     policy_of_pairs,
@@ -39,33 +41,56 @@ def listed_in(lists: pd.Series, values: pd.Series) -> pd.Series:
     return hit.groupby(level=0).any().reindex(lists.index, fill_value=False).astype(bool)
 
 
+def _matching(left: pd.DataFrame, right: pd.DataFrame, on: str) -> pd.DataFrame:
+    """The (left row, right row) pairs whose `on` text is equal (NA matches nothing): an
+    inner join of two small tables of distinct values."""
+    left, right = (t[t[on].notna()].astype({on: object}) for t in (left, right))
+    return left.merge(right, on=on)
+
+
+def _listed_pairs(payers: pd.DataFrame, pairs: pd.DataFrame, ctx: RuleContext) -> pd.DataFrame:
+    """The (payer, pair) whose payer's configured `require_prior_auth` list names the pair's
+    code (`payer`, `pair`: row numbers of the distinct payers and (code, NDC) pairs)."""
+    lists = ctx.config.payer_setting(payers, "require_prior_auth")  # a list, or NA
+    entries = lists.reset_index(drop=True).explode().dropna()  # per (payer, listed code)
+    if entries.empty:
+        return pd.DataFrame({"payer": [], "pair": []}, dtype=np.int64)
+    listed = pd.DataFrame({"payer": entries.index.to_numpy(), "code": entries.to_numpy()})
+    codes = pd.DataFrame({"pair": np.arange(len(pairs)), "code": pairs["hcpcs_code"].to_numpy()})
+    return _matching(listed, codes, "code")[["payer", "pair"]]
+
+
+def _curated_pairs(payers: pd.DataFrame, pairs: pd.DataFrame, ctx: RuleContext) -> pd.DataFrame:
+    """The (payer, pair) whose pair's curated `requires_prior_auth` (payer types separated by
+    spaces) names the payer's type; each distinct curated text is split once."""
+    curated = policy_of_pairs(pairs, ctx, "requires_prior_auth")
+    of_pair, texts = pd.factorize(curated.to_numpy(dtype=object), use_na_sentinel=True)
+    if not len(texts):
+        return pd.DataFrame({"payer": [], "pair": []}, dtype=np.int64)
+    names = pd.Series(texts, dtype="string").str.split().explode()  # by text number
+    named = pd.DataFrame({"text": names.index.to_numpy(), "type": names.to_numpy(dtype=object)})
+    types = pd.DataFrame({"payer": np.arange(len(payers)), "type": payers["payer_type"].array})
+    by_text = _matching(named, types, "type")
+    texts_of = pd.DataFrame({"pair": np.arange(len(pairs)), "text": of_pair})
+    return by_text.merge(texts_of[of_pair >= 0], on="text")[["payer", "pair"]]
+
+
 def prior_auth_required(lines: pd.DataFrame, ctx: RuleContext) -> pd.Series:
     """Per line: the payer's configured list names the code, or curated policy names the payer.
-    Decided once per distinct (payer, code and NDC): the distinct payers and (code, NDC) pairs
-    are those the other payer and policy rules found."""
+    The (payer, code and NDC) that require it are found from the distinct payers and (code,
+    NDC) pairs (those the other payer and policy rules found) as two small joins, never a table
+    of every payer with every pair; the lines look their (payer, pair) key up among them."""
     if lines.empty:
         return pd.Series(False, index=lines.index)
     payer, payers = distinct_of(lines, ctx, payer_columns(lines))
     pair, pairs = distinct_of(lines, ctx, POLICY_KEY)
-    combo, keys = pd.factorize(payer * len(pairs) + pair)
-    of_payer, of_pair = keys // len(pairs), keys % len(pairs)
-    curated = policy_of_pairs(pairs, ctx, "requires_prior_auth")
-    if curated.dtype == object:
-        curated = curated.astype("string")
-    combos = pd.concat(
-        [
-            payers.iloc[of_payer].reset_index(drop=True),
-            pairs[["hcpcs_code"]].iloc[of_pair].reset_index(drop=True),
-            curated.iloc[of_pair].rename("_curated").reset_index(drop=True),
-        ],
-        axis=1,
-    )
-    # one row per distinct (payer, code, curated payers): a handful, not the lines
-    lists = ctx.config.payer_setting(combos, "require_prior_auth")  # a list, or NA
-    listed = listed_in(lists, combos["hcpcs_code"])
-    by_policy = listed_in(combos["_curated"].str.split(), combos["payer_type"])
-    required = (listed | by_policy).to_numpy(dtype=bool)
-    return pd.Series(required[combo], index=lines.index)
+    found = pd.concat([_listed_pairs(payers, pairs, ctx), _curated_pairs(payers, pairs, ctx)])
+    if found.empty:
+        return pd.Series(False, index=lines.index)
+    span = max(len(pairs), 1)
+    keys = found["payer"].to_numpy(dtype=np.int64) * span + found["pair"].to_numpy(np.int64)
+    required = member(payer.astype(np.int64) * span + pair, distinct_sorted(keys))
+    return pd.Series(required, index=lines.index)
 
 
 @rule(
@@ -90,11 +115,11 @@ def prior_auth_missing(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
         mask=required & lines["prior_auth_number"].isna(),
         applicable=required,
         expected="prior_auth_number",
-        message=lambda r: (
-            r["payer_type"]
-            + " requires prior authorization for "
-            + r["hcpcs_code"]
-            + "; no authorization number on the line"
+        message=lambda r: join_text(
+            r["payer_type"],
+            " requires prior authorization for ",
+            r["hcpcs_code"],
+            "; no authorization number on the line",
         ),
     )
 
@@ -124,6 +149,26 @@ def per_date(dates: pd.Series, fn) -> pd.Series:
     values = fn(pd.Series(uniques)).to_numpy(dtype="float64")
     out = np.append(values, np.nan)[np.where(codes < 0, len(values), codes)]
     return pd.Series(out, index=dates.index)
+
+
+_DAY_RANGE = 1 << 14  # days (45 years): the longest range `per_day` evaluates day by day
+
+
+def per_day(dates: pd.Series, days: np.ndarray, fn) -> np.ndarray:
+    """`per_date` of `dates` (their `day_number`s: `days`) for an `fn` that reads the calendar
+    day only: evaluated on each day of the range the dates span when it is short (a batch's
+    dates span a few years), and taken by day number (no hashing); else once per date."""
+    known = ~np.isnan(days)
+    out = np.full(len(days), np.nan)
+    if not known.any():
+        return out
+    day = days[known].astype(np.int64)
+    low, high = int(day.min()), int(day.max())
+    if high - low >= _DAY_RANGE:
+        return per_date(dates, fn).to_numpy()
+    span = np.arange(low, high + 1).astype("datetime64[D]").astype("datetime64[ns]")
+    out[known] = fn(pd.Series(span)).to_numpy(dtype="float64")[day - low]
+    return out
 
 
 def one_year_deadline(service: pd.Series) -> pd.Series:
@@ -172,15 +217,19 @@ def timely_filing_exceeded(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
         lines, ctx, lambda p: ctx.config.payer_setting(p, "filing_limit_days").astype("float64")
     ).astype("float64")
     service, submitted = lines["service_date"], lines["submission_date"]
-    days = pd.Series(day_number(submitted) - day_number(service), index=lines.index)
-    calendar = limit.isna() & lines["payer_type"].isin(CALENDAR_YEAR_PAYERS).to_numpy()
-    deadline = per_date(service, one_year_deadline)
-    filed = per_date(submitted, lambda d: date_key(d.dt.year, d.dt.month, d.dt.day))
-    has_rule = limit.notna() | calendar
-    evaluated = has_rule & submitted.notna()
-    late_days = (days > limit).fillna(False)
-    late_year = (filed > deadline).fillna(False)
-    mask = evaluated & ((limit.notna() & late_days) | (calendar & late_year))
+    service_day, submitted_day = day_number(service), day_number(submitted)
+    days = pd.Series(submitted_day - service_day, index=lines.index)
+    by_year = per_payer(lines, ctx, lambda p: p["payer_type"].isin(CALENDAR_YEAR_PAYERS))
+    limits = limit.to_numpy()
+    has_limit = ~np.isnan(limits)
+    calendar = ~has_limit & by_year.to_numpy(dtype=bool)
+    deadline = pd.Series(per_day(service, service_day, one_year_deadline), index=lines.index)
+    filed = per_day(submitted, submitted_day, lambda d: date_key(d.dt.year, d.dt.month, d.dt.day))
+    has_rule = has_limit | calendar
+    evaluated = has_rule & ~np.isnan(submitted_day)
+    late = (has_limit & (days.to_numpy() > limits)) | (calendar & (filed > deadline.to_numpy()))
+    mask = pd.Series(evaluated & late, index=lines.index)
+    evaluated = pd.Series(evaluated, index=lines.index)
 
     def expected_text(r) -> pd.Series:
         by_days = fmt_num(r.pick(limit))
@@ -236,7 +285,7 @@ def cob_incomplete(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
         mask=secondary & lines["other_payer_paid_usd"].isna(),
         applicable=secondary,
         expected="other_payer_paid_usd",
-        message=lambda r: (
-            r["payer_sequence"] + " claim line without the amount paid by the other payer"
+        message=lambda r: join_text(
+            r["payer_sequence"], " claim line without the amount paid by the other payer"
         ),
     )

@@ -36,17 +36,19 @@ class Flags:
     counted `not_applicable`. `evaluated` marks the applicable lines whose inputs were present
     (None: all of them); the others are counted `not_evaluated` under `reason` (a constant such
     as "no_dose", or a per-line text Series; None or NA: "missing_input"). `message` builds the
-    plain-English text for the flagged rows only. `carc` and `rarc` override the registry's
+    plain-English text for the flagged rows only; `observed`, `expected`, `units_delta` and
+    `impact_usd` are full-length Series or, like `message`, callables of the flagged rows
+    (values needed on those only). `carc` and `rarc` override the registry's
     remittance codes (a constant or a per-line Series; NA keeps the registry's).
     """
 
     mask: pd.Series
     message: Callable[[pd.DataFrame], pd.Series]
     evaluated: pd.Series | None = None
-    observed: pd.Series | None = None
-    expected: pd.Series | None = None
-    units_delta: pd.Series | None = None
-    impact_usd: pd.Series | None = None
+    observed: pd.Series | Callable | None = None
+    expected: pd.Series | Callable | None = None
+    units_delta: pd.Series | Callable | None = None
+    impact_usd: pd.Series | Callable | None = None
     applicable: pd.Series | None = None
     reason: str | pd.Series | None = None
     carc: str | pd.Series | None = None

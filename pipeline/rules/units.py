@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from claims_audit.columns import TEXT, group_any, group_sum
+from claims_audit.columns import group_sum
 from claims_audit.enrich import MUE_SETTING
 from claims_audit.rules.common import (
     NO_BILLING_UNIT,
@@ -18,11 +18,13 @@ from claims_audit.rules.common import (
     NO_MUE,
     RuleContext,
     at_rate,
+    category_is,
     finer_groups,
     fmt_num,
     is_whole,
     join_text,
     reasons,
+    text_of,
     unit_text,
 )
 from claims_audit.rules.registry import Flags, rule
@@ -63,8 +65,8 @@ def unit_slip(lines: pd.DataFrame) -> pd.Series:
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(expected > 0, billed / expected, -1.0)
     power_of_ten = np.zeros(len(at), dtype=bool)
-    for r in SLIP_RATIOS:
-        power_of_ten |= np.isclose(ratio, r)
+    for r in SLIP_RATIOS:  # np.isclose(ratio, r), its tolerance computed once per ratio
+        power_of_ten |= np.abs(ratio - r) <= 1e-8 + 1e-5 * abs(r)
     slip = np.zeros(len(lines), dtype=bool)
     slip[at] = ~np.isclose(billed, expected) & (as_amount | power_of_ten)
     return pd.Series(slip, index=lines.index)
@@ -100,28 +102,33 @@ def _dose_message(r: pd.DataFrame, tail: str = "") -> pd.Series:
 
 def _dose_ok(lines: pd.DataFrame, ctx: RuleContext) -> pd.Series:
     """Lines U001 and U002 judge: dose evaluable and not a unit slip (U004's)."""
-    return ctx.shared(lines, ("dose_ok",), lambda: dose_evaluable(lines) & ~_slipped(lines, ctx))
+    return ctx.shared(lines, ("dose_ok",), lambda: _evaluable(lines, ctx) & ~_slipped(lines, ctx))
 
 
-def _dose_verdict(lines: pd.DataFrame) -> dict:
+def _evaluable(lines: pd.DataFrame, ctx: RuleContext) -> pd.Series:
+    """`dose_evaluable` of the lines, computed once for the dose rules."""
+    return ctx.shared(lines, ("dose_evaluable",), lambda: dose_evaluable(lines))
+
+
+def _dose_verdict(lines: pd.DataFrame, ctx: RuleContext) -> dict:
     """What the three dose rules report alike: JW lines are M004's (not applicable); a line
     without a documented dose, or whose dose cannot be converted into the code's billing unit,
     is not evaluated."""
     no_dose = lines["administered_amount"].isna()
     return dict(
         applicable=~lines["has_jw"],
-        evaluated=dose_evaluable(lines),
+        evaluated=_evaluable(lines, ctx),
         reason=reasons(lines.index, (no_dose, NO_DOSE), default=NO_BILLING_UNIT),
         observed=lines["billed_units"],
         expected=lines["expected_units"],
-        units_delta=lines["billed_units"] - lines["expected_units"],
-        impact_usd=units_impact(lines),
+        units_delta=lambda r: r["billed_units"] - r["expected_units"],  # the flagged lines only
+        impact_usd=units_impact,
     )
 
 
 def _dose_flags(lines: pd.DataFrame, ctx: RuleContext, mask: pd.Series, tail: str = "") -> Flags:
     """A dose rule's verdict (`_dose_verdict`, computed once for the three rules)."""
-    verdict = ctx.shared(lines, ("dose_verdict",), lambda: _dose_verdict(lines))
+    verdict = ctx.shared(lines, ("dose_verdict",), lambda: _dose_verdict(lines, ctx))
     return Flags(mask=mask, message=lambda r: _dose_message(r, tail), **verdict)
 
 
@@ -179,18 +186,20 @@ def units_over_mue(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     Fix: check the dose and units; if clinically right, document medical necessity for appeal
     (MAI 3); for an MUE of 0 bill the service in the setting that pays it.
     """
-    judged = lines["in_scope"] | lines["cpt_in_scope"]
-    counted = judged & lines["mue_value"].notna()
+    judged = _mask(lines, "in_scope") | _mask(lines, "cpt_in_scope")
+    billed = lines["billed_units"].to_numpy(dtype="float64", na_value=np.nan)
+    mue = lines["mue_value"].to_numpy(dtype="float64", na_value=np.nan)
+    counted = judged & ~np.isnan(mue)
     day = finer_groups(lines, ctx, MUE_DAY)
-    replaced_day = group_any(counted & lines["is_replacement"], day)
-    counts = counted & (~replaced_day | lines["is_replacement"])
-    billed, mue = lines["billed_units"], lines["mue_value"]
-    day_total = group_sum(billed.where(counts), day)
-    per_line = lines["mai"] == 1
-    denied = billed.where(per_line, day_total)
-    over_day = counts & ~per_line & (day_total > mue).fillna(False)
+    replacement = _mask(lines, "is_replacement")
+    replaced_day = np.bincount(day, weights=counted & replacement)[day] > 0
+    counts = counted & (~replaced_day | replacement)
+    day_total = group_sum(pd.Series(np.where(counts, billed, np.nan)), day).to_numpy()
+    per_line = lines["mai"].to_numpy(dtype="float64", na_value=np.nan) == 1
+    denied = pd.Series(np.where(per_line, billed, day_total), index=lines.index)
+    over_day = counts & ~per_line & (day_total > mue)
     # a day's excess is reported once: on its first line by (claim_id, line_number)
-    over_at = np.flatnonzero(over_day.to_numpy(dtype=bool))
+    over_at = np.flatnonzero(over_day)
     firsts = (
         lines[["claim_id", "line_number"]]
         .iloc[over_at]
@@ -200,9 +209,9 @@ def units_over_mue(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
         .drop_duplicates("_day")
         .index.to_numpy()
     )
-    mask = (counts & per_line & (billed > mue).fillna(False)).to_numpy(dtype=bool, copy=True)
+    mask = counts & per_line & (billed > mue)
     mask[over_at[firsts]] = True
-    institutional = (lines["claim_type"] == "institutional").fillna(False).to_numpy(dtype=bool)
+    institutional = category_is(lines["claim_type"], "institutional")
     carc = pd.Series(  # from integer codes: no per-line strings
         pd.Categorical.from_codes(
             institutional.astype(np.int8),
@@ -210,41 +219,44 @@ def units_over_mue(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
         ),
         index=lines.index,
     )
+    mue = lines["mue_value"]
     return Flags(
         mask=pd.Series(mask, index=lines.index),
-        evaluated=counted,
+        evaluated=pd.Series(counted, index=lines.index),
         reason=NO_MUE,
         observed=denied,
         expected=mue,
-        units_delta=denied - mue,
+        units_delta=lambda r: r.pick(denied) - r["mue_value"],  # the flagged lines only
         impact_usd=at_rate(-denied, lines),
         carc=carc,
         message=lambda r: _mue_message(r, r.pick(denied)),
     )
 
 
+def _mask(lines: pd.DataFrame, column: str) -> np.ndarray:
+    """A boolean column as a numpy mask (NA counts as False)."""
+    return lines[column].to_numpy(dtype=bool, na_value=False)
+
+
+# the MUE setting of a claim type, as the message names it (professional: practitioner)
+_SETTING_TEXT = [MUE_SETTING[kind].replace("_", " ") for kind in ("professional", "institutional")]
+_MAI_TEXT = [*MAI_MEANING.values(), "MAI unknown"]
+_UNITS_WHERE = [" units on the line", " units for the patient on the day"]
+
+
 def _mue_message(r, denied: pd.Series) -> pd.Series:
     """`J2354: 64 units for the patient on the day exceed the MUE of 60 (practitioner; MAI 3,
     clinical edit: ...; rationale: Prescribing Information); all 64 units are denied`."""
-    mai = r["mai"].astype("float64")
-    meaning = pd.Series(
-        np.select([mai == k for k in MAI_MEANING], list(MAI_MEANING.values()), "MAI unknown"),
-        index=r.index,
-        dtype=TEXT,
+    mai = r["mai"].to_numpy(dtype="float64", na_value=np.nan)
+    kinds = np.select(
+        [mai == k for k in MAI_MEANING], list(range(len(MAI_MEANING))), len(MAI_MEANING)
     )
-    institutional = r["claim_type"] == "institutional"
-    setting = pd.Series(
-        np.where(institutional, MUE_SETTING["institutional"], MUE_SETTING["professional"]),
-        index=r.index,
-        dtype=TEXT,
-    ).str.replace("_", " ")
+    meaning = text_of(kinds, _MAI_TEXT, r.index)
+    institutional = (r["claim_type"] == "institutional").to_numpy(dtype=bool, na_value=False)
+    setting = text_of(institutional.astype(np.int64), _SETTING_TEXT, r.index)
     why = "; rationale: " + r["mue_rationale"].fillna("not given")
     units = fmt_num(denied)
-    where = pd.Series(
-        np.where(mai == 1, " units on the line", " units for the patient on the day"),
-        index=r.index,
-        dtype=TEXT,
-    )
+    where = text_of((mai != 1).astype(np.int64), _UNITS_WHERE, r.index)
     over = join_text(
         r["hcpcs_code"],
         ": ",
@@ -307,7 +319,7 @@ def fractional_units(lines: pd.DataFrame, ctx: RuleContext) -> Flags:
     return Flags(
         mask=mask,
         observed=lines["billed_units"],
-        expected=np.ceil(lines["billed_units"]),
+        expected=lambda r: np.ceil(r["billed_units"]),  # the flagged lines only
         message=lambda r: join_text(
             "billed ",
             fmt_num(r["billed_units"]),

@@ -23,7 +23,9 @@ from claims_audit.validate import Validated, validate_inputs
 class AuditResult:
     findings: pd.DataFrame
     rejects: pd.DataFrame
-    lines: pd.DataFrame  # REPORT_LINE_COLUMNS of the lines of claims with findings
+    # REPORT_LINE_COLUMNS of the lines of claims with findings, in no set order (the order of
+    # the partitions that audited them)
+    lines: pd.DataFrame
     summary: dict
     timings: dict[str, float] = field(default_factory=dict)
     # baseline findings gone in this run (set by report.baseline.compare_with_baseline)

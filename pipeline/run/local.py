@@ -22,12 +22,9 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
-from claims_audit.columns import arrow_text, concat_frames
+from claims_audit.columns import concat_frames
 from claims_audit.config import Config
 from claims_audit.ingest import MAX_FIELD_BYTES, resolve_inputs
 from claims_audit.reference import Bundle
@@ -147,29 +144,13 @@ def merged_result(
     counts = sum((p.counts for p in parts), LineCounts())
     reports = [p.report_lines for p in parts if len(p.report_lines)] or [parts[0].report_lines]
     dtypes = {c: reports[0][c].dtype for c in plan.REPORT_LINE_COLUMNS}
+    # in partition order: nothing reads them in an order (`report.views.findings_with_payer`
+    # joins them on claim and line, and a claim's lines are in one partition, in file order)
     lines = concat_frames(reports, plan.REPORT_LINE_COLUMNS, dtypes)  # categories unified
-    lines = _sorted_like(lines, findings)
     summary = build_summary(
         raws, checked, counts, findings, coverage, config, bundle, watch.timings, started
     )
     return AuditResult(findings, checked.rejects, lines, summary, watch.timings)
-
-
-def _sorted_like(lines: pd.DataFrame, findings: pd.DataFrame) -> pd.DataFrame:
-    """The report lines by claim and line, stably (as `sort_values` orders them): their claims
-    are those of the findings, which are sorted by claim, so a claim's rank among them is
-    found by an Arrow hash lookup and one integer sort orders the lines (no text sorted)."""
-    if lines.empty or findings.empty:
-        return lines.sort_values(["claim_id", "line_number"], kind="stable", ignore_index=True)
-    claims = arrow_text(findings["claim_id"])
-    first = np.ones(len(claims), dtype=bool)
-    first[1:] = pc.not_equal(claims[1:], claims[:-1]).to_numpy(zero_copy_only=False)
-    rank = pc.index_in(arrow_text(lines["claim_id"]), value_set=claims.filter(pa.array(first)))
-    line = lines["line_number"].to_numpy(dtype=np.int64)
-    if rank.null_count or not len(line) or line.min() < 0:  # not the usual case: sort the text
-        return lines.sort_values(["claim_id", "line_number"], kind="stable", ignore_index=True)
-    key = rank.to_numpy().astype(np.int64) * (int(line.max()) + 1) + line
-    return lines.take(np.argsort(key, kind="stable")).reset_index(drop=True)
 
 
 def run_audit(

@@ -24,6 +24,7 @@ import json
 import os
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -45,14 +46,17 @@ from claims_audit.ingest import (
     file_sha256,
     input_kind,
     map_columns,
+    near_unique_limit,
     read_input,
-    read_parquet,
+    read_parquet_piece,
 )
 from claims_audit.parsing import TEXT
 from claims_audit.reference import Bundle
 from claims_audit.rules.common import RuleContext
 from claims_audit.rules.engine import FINDING_COLUMNS, RuleRun, empty_findings, run_rules
+from claims_audit.schemas.claims import IDENTIFIERS
 from claims_audit.summary import LineCounts
+from claims_audit.threads import ordered_ahead
 from claims_audit.validate import combine_inputs, validate_frame
 
 # lines per partition (memory per worker: about 1 GB per 500k lines while it is audited)
@@ -199,33 +203,35 @@ class PieceInfo:
 
 def read_piece(
     piece: Piece, aliases: dict[str, str], max_field_bytes: int, undecodable: bool = False
-) -> tuple[RawInput, pa.Table, bool]:
+) -> tuple[RawInput, pa.Table, bool, list[str]]:
     """One piece read by `ingest`'s functions as `read_input` reads the whole file: its
     provenance (a RawInput without lines), its lines in canonical form as an Arrow table (plus
-    `source_row`), and whether invalid UTF-8 was replaced. A whole file is read by `read_input`
-    itself; row groups by `read_parquet` and `canonical_table`, `source_row` counting on from
-    the file's earlier pieces, no sha256 (`file_inputs` adds the file's). `undecodable`: the
-    file has invalid UTF-8 (in another piece), so a U+FFFD is V006 here too, as `read_input`
-    decides for the whole file."""
+    `source_row`), whether invalid UTF-8 was replaced and the near-unique text columns read
+    plain. A whole file is read by `read_input` itself; row groups by `read_parquet_piece`
+    and `canonical_table`, `source_row` counting on from the file's earlier pieces, no sha256
+    (`file_inputs` adds the file's). `undecodable`: the file has invalid UTF-8 (in another
+    piece), so a U+FFFD is V006 here too, as `read_input` decides for the whole file."""
     path = Path(piece.path)
     if piece.row_groups is None:
         raw = read_input(path, aliases, max_field_bytes)
         frame, raw.frame = raw.frame, raw.frame.iloc[:0]
-        return raw, pa.Table.from_pandas(frame, preserve_index=False), False
-    table, repaired = read_parquet(path, aliases, piece.row_groups)
+        return raw, pa.Table.from_pandas(frame, preserve_index=False), False, []
+    table, repaired, plain = read_parquet_piece(path, aliases, piece.row_groups)
     rows = table.num_rows
     source_rows = np.arange(piece.first_row + 1, piece.first_row + rows + 1, dtype=np.int64)
     tables, table = [table], None  # `canonical_table` holds the only reference
     table, rejects, ids = canonical_table(
-        tables, source_rows, path, max_field_bytes, repaired or undecodable
+        tables, source_rows, path, max_field_bytes, repaired or undecodable, plain
     )
     if len(rejects):
         rejects = rejects.sort_values(["source_row", "column"], kind="stable", ignore_index=True)
-    return RawInput(path, pd.DataFrame(), "parquet", "", rows, rejects, ids), table, repaired
+    raw = RawInput(path, pd.DataFrame(), "parquet", "", rows, rejects, ids)
+    return raw, table, repaired, plain
 
 
 _PRIME = np.uint64(0x100000001B3)  # FNV-1a's 64-bit prime (odd: every power is a unit)
 _HASH_CHUNK = 1 << 20  # values hashed at a time (bounds the per-byte temporaries)
+_SHORT_BYTES = 32  # values of up to this many bytes are hashed a byte position at a time
 
 
 def _mix(h: np.ndarray) -> np.ndarray:
@@ -235,14 +241,20 @@ def _mix(h: np.ndarray) -> np.ndarray:
     return h ^ (h >> np.uint64(31))
 
 
-def _text_hash_chunk(values: pa.Array) -> np.ndarray:
-    """`text_hash` of a plain (large_)string array."""
-    values = values.cast(pa.large_string())
+def _text_bytes(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """The bytes of a large_string array's data buffer and its values' bounds into them."""
     bounds = np.frombuffer(values.buffers()[1], dtype=np.int64)[
         values.offset : values.offset + len(values) + 1
     ]
     data = values.buffers()[2]
     raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+    return raw, bounds
+
+
+def _long_sums(values: pa.Array) -> np.ndarray:
+    """Per value of a large_string array, the sum over its bytes b_j of (b_j + 1) * P^(j + 1)
+    modulo 2^64 (P `_PRIME`), from running sums over all its bytes."""
+    raw, bounds = _text_bytes(values)
     raw = raw[bounds[0] : bounds[-1]].astype(np.uint64)
     lengths = np.diff(bounds)
     position = np.arange(len(raw), dtype=np.int64) - np.repeat(bounds[:-1] - bounds[0], lengths)
@@ -250,7 +262,38 @@ def _text_hash_chunk(values: pa.Array) -> np.ndarray:
     with np.errstate(over="ignore"):  # arithmetic modulo 2^64 is the point
         sums = np.concatenate([[np.uint64(0)], np.cumsum((raw + np.uint64(1)) * powers[position])])
         ends = bounds - bounds[0]
-        h = _mix(sums[ends[1:]] - sums[ends[:-1]] + lengths.astype(np.uint64))
+        return sums[ends[1:]] - sums[ends[:-1]]
+
+
+def _short_sums(raw: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray:
+    """`_long_sums` of values of `width` bytes each, at `starts` of `raw`: one vectorised step
+    per byte position (no temporary per byte, no running sum)."""
+    sums = np.zeros(len(starts), dtype=np.uint64)
+    power = np.uint64(1)
+    with np.errstate(over="ignore"):
+        for j in range(width):
+            power = power * _PRIME
+            sums += (raw[starts + j].astype(np.uint64) + np.uint64(1)) * power
+    return sums
+
+
+def _text_hash_chunk(values: pa.Array) -> np.ndarray:
+    """`text_hash` of a plain (large_)string array: the polynomial sum of each value's bytes
+    (`_long_sums`; values of up to `_SHORT_BYTES` bytes by `_short_sums`, a length at a time)
+    plus its length, mixed."""
+    values = values.cast(pa.large_string())
+    raw, bounds = _text_bytes(values)
+    lengths = np.diff(bounds)
+    sums = np.zeros(len(values), dtype=np.uint64)
+    short = lengths <= _SHORT_BYTES
+    for width in np.flatnonzero(np.bincount(lengths[short])):  # ids and codes: a few lengths
+        at = np.flatnonzero(lengths == width)
+        sums[at] = _short_sums(raw, bounds[at], int(width))
+    if not short.all():
+        at = np.flatnonzero(~short)
+        sums[at] = _long_sums(values.take(pa.array(at)))
+    with np.errstate(over="ignore"):
+        h = _mix(sums + lengths.astype(np.uint64))
     h[h == 0] = 1  # 0 is kept for null
     if values.null_count:
         h[values.is_null().to_numpy(zero_copy_only=False)] = 0
@@ -286,55 +329,86 @@ def text_hash(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return np.append(hashed, np.uint64(0))[codes]  # code -1 (null) -> 0
 
 
+def _by_first_line(codes: np.ndarray) -> np.ndarray:
+    """The distinct codes (>= 0) of the lines' `codes` in the order of their first lines:
+    ascending where each new code is the next one (a dictionary built in line order, as
+    Arrow's are), else by a hash table (a dictionary read from Parquet need not be)."""
+    present = codes[codes >= 0]
+    if not len(present):
+        return present
+    top = np.maximum.accumulate(present)
+    if top[0] == 0 and (np.diff(top) <= 1).all():
+        return np.arange(top[-1] + 1)
+    return pd.unique(present)
+
+
 def _claim_patient_pairs(claims: pa.ChunkedArray | None, patient: np.ndarray) -> np.ndarray:
     """Distinct (claim hash, patient hash) of the lines with both ids, uint64 (n, 2): one pair
-    per claim of one patient (the usual case, found by a min/max per claim), every pair of a
-    claim that carries several. `patient`: the lines' patient hashes (0: no patient)."""
+    per claim of one patient (the usual case: every line of the claim has the patient of one
+    of them), in the order of the claims' first lines, then every pair of a claim that carries
+    several, in line order. `patient`: the lines' patient hashes (0: no patient)."""
     if claims is None:
         return np.zeros((0, 2), dtype=np.uint64)
     codes, hashed = _encoded_hash(claims)
+    appearance = _by_first_line(codes)
     known = (codes >= 0) & (patient != 0)
     codes, patient = codes[known], patient[known]
     if not len(codes):
         return np.zeros((0, 2), dtype=np.uint64)
-    per_claim = pd.Series(patient).groupby(codes).agg(["min", "max"])
-    claim = hashed[per_claim.index.to_numpy()]
-    single = (per_claim["min"] == per_claim["max"]).to_numpy()
-    pairs = [np.stack([claim[single], per_claim["min"].to_numpy(np.uint64)[single]], axis=1)]
-    if not single.all():  # claims with several patients: each of their pairs
-        several = np.isin(codes, per_claim.index.to_numpy()[~single])
-        mixed = pd.DataFrame({"c": codes[several], "p": patient[several]}).drop_duplicates()
-        pairs.append(np.stack([hashed[mixed["c"].to_numpy()], mixed["p"].to_numpy()], axis=1))
+    seen = np.zeros(len(hashed), dtype=bool)
+    seen[codes] = True
+    one = np.zeros(len(hashed), dtype=np.uint64)
+    one[codes] = patient  # a patient of each claim (whichever line wins)
+    mixed = np.zeros(len(hashed), dtype=bool)
+    mixed[codes[patient != one[codes]]] = True  # claims with several patients
+    single = appearance[seen[appearance] & ~mixed[appearance]]
+    pairs = [np.stack([hashed[single], one[single]], axis=1)]
+    if mixed.any():  # claims with several patients: each of their pairs, in line order
+        several = mixed[codes]
+        found = pd.DataFrame({"c": codes[several], "p": patient[several]}).drop_duplicates()
+        pairs.append(np.stack([hashed[found["c"].to_numpy()], found["p"].to_numpy()], axis=1))
     return np.concatenate(pairs).astype(np.uint64)
 
 
-def _wide_dictionaries_decoded(table: pa.Table) -> pa.Table:
-    """Near-unique text columns (charges, amounts, auth numbers) as plain strings: each record
+def _in_partition_order(
+    column: pa.ChunkedArray, order: pa.Array, plain: bool
+) -> tuple[pa.Array, bool]:
+    """One column of a piece's lines in `order`, one chunk, and whether it was decoded.
+    Identifiers (`plain`) are plain strings, decoded after the take where `ingest` encoded
+    them; near-unique text (charges, amounts, auth numbers) becomes plain strings (each record
     batch of an Arrow file carries the whole dictionary of its column, so a partition would
     read the piece's whole dictionary for its share of the lines; a dictionary of near-unique
-    values saves nothing later either (their names are in the schema metadata, `decoded`:
-    `read_partition` decodes them in pieces that kept them encoded)."""
-    decoded = []
-    for i, column in enumerate(table.schema):
-        if pa.types.is_dictionary(column.type):
-            size = sum(len(chunk.dictionary) for chunk in table.column(i).chunks)
-            if size > max(1000, table.num_rows // 100):
-                decoded.append(column.name)
-                table = table.set_column(i, column.name, table.column(i).cast(pa.string()))
-    return table.replace_schema_metadata({b"decoded": json.dumps(decoded).encode()})
+    values saves nothing later either); other dictionaries get one index type (`_DICTIONARY`)
+    and text values in every piece, after the take (fewer bytes to move)."""
+    column = column.take(order)
+    if not pa.types.is_dictionary(column.type):
+        return column.combine_chunks(), False
+    if plain:
+        return column.cast(pa.string()).combine_chunks(), False
+    size = sum(len(chunk.dictionary) for chunk in column.chunks)
+    if size > near_unique_limit(len(column)):
+        return column.cast(pa.string()).combine_chunks(), True
+    return column.cast(_DICTIONARY).combine_chunks(), False  # one dictionary per column
 
 
-def _write_partitions(table: pa.Table, partition: np.ndarray, n: int, path: str) -> np.ndarray:
-    """The lines ordered by partition, one record batch per partition; the lines per
-    partition."""
-    order = np.argsort(partition, kind="stable")
+def _write_partitions(
+    table: pa.Table, partition: np.ndarray, n: int, path: str, plain: list[str]
+) -> np.ndarray:
+    """The lines ordered by partition, one record batch per partition, identifiers as plain
+    strings; the lines per partition. The names of the near-unique text columns, read plain
+    (`plain`) or decoded by `_in_partition_order`, are in the schema metadata, `decoded`
+    (`read_partition` decodes them in pieces that kept them encoded)."""
+    # a stable sort of small integers is a radix sort; file order within each partition
+    keys = partition.astype(np.int16) if n <= np.iinfo(np.int16).max else partition
+    order = pa.array(np.argsort(keys, kind="stable"))
     sizes = np.bincount(partition, minlength=n)
-    table = table.replace_schema_metadata(None)
-    for i, column in enumerate(table.schema):  # one index type, text values in every piece
-        if pa.types.is_dictionary(column.type):
-            table = table.set_column(i, column.name, table.column(i).cast(_DICTIONARY))
-    table = table.take(pa.array(order))
-    table = _wide_dictionaries_decoded(table).combine_chunks()  # one dictionary per column
+    columns, decoded = [], []
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        column, was_decoded = _in_partition_order(column, order, name in IDENTIFIERS)
+        columns.append(column)
+        decoded += [name] if was_decoded or name in plain else []
+    table = pa.table(columns, names=table.column_names)
+    table = table.replace_schema_metadata({b"decoded": json.dumps(decoded).encode()})
     offsets = np.concatenate([[0], np.cumsum(sizes)])
     with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
         for p in range(n):
@@ -357,7 +431,7 @@ def scatter_piece(
     per partition, file order within it). The lines do not come back: only the piece's
     provenance, rejects, patient ids and (claim, patient) pairs."""
     started = time.perf_counter()
-    raw, table, repaired = read_piece(piece, aliases, max_field_bytes, undecodable)
+    raw, table, repaired, plain = read_piece(piece, aliases, max_field_bytes, undecodable)
     patient = text_hash(table["patient_id"])
     claims = table["claim_id"] if "claim_id" in table.column_names else None
     pairs = _claim_patient_pairs(claims, patient)
@@ -366,7 +440,7 @@ def scatter_piece(
     )
     table = table.append_column("_phash", pa.array(patient))
     partition = (patient % np.uint64(n_partitions)).astype(np.int64)
-    sizes = _write_partitions(table, partition, n_partitions, arrow_path)
+    sizes = _write_partitions(table, partition, n_partitions, arrow_path, plain)
     seconds = time.perf_counter() - started
     return PieceInfo(piece.index, raw, repaired, pairs, sizes, arrow_path, seconds)
 
@@ -374,13 +448,26 @@ def scatter_piece(
 # -- 3. patients linked by claims ----------------------------------------------------------
 
 
+def _repeated(values: np.ndarray) -> np.ndarray:
+    """Per value, whether it occurs more than once (one sort; a hash table of millions of
+    values costs twice as much)."""
+    order = np.argsort(values)  # any order of equal values does: they are flagged alike
+    ordered = values[order]
+    same = ordered[1:] == ordered[:-1]
+    flag = np.zeros(len(values), dtype=bool)
+    flag[1:] |= same
+    flag[:-1] |= same
+    repeated = np.empty(len(values), dtype=bool)
+    repeated[order] = flag
+    return repeated
+
+
 def _linked_patients(pairs: np.ndarray) -> list[np.ndarray]:
     """Groups of patient hashes linked by claims that carry more than one patient."""
     if not len(pairs):
         return []
-    frame = pd.DataFrame(pairs, columns=["claim", "patient"])
-    frame = frame[frame["claim"].duplicated(keep=False)]  # claims of several pairs, then
-    frame = frame.drop_duplicates()  # of these the distinct pairs (few: a hash of claims first)
+    frame = pd.DataFrame(pairs[_repeated(pairs[:, 0])], columns=["claim", "patient"])
+    frame = frame.drop_duplicates()  # of the claims of several pairs the distinct pairs (few)
     frame = frame[frame["claim"].duplicated(keep=False)]  # claims with several patients
     if frame.empty:
         return []
@@ -453,7 +540,7 @@ def partition_slices(infos: list[PieceInfo], p: int, moves: Moves, n: int) -> li
 
 def read_partition(slices: list[Slice], moved_out: np.ndarray | None) -> pa.Table | None:
     """The lines of a partition from its slices (memory-mapped), file order restored; None when
-    it holds no line. Near-unique text stays plain (`_wide_dictionaries_decoded`)."""
+    it holds no line. Near-unique text stays plain (`_in_partition_order`)."""
     tables, decoded = [], set()
     for s in slices:
         with pa.memory_map(s.arrow_path) as source:
@@ -561,14 +648,26 @@ def merge_findings_sorted(frames: list[pd.DataFrame]) -> pd.DataFrame:
         tables.append(_as_arrow(parts.pop(0)))
     table = pa.concat_tables(tables).unify_dictionaries()
     del tables
+    order = None
     if several:
         keys = [("claim_id", "ascending"), ("line_number", "ascending")]
-        table = table.take(pc.sort_indices(table, [*keys, ("rule_code", "ascending")]))
-    for i, column in enumerate(table.schema):
-        if pa.types.is_dictionary(column.type):
-            table = table.set_column(i, column.name, table.column(i).cast(pa.large_string()))
-    table = table.combine_chunks()
+        order = pc.sort_indices(table, [*keys, ("rule_code", "ascending")])
+    columns, names = table.columns, table.column_names
+    del table
+    unsorted = (columns.pop(0) for _ in range(len(columns)))  # each let go once it is taken
+    done = list(ordered_ahead(partial(_decoded_in_order, order=order), unsorted))
+    table = pa.Table.from_arrays(done, names=names)
     return table.to_pandas(types_mapper=_TEXT_TYPES.get, self_destruct=True)
+
+
+def _decoded_in_order(column: pa.ChunkedArray, order: pa.Array | None) -> pa.Array:
+    """One column of the merged findings: in `order` (None: as it is), a dictionary decoded to
+    text, as one array."""
+    if order is not None:
+        column = column.take(order)
+    if pa.types.is_dictionary(column.type):
+        column = column.cast(pa.large_string())
+    return column.combine_chunks()
 
 
 def file_inputs(pieces: list[Piece], infos: list[PieceInfo], paths: list[Path]) -> list[RawInput]:

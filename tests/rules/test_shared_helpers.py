@@ -7,11 +7,29 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pytest
 
-from claims_audit.columns import group_ids
-from claims_audit.rules.common import RuleContext, finer_groups, fmt_date, text_at
-from claims_audit.rules.diagnosis import any_prefix_matches
+from claims_audit.columns import distinct_combinations, group_ids
+from claims_audit.rules import common
+from claims_audit.rules.common import (
+    RuleContext,
+    category_is,
+    distinct_sorted,
+    few_combinations,
+    finer_groups,
+    first_by_claim_line,
+    fmt_date,
+    member,
+    packed_key,
+    packed_order,
+    repeated,
+    text_at,
+    text_of,
+)
+from claims_audit.rules.diagnosis import any_prefix_matches, distinct_lists
+from claims_audit.rules.engine import finding_ids, hex_text
 from claims_audit.rules.modifiers import modifier_entries
+from claims_audit.rules.payer import day_number, one_year_deadline, per_date, per_day
 
 
 def _same_partition(a: np.ndarray, b: np.ndarray) -> bool:
@@ -105,3 +123,125 @@ def test_modifier_entries_in_list_order_with_dates():
     ]
     assert entries["term"].isna().tolist() == [True, False, True, True]
     assert str(entries["added"][0].date()) == "2023-01-01"
+
+
+def test_member_and_repeated_agree_with_isin_and_counts():
+    rng = np.random.default_rng(7)
+    key = rng.integers(-(2**40), 2**40, 30_000) // 997  # spread keys, some repeated
+    key[::50] = key[1::50]  # many repeats
+    keys = np.unique(key[::7])
+    assert np.array_equal(member(key, keys), np.isin(key, keys))
+    assert not member(key, np.array([], dtype=np.int64)).any()
+    among = rng.random(len(key)) < 0.5
+    counts = pd.Series(key[among]).value_counts()
+    expected = pd.Series(key).map(counts).fillna(0).to_numpy() > 1
+    assert np.array_equal(repeated(key, among), expected)
+    assert np.array_equal(repeated(key), pd.Series(key).duplicated(keep=False).to_numpy())
+    assert np.array_equal(distinct_sorted(np.array([3, 1, 3, 2, 1])), [1, 2, 3])
+
+
+def test_packed_key_equal_exactly_where_the_columns_are():
+    lines = pd.DataFrame(
+        {
+            "a": pd.Categorical(["x", "y", "x", None, "x", None]),
+            "d": pd.to_datetime(
+                ["2026-01-01", "2026-01-01", "2026-01-02", "2026-01-01"] * 1
+                + ["2026-01-01", "2026-01-01"]
+            ),
+            "n": [1.5, 1.5, 1.5, 2.0, 1.5, 2.0],
+        }
+    )
+    key = packed_key(*(lines[c] for c in lines))
+    assert _same_partition(key, group_ids(*(lines[c] for c in lines)))
+    assert key[0] == key[4] and key[3] == key[5] and len(set(key.tolist())) == 4
+
+
+def test_packed_order_is_lexsort():
+    rng = np.random.default_rng(3)
+    a, b, c = (rng.integers(0, k, 5000) for k in (50, 9, 4))
+    assert np.array_equal(packed_order(a, b, c), np.lexsort((c, b, a)))
+    wide = rng.integers(0, 2**40, 5000)  # spans too wide to pack: lexsort itself
+    assert np.array_equal(packed_order(wide, wide, b), np.lexsort((b, wide, wide)))
+
+
+def test_first_by_claim_line_orders_and_finds_each_keys_first_line():
+    lines = pd.DataFrame(
+        {
+            "claim_id": pd.Series(["C2", "C1", "C1", "C3", "C2"], dtype="string[pyarrow]"),
+            "line_number": [1, 2, 1, 1, 2],
+        }
+    )
+    ordered, first = first_by_claim_line(lines, np.arange(5), np.array([7, 7, 8, 8, 7]))
+    assert ordered.tolist() == [2, 1, 0, 4, 3]  # C1/1, C1/2, C2/1, C2/2, C3/1
+    assert first.tolist() == [2, 1, 1, 1, 2]  # key 7 first at C1/2, key 8 at C1/1
+
+
+def test_category_is_reads_codes_and_plain_values():
+    cat = pd.Series(pd.Categorical(["a", None, "b", "a"]))
+    assert category_is(cat, "a").tolist() == [True, False, False, True]
+    assert not category_is(cat, "zz").any()
+    text = pd.Series(["a", None, "b"], dtype="string[pyarrow]")
+    assert category_is(text, "b").tolist() == [False, False, True]
+
+
+def test_text_of_takes_small_table_texts():
+    got = text_of(np.array([1, 0, 1]), ["no", "yes"], pd.RangeIndex(3))
+    assert got.tolist() == ["yes", "no", "yes"] and str(got.dtype) == "string"
+
+
+def test_hex_text_and_finding_ids_as_the_plain_pandas_hash():
+    claims = pd.Series(["C1", "C1", "C2", "Ä9"], dtype="string[pyarrow]")
+    lines, rules = pd.Series([1, 2, 1, 3]), pd.Series(["U001", "U001", "M002", "U001"])
+    hashed = pd.util.hash_pandas_object(
+        pd.DataFrame({"c": claims.astype(object), "l": lines, "r": rules}),
+        index=False,
+        hash_key="claims-audit-v01",
+    ).to_numpy()
+    plain = [f"{h:016x}" for h in hashed.tolist()]
+    assert hex_text(hashed).to_pylist() == plain
+    assert finding_ids(claims, lines, rules).tolist() == plain
+    as_codes = pd.Series(pd.Categorical(rules))
+    assert finding_ids(claims, lines, as_codes).tolist() == plain
+
+
+def test_per_day_is_per_date_over_short_and_long_ranges():
+    dates = pd.Series(pd.to_datetime(["2024-02-29", None, "2025-03-01", "2024-02-29"]))
+    days = day_number(dates)
+    assert np.array_equal(
+        per_day(dates, days, one_year_deadline),
+        per_date(dates, one_year_deadline).to_numpy(),
+        equal_nan=True,
+    )
+    far = pd.Series(pd.to_datetime(["1700-01-01", "2200-06-30", None]))
+    assert np.array_equal(
+        per_day(far, day_number(far), one_year_deadline),
+        per_date(far, one_year_deadline).to_numpy(),
+        equal_nan=True,
+    )
+
+
+def test_distinct_lists_of_a_categorical_map_back_to_each_row():
+    values = pd.Series(pd.Categorical(["E11 I10", None, "Z51", "E11 I10"]), name="dx")
+    ids, lists = distinct_lists(values)
+    back = lists["dx"].to_numpy(dtype=object)[ids]
+    assert [None if pd.isna(v) else v for v in back] == ["E11 I10", None, "Z51", "E11 I10"]
+
+
+@pytest.mark.parametrize("table_limit", [1 << 16, 1])  # counted in a table, or factorised
+def test_few_combinations_group_and_read_as_distinct_combinations(monkeypatch, table_limit):
+    monkeypatch.setattr(common, "_FEW_COMBINATIONS", table_limit)
+    lines = pd.DataFrame(
+        {
+            "payer_type": pd.Categorical(["medicare", "commercial", None, "medicare", "other"]),
+            "payer_id": pd.Categorical(
+                ["M1", "UHC", "UHC", "M1", None], categories=["UHC", "M1", "X"]
+            ),
+        }
+    )
+    columns = ["payer_type", "payer_id"]
+    ids, small = few_combinations(lines, columns)
+    plain_ids, plain = distinct_combinations(lines, columns)
+    assert _same_partition(ids, plain_ids)
+    rows = small.iloc[ids].reset_index(drop=True)
+    assert rows.equals(plain.iloc[plain_ids].reset_index(drop=True))
+    assert list(small.dtypes) == list(plain.dtypes)
