@@ -30,6 +30,7 @@ import stat
 import tempfile
 from collections.abc import Callable
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +43,7 @@ from claims_audit import __version__
 from claims_audit.errors import OutputError
 from claims_audit.parsing import TEXT
 from claims_audit.report.safety import FORMULA_PREFIXES, escape_text_columns, is_text_column
-from claims_audit.threads import map_threads, ordered_ahead
+from claims_audit.threads import ordered_ahead
 
 MARKER = ".claims-audit-output"
 MARKER_TOOL = "claims-audit"
@@ -380,39 +381,39 @@ def write_csv_file(frame: pd.DataFrame, path: Path) -> None:
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
     """CSV with text cells escaped against formula injection; byte-identical for equal input.
     Any text is written (a character UTF-8 cannot encode, e.g. a lone surrogate, as `\\udxxx`).
-    Built with Arrow kernels (`_arrow_csv_cells`) where every column allows it, the same bytes
-    as `DataFrame.to_csv` (which writes any other frame)."""
+    Built with Arrow kernels (`_csv_sources`) where every column allows it, chunk by chunk (the
+    next chunks on threads while one is written), the same bytes as `DataFrame.to_csv` (which
+    writes any other frame)."""
     try:
-        cells = _arrow_csv_cells(frame)
-        if cells is None:
+        sources = _csv_sources(frame)
+        if sources is None:
             escape_text_columns(frame).to_csv(
                 path, index=False, lineterminator="\n", errors="backslashreplace"
             )
             return
         with open(path, "wb") as out:
             out.write((",".join(_csv_quoted(str(c)) for c in frame.columns) + "\n").encode())
-            starts = range(0, len(frame), _CSV_CHUNK_ROWS)
-            chunks = ([c.slice(start, _CSV_CHUNK_ROWS) for c in cells] for start in starts)
-            for lines in ordered_ahead(_csv_lines, chunks):  # the next chunks joined meanwhile
+            chunk = partial(_chunk_lines, sources)
+            for lines in ordered_ahead(chunk, range(0, len(frame), _CSV_CHUNK_ROWS)):
                 out.write(lines)
     except OSError as exc:
         raise cannot_write(path, exc) from None
 
 
 _CSV_CHUNK_ROWS = 200_000
-
-
 _CSV_SPECIAL = re.compile(r'[,"\n]')  # what `csv.QUOTE_MINIMAL` quotes with "\n" line ends
 # floats whose shortest Arrow text is numpy's `str` (pandas' CSV text) once ".0" is added to a
 # whole number: 0 and magnitudes in [1e-4, 1e9); numpy's own text for the others
 _FLOAT_ARROW_RANGE = (1e-4, 1e9)
+# a column's CSV cells of the rows [start, start + rows)
+CellSource = Callable[[int, int], pa.Array]
 
 
 def _csv_quoted(text: str) -> str:
     return '"' + text.replace('"', '""') + '"' if _CSV_SPECIAL.search(text) else text
 
 
-def _arrow_text_cells(values: pd.Series) -> pa.Array | None:
+def _text_source(values: pd.Series) -> CellSource | None:
     """A text column's CSV cells (`_text_cells`); a column of few distinct values (a rule's
     name, citation, severity) is done once per distinct value and taken back to the rows."""
     try:
@@ -426,11 +427,16 @@ def _arrow_text_cells(values: pd.Series) -> pa.Array | None:
     sample = text.slice(0, _DISTINCT_SAMPLE)
     if len(text) > _DISTINCT_SAMPLE and len(pc.unique(sample)) < len(sample) // 4:
         encoded = pc.dictionary_encode(text)
-        return pc.take(_text_cells(encoded.dictionary), encoded.indices).fill_null("")
-    return _text_cells(text)
+        cells = _text_cells(encoded.dictionary)
+        return lambda start, rows: _taken(cells, encoded.indices.slice(start, rows))
+    return lambda start, rows: _text_cells(text.slice(start, rows))
 
 
 _DISTINCT_SAMPLE = 4096  # values looked at to tell a column of few distinct values
+
+
+def _taken(cells: pa.Array, indices: pa.Array) -> pa.Array:
+    return pc.take(cells, indices).fill_null("")
 
 
 def _text_cells(text: pa.Array) -> pa.Array:
@@ -447,22 +453,31 @@ def _text_cells(text: pa.Array) -> pa.Array:
     return text.fill_null("")
 
 
-def _arrow_category_cells(values: pd.Series) -> pa.Array | None:
+def _category_source(values: pd.Series) -> CellSource | None:
     """A categorical text column's cells: each category's once, taken by the codes."""
-    categories = _arrow_text_cells(pd.Series(values.cat.categories, dtype="object"))
+    categories = _text_source(pd.Series(values.cat.categories, dtype="object"))
     if categories is None:
         return None
+    cells = categories(0, len(values.cat.categories))
     codes = values.cat.codes.to_numpy()
-    return pc.take(categories, pa.array(codes, mask=codes < 0)).fill_null("")
+    indices = pa.array(codes, mask=codes < 0)
+    return lambda start, rows: _taken(cells, indices.slice(start, rows))
 
 
-def _arrow_number_cells(values: pd.Series) -> pa.Array | None:
-    """An int64 or float64 column's CSV cells as pandas writes them (NaN: empty)."""
+def _number_source(values: pd.Series) -> CellSource | None:
+    """An int64 or float64 column's cells (`_number_cells`)."""
     array = values.to_numpy()
+    if array.dtype.kind not in "iu" and array.dtype != np.float64:
+        return None
+    return lambda start, rows: _number_cells(array[start : start + rows])
+
+
+def _number_cells(array: np.ndarray) -> pa.Array:
+    """Integers' or floats' CSV cells as pandas writes them (NaN: empty); the same text whether
+    the floats are given all at once or in chunks (Arrow's text and numpy's agree in
+    `_FLOAT_ARROW_RANGE`)."""
     if array.dtype.kind in "iu":
         return pc.cast(pa.array(array), pa.string())
-    if array.dtype != np.float64:
-        return None
     present = ~np.isnan(array)
     magnitude = np.abs(array[present])
     low, high = _FLOAT_ARROW_RANGE
@@ -475,30 +490,33 @@ def _arrow_number_cells(values: pd.Series) -> pa.Array | None:
     return pc.if_else(pa.array(present), text, pa.scalar("", pa.string()))
 
 
-def _arrow_csv_cells(frame: pd.DataFrame) -> list[pa.Array] | None:
-    """Each column's CSV cells, or None when a column is of a kind written by pandas (bool,
-    nullable integers, dates, mixed objects), or the frame is one column or has no rows (the
-    `csv` module quotes a lone empty field)."""
+def _csv_sources(frame: pd.DataFrame) -> list[CellSource] | None:
+    """Each column's source of CSV cells, or None when a column is of a kind written by pandas
+    (bool, nullable integers, dates, mixed objects), or the frame is one column or has no rows
+    (the `csv` module quotes a lone empty field)."""
     if len(frame.columns) < 2 or not len(frame) or not frame.columns.is_unique:
         return None
-    columns = [frame[name] for name in frame.columns]
-    makers = [_cell_maker(values) for values in columns]
-    if any(make is None for make in makers):
-        return None
-    cells = map_threads(lambda job: job[0](job[1]), zip(makers, columns, strict=True))
-    return None if any(cell is None for cell in cells) else cells
+    sources = []
+    for name in frame.columns:
+        values = frame[name]
+        kind = values.dtype
+        if isinstance(kind, pd.CategoricalDtype) and is_text_column(values):
+            source = _category_source(values)
+        elif is_text_column(values) and not pd.api.types.is_bool_dtype(kind):
+            source = _text_source(values)
+        elif isinstance(kind, np.dtype) and kind.kind in "iuf":
+            source = _number_source(values)
+        else:
+            source = None
+        if source is None:
+            return None
+        sources.append(source)
+    return sources
 
 
-def _cell_maker(values: pd.Series) -> Callable[[pd.Series], pa.Array | None] | None:
-    """What makes a column's CSV cells (None: a kind `DataFrame.to_csv` writes)."""
-    kind = values.dtype
-    if isinstance(kind, pd.CategoricalDtype) and is_text_column(values):
-        return _arrow_category_cells
-    if is_text_column(values) and not pd.api.types.is_bool_dtype(kind):
-        return _arrow_text_cells
-    if isinstance(kind, np.dtype) and kind.kind in "iuf":
-        return _arrow_number_cells
-    return None
+def _chunk_lines(sources: list[CellSource], start: int) -> memoryview:
+    """The CSV lines of the rows [start, start + `_CSV_CHUNK_ROWS`)."""
+    return _csv_lines([source(start, _CSV_CHUNK_ROWS) for source in sources])
 
 
 def _csv_lines(cells: list[pa.Array]) -> memoryview:
