@@ -22,16 +22,6 @@ def thread_count() -> int:
     return max(1, pa.cpu_count())
 
 
-def map_threads(fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
-    """`[fn(x) for x in items]`, on `thread_count()` threads (results in order)."""
-    items = list(items)
-    threads = min(thread_count(), len(items))
-    if threads < 2:
-        return [fn(x) for x in items]
-    with ThreadPoolExecutor(threads) as pool:
-        return list(pool.map(fn, items))
-
-
 def ordered_ahead(fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
     """`fn(x)` for each of `items`, in order, with up to `thread_count()` items computed ahead
     on threads while the caller uses the earlier ones (at most that many results are held)."""

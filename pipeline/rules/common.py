@@ -294,9 +294,9 @@ def distinct_sorted(values: np.ndarray) -> np.ndarray:
 
 
 def repeated(key: np.ndarray, among: np.ndarray | None = None) -> np.ndarray:
-    """Per row: its `key` (int64) occurs more than once among the rows `among` marks (a mask;
-    all rows by default): the keys are sorted once, and the rows look up the repeated ones
-    (`member`)."""
+    """Per row: its `key` (int64, or uint64 hashes) occurs more than once among the rows
+    `among` marks (a mask; all rows by default): the keys are sorted once, and the rows look
+    up the repeated ones (`member`)."""
     ordered = np.sort(key if among is None else key[among])
     return member(key, distinct_sorted(ordered[1:][ordered[1:] == ordered[:-1]]))
 

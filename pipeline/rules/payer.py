@@ -34,13 +34,6 @@ from claims_audit.rules.registry import Flags, rule
 CALENDAR_YEAR_PAYERS = ("medicare",)  # P002's default rule where no filing_limit_days is set
 
 
-def listed_in(lists: pd.Series, values: pd.Series) -> pd.Series:
-    """Per row: its `values` entry is one of the entries of its list (no list, NA: False)."""
-    entries = lists.explode()  # one row per (row, entry), by the row's label
-    hit = entries.astype("object") == values.astype("object").reindex(entries.index)
-    return hit.groupby(level=0).any().reindex(lists.index, fill_value=False).astype(bool)
-
-
 def _matching(left: pd.DataFrame, right: pd.DataFrame, on: str) -> pd.DataFrame:
     """The (left row, right row) pairs whose `on` text is equal (NA matches nothing): an
     inner join of two small tables of distinct values."""

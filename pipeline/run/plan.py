@@ -52,7 +52,7 @@ from claims_audit.ingest import (
 )
 from claims_audit.parsing import TEXT
 from claims_audit.reference import Bundle
-from claims_audit.rules.common import RuleContext
+from claims_audit.rules.common import RuleContext, repeated
 from claims_audit.rules.engine import FINDING_COLUMNS, RuleRun, empty_findings, run_rules
 from claims_audit.schemas.claims import IDENTIFIERS
 from claims_audit.summary import LineCounts
@@ -448,25 +448,11 @@ def scatter_piece(
 # -- 3. patients linked by claims ----------------------------------------------------------
 
 
-def _repeated(values: np.ndarray) -> np.ndarray:
-    """Per value, whether it occurs more than once (one sort; a hash table of millions of
-    values costs twice as much)."""
-    order = np.argsort(values)  # any order of equal values does: they are flagged alike
-    ordered = values[order]
-    same = ordered[1:] == ordered[:-1]
-    flag = np.zeros(len(values), dtype=bool)
-    flag[1:] |= same
-    flag[:-1] |= same
-    repeated = np.empty(len(values), dtype=bool)
-    repeated[order] = flag
-    return repeated
-
-
 def _linked_patients(pairs: np.ndarray) -> list[np.ndarray]:
     """Groups of patient hashes linked by claims that carry more than one patient."""
     if not len(pairs):
         return []
-    frame = pd.DataFrame(pairs[_repeated(pairs[:, 0])], columns=["claim", "patient"])
+    frame = pd.DataFrame(pairs[repeated(pairs[:, 0])], columns=["claim", "patient"])
     frame = frame.drop_duplicates()  # of the claims of several pairs the distinct pairs (few)
     frame = frame[frame["claim"].duplicated(keep=False)]  # claims with several patients
     if frame.empty:

@@ -14,6 +14,7 @@ from claims_audit.errors import OutputError
 from claims_audit.generate import generate_claims
 from claims_audit.report.views import findings_with_payer
 from claims_audit.report.writers import write_csv, write_parquet
+from claims_audit.rules.common import repeated
 from claims_audit.rules.engine import empty_findings, sort_findings
 from claims_audit.run import plan
 from claims_audit.run.local import run_audit
@@ -199,7 +200,7 @@ def test_text_hash_is_the_same_for_plain_dictionary_and_chunked_text():
     assert (plan.text_hash(values.slice(2)) == hashed[2:]).all()
 
 
-def test_repeated_flags_every_occurrence_of_a_value_seen_twice():
-    values = np.array([7, 3, 7, 9, 3, 3, 1], dtype=np.uint64)
-    assert plan._repeated(values).tolist() == [True, True, True, False, True, True, False]
-    assert plan._repeated(np.zeros(0, dtype=np.uint64)).tolist() == []
+def test_repeated_flags_every_occurrence_of_a_hash_seen_twice():
+    values = np.array([7, 3, 7, 9, 3, 3, 1], dtype=np.uint64)  # the plan's claim hashes
+    assert repeated(values).tolist() == [True, True, True, False, True, True, False]
+    assert repeated(np.zeros(0, dtype=np.uint64)).tolist() == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from claims_audit.threads import map_threads, ordered_ahead, thread_count
+from claims_audit.threads import ordered_ahead, thread_count
 
 
 @pytest.fixture(params=[1, 3])
@@ -16,10 +16,8 @@ def threads(request):
     pa.set_cpu_count(before)
 
 
-def test_map_threads_keeps_the_order(threads):
+def test_thread_count_is_arrows(threads):
     assert thread_count() == threads
-    assert map_threads(lambda x: x * x, range(50)) == [x * x for x in range(50)]
-    assert map_threads(str, []) == []
 
 
 def test_ordered_ahead_keeps_the_order_and_holds_a_window(threads):
@@ -44,5 +42,3 @@ def test_an_error_in_a_thread_reaches_the_caller(threads):
 
     with pytest.raises(ValueError, match="five"):
         list(ordered_ahead(work, range(10)))
-    with pytest.raises(ValueError, match="five"):
-        map_threads(work, range(10))
