@@ -112,7 +112,7 @@ def enospc(*args, **kwargs):
 @pytest.mark.parametrize(
     "target, name",
     [
-        ("claims_audit.report.writers.pq.write_table", "findings.parquet"),
+        ("claims_audit.report.writers.pq.ParquetWriter.write_table", "findings.parquet"),
         ("pandas.DataFrame.to_csv", "findings.csv"),
     ],
 )

@@ -7,6 +7,8 @@ import stat
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from claims_audit.errors import OutputError
@@ -20,6 +22,7 @@ from claims_audit.report.writers import (
     write_csv,
     write_json,
     write_parquet,
+    write_parquet_chunks,
 )
 from claims_audit.rules.engine import finding_ids
 
@@ -237,6 +240,52 @@ def test_write_csv_in_chunks_writes_the_bytes_pandas_writes(tmp_path, monkeypatc
 
 
 HOSTILE = ["nul\x00byte", "\x01=1+1", "bell\x07", "line\nbreak", "\ud800 lone surrogate", "é😀"]
+
+
+def _findings_like(rows: int) -> pd.DataFrame:
+    """Columns like the findings': long distinct text, few-valued text, integers, floats with
+    NaN."""
+    rng = np.random.default_rng(7)
+    text = pd.StringDtype("pyarrow")
+    return pd.DataFrame(
+        {
+            "message": pd.array(
+                [f"claim {i}: {rng.integers(1e12)} units " * 40 for i in range(rows)], text
+            ),
+            "severity": pd.array(rng.choice(["error", "warning"], rows), dtype=text),
+            "line_number": rng.integers(1, 6, rows),
+            "impact_usd": np.where(rng.random(rows) < 0.3, np.nan, rng.random(rows) * 100),
+        }
+    )
+
+
+@pytest.mark.parametrize("sizes", [[2500], [0, 7, 993, 1500], [1000, 1000, 500], [1, 2498, 0, 1]])
+def test_parquet_chunks_write_the_bytes_of_the_whole_frame(tmp_path, sizes):
+    frame = _findings_like(sum(sizes))
+    whole = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
+    stats = ["severity", "line_number", "impact_usd"]  # the writer leaves message's out
+    pq.write_table(
+        whole,
+        tmp_path / "a.parquet",
+        compression="zstd",
+        write_statistics=stats,
+        row_group_size=1000,
+    )
+    bounds = np.cumsum([0, *sizes])
+    chunks = (frame.iloc[lo:hi] for lo, hi in zip(bounds[:-1], bounds[1:], strict=True))
+    write_parquet_chunks(chunks, tmp_path / "b.parquet", frame.iloc[:0], row_group_rows=1000)
+    assert pq.ParquetFile(tmp_path / "b.parquet").metadata.num_row_groups == 3
+    assert (tmp_path / "a.parquet").read_bytes() == (tmp_path / "b.parquet").read_bytes()
+
+
+def test_parquet_of_no_rows_is_what_write_table_writes(tmp_path):
+    frame = _findings_like(0)
+    whole = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
+    stats = ["severity", "line_number", "impact_usd"]
+    pq.write_table(whole, tmp_path / "a.parquet", compression="zstd", write_statistics=stats)
+    write_parquet(frame, tmp_path / "b.parquet")
+    assert (tmp_path / "a.parquet").read_bytes() == (tmp_path / "b.parquet").read_bytes()
+    assert pq.read_table(tmp_path / "b.parquet").schema == whole.schema
 
 
 def test_write_csv_and_parquet_take_any_text(tmp_path):
