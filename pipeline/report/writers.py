@@ -554,54 +554,39 @@ PARQUET_ROW_GROUP_ROWS = 1024 * 1024
 
 
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    """The frame as zstd Parquet, no pandas metadata (stable bytes), row group by row group
-    (`write_parquet_chunks`)."""
-    rows = PARQUET_ROW_GROUP_ROWS
-    write_parquet_chunks(
-        (frame.iloc[lo : lo + rows] for lo in range(0, len(frame), rows)),
-        path,
-        empty=frame.iloc[:0],
-    )
+    """The frame as zstd Parquet without pandas metadata (stable bytes)."""
+    table = _arrow_table(frame).replace_schema_metadata(None)
+    write_parquet_tables([table], path)
 
 
-def write_parquet_chunks(
-    chunks: Iterable[pd.DataFrame],
-    path: Path,
-    empty: pd.DataFrame,
-    row_group_rows: int = PARQUET_ROW_GROUP_ROWS,
+def write_parquet_tables(
+    tables: Iterable[pa.Table], path: Path, row_group_rows: int = PARQUET_ROW_GROUP_ROWS
 ) -> None:
-    """Parquet of the frames `chunks` yields, in order, as if they were one frame: whatever
-    their sizes, the bytes `pq.write_table` writes for their concatenation (row groups of
-    exactly `row_group_rows` rows, each column of a row group one contiguous array: Parquet's
-    pages, and where its dictionary encoding falls back, depend on it). Only a row group's rows
-    are held as Arrow at once. `empty`: the frame's columns, for a file of no rows."""
-    tables = (_parquet_table(chunk) for chunk in chunks)
-    first = next((t for t in tables if len(t)), None)
-    if first is None:  # a file of no rows, as `pq.write_table` writes it
-        first = _parquet_table(empty)
-    schema = first.schema  # of the first rows (an object column's type is its values')
-    statistics = [name for name in schema.names if name not in UNFILTERED_TEXT]
+    """Parquet of the Arrow tables `tables` yields (at least one, all of the first one's
+    schema), in order, as if they were one table: whatever their sizes, the bytes
+    `pq.write_table` writes for their concatenation (row groups of exactly `row_group_rows`
+    rows, each column of a row group one contiguous array: Parquet's pages, and where its
+    dictionary encoding falls back, depend on it). Only a row group's rows are combined at
+    once."""
+    tables = iter(tables)
+    first = next(tables)
+    statistics = [name for name in first.schema.names if name not in UNFILTERED_TEXT]
+    options = {"compression": "zstd", "write_statistics": statistics}
     held, count = [first], len(first)
     try:
-        with pq.ParquetWriter(path, schema, compression="zstd", write_statistics=statistics) as w:
+        with pq.ParquetWriter(path, first.schema, **options) as writer:
             for table in tables:
-                if table.schema != schema:  # e.g. a later chunk whose mixed column is all text
-                    table = table.cast(schema)
                 held.append(table)
                 count += len(table)
                 while count >= row_group_rows:
                     table = pa.concat_tables(held)
-                    w.write_table(table.slice(0, row_group_rows).combine_chunks())
+                    writer.write_table(table.slice(0, row_group_rows).combine_chunks())
                     held, count = [table.slice(row_group_rows)], count - row_group_rows
-            if count or not len(first):
+            if count or not len(first):  # the rest; a file of no rows as write_table writes it
                 rest = pa.concat_tables(held).combine_chunks()
-                w.write_table(rest, row_group_size=row_group_rows)
+                writer.write_table(rest, row_group_size=row_group_rows)
     except OSError as exc:
         raise cannot_write(path, exc) from None
-
-
-def _parquet_table(frame: pd.DataFrame) -> pa.Table:
-    return _arrow_table(frame).replace_schema_metadata(None)  # no pandas/version metadata
 
 
 def _json_value(value):

@@ -22,7 +22,7 @@ from claims_audit.report.writers import (
     write_csv,
     write_json,
     write_parquet,
-    write_parquet_chunks,
+    write_parquet_tables,
 )
 from claims_audit.rules.engine import finding_ids
 
@@ -272,8 +272,8 @@ def test_parquet_chunks_write_the_bytes_of_the_whole_frame(tmp_path, sizes):
         row_group_size=1000,
     )
     bounds = np.cumsum([0, *sizes])
-    chunks = (frame.iloc[lo:hi] for lo, hi in zip(bounds[:-1], bounds[1:], strict=True))
-    write_parquet_chunks(chunks, tmp_path / "b.parquet", frame.iloc[:0], row_group_rows=1000)
+    chunks = (whole.slice(lo, hi - lo) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True))
+    write_parquet_tables(chunks, tmp_path / "b.parquet", row_group_rows=1000)
     assert pq.ParquetFile(tmp_path / "b.parquet").metadata.num_row_groups == 3
     assert (tmp_path / "a.parquet").read_bytes() == (tmp_path / "b.parquet").read_bytes()
 
