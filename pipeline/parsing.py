@@ -14,6 +14,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 TEXT = pd.StringDtype("pyarrow")  # Arrow-backed text: string kernels run in C++
+# `to_pandas(types_mapper=TEXT_TYPES.get)`: Arrow text comes back as TEXT
+TEXT_TYPES = {pa.string(): TEXT, pa.large_string(): TEXT}
 ARROW_TEXT = pa.large_string()  # the Arrow type TEXT holds: kernels on it need no cast
 
 

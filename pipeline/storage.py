@@ -284,19 +284,28 @@ class Scratch:
             self._names.append(name)
         return f"{self.location}/{name}"
 
-    def close(self) -> None:
+    def remove(self, names: list[str]) -> None:
+        """Delete the files `names` handed out by `path` (the ones that exist) now."""
+        mine = [n for n in names if n in self._names]
         if self.remote:
-            for name in self._names:
+            for name in mine:
                 with contextlib.suppress(OSError, ValueError):  # absent: never written
                     self._fs.rm_file(f"{self.root}/{name}")
+        else:
+            for name in mine:
+                path = Path(self.root) / name
+                with contextlib.suppress(FileNotFoundError):
+                    if stat.S_ISREG(os.lstat(path).st_mode):
+                        os.unlink(path)  # a file a task of this run wrote
+        gone = set(mine)
+        self._names = [n for n in self._names if n not in gone]
+
+    def close(self) -> None:
+        self.remove(list(self._names))
+        if self.remote:
             with contextlib.suppress(OSError, ValueError):
                 self._fs.rmdir(self.root)  # a file system with directories: only when empty
             return
-        for name in self._names:
-            path = Path(self.root) / name
-            with contextlib.suppress(FileNotFoundError):
-                if stat.S_ISREG(os.lstat(path).st_mode):
-                    os.unlink(path)  # a file a task of this run wrote
         for directory in [Path(self.root), *reversed(self._made)]:
             try:
                 os.rmdir(directory)  # only when empty

@@ -197,7 +197,7 @@ def _file_entries(raws: list[RawInput], checked: Validated, audited: dict[str, i
     ]
 
 
-def _totals(files: list[dict], counts: LineCounts, findings: pd.DataFrame) -> dict:
+def _totals(files: list[dict], counts: LineCounts, findings: pd.DataFrame, lines: int) -> dict:
     return {
         "rows_read": sum(f["rows_read"] for f in files),
         "rows_audited": sum(f["rows_audited"] for f in files),
@@ -205,18 +205,23 @@ def _totals(files: list[dict], counts: LineCounts, findings: pd.DataFrame) -> di
         "lines_in_scope": counts.in_scope,
         "lines_not_audited_out_of_scope": counts.out_of_scope,
         "findings": len(findings),
-        "lines_with_findings": lines_with_findings(findings),
+        "lines_with_findings": lines,
     }
 
 
 def lines_with_findings(findings: pd.DataFrame) -> int:
-    """Distinct (claim_id, line_number) of the findings, which are sorted by claim and line:
-    a line is new where either key differs from the row before (no hashing of the ids)."""
+    """Distinct (claim_id, line_number) of findings sorted by claim and line."""
     if findings.empty:
         return 0
-    claim = pa.array(findings["claim_id"].array)
-    line = findings["line_number"].to_numpy()
-    same = np.zeros(len(findings), dtype=bool)
+    return distinct_lines(pa.array(findings["claim_id"].array), findings["line_number"].to_numpy())
+
+
+def distinct_lines(claim: pa.Array, line: np.ndarray) -> int:
+    """Distinct (claim, line) pairs of keys sorted by claim and line: a line is new where
+    either key differs from the row before (no hashing of the ids)."""
+    if not len(claim):
+        return 0
+    same = np.zeros(len(claim), dtype=bool)
     same[1:] = pc.equal(claim[1:], claim[:-1]).to_numpy(zero_copy_only=False) & (
         line[1:] == line[:-1]
     )
@@ -246,9 +251,12 @@ def build_summary(
     bundle: Bundle,
     timings: dict,
     started: datetime,
+    lines: int | None = None,
 ) -> dict:
     """summary.json (SPEC section 6) from the run's inputs, line counts, findings (sorted by
-    claim, line and rule) and coverage."""
+    claim, line and rule) and coverage. `findings` may hold only `rule_code`, `severity`,
+    `hcpcs_code` and `impact_usd` when `lines` gives the distinct lines with findings (else
+    counted from its `claim_id` and `line_number`)."""
     files = _file_entries(raws, checked, counts.audited)
     rules = effective_rules(config)
     impact = findings["impact_usd"]
@@ -265,7 +273,9 @@ def build_summary(
         "config": {"source": config.source, "sha256": config.sha256, "settings": config.as_dict()},
         "reference": {"path": str(bundle.path), "manifest": bundle.manifest},
         "inputs": files,
-        "totals": _totals(files, counts, findings),
+        "totals": _totals(
+            files, counts, findings, lines_with_findings(findings) if lines is None else lines
+        ),
         "void_lines": counts.void,
         "rates": _rates(bundle.manifest),
         "icd10cm_release": icd10cm,

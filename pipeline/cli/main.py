@@ -287,18 +287,19 @@ def run(
         )
     else:
         result = run_audit(inputs, bundle, config, workers=workers, **common)
-    set_stage("summary")
-    too_many_rejects = reject_rate_exceeded(result.summary, max_reject_rate)
-    if compared is not None:
-        from claims_audit.report.baseline import compare_with_baseline
+    with result:  # the findings held in the scratch area until they are written
+        set_stage("summary")
+        too_many_rejects = reject_rate_exceeded(result.summary, max_reject_rate)
+        if compared is not None:
+            from claims_audit.report.baseline import compare_with_baseline
 
-        set_stage("baseline")
-        compare_with_baseline(result, baseline, suppress_file, inputs=compared)
-    set_stage("write outputs")
-    writing = time.perf_counter()
-    options = {"show_phi": show_phi, "progress": _write_progress(interactive)}
-    out_dir = _write(result, out_dir, chosen, replace, options)
-    finished = time.perf_counter()
+            set_stage("baseline")
+            compare_with_baseline(result, baseline, suppress_file, inputs=compared)
+        set_stage("write outputs")
+        writing = time.perf_counter()
+        options = {"show_phi": show_phi, "progress": _write_progress(interactive)}
+        out_dir = _write(result, out_dir, chosen, replace, options)
+        finished = time.perf_counter()
     set_stage("summary")
     code = result.exit_code(fail_on or config.fail_on)
     if not quiet:

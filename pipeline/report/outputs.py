@@ -18,8 +18,9 @@ from claims_audit.report.writers import (
     StagedOutput,
     check_replaceable,
     write_csv,
+    write_csv_frames,
     write_json,
-    write_parquet,
+    write_parquet_frames,
     write_text,
 )
 
@@ -102,11 +103,11 @@ def write_outputs(
             if progress:
                 progress(name, seconds)
 
-        if "parquet" in formats:
-            parquet = partial(write_parquet, result.findings)
+        if "parquet" in formats:  # findings read a range at a time, once per format
+            parquet = partial(write_parquet_frames, result.finding_frames())
             write("findings.parquet", parquet, background=True)
         if "csv" in formats:
-            write("findings.csv", lambda path: write_csv(result.findings, path))
+            write("findings.csv", lambda path: write_csv_frames(result.finding_frames(), path))
         write("rejects.csv", lambda path: write_csv(masked_rejects(result.rejects, show_phi), path))
         if result.resolved is not None:
             write("resolved.csv", lambda path: write_csv(result.resolved, path))

@@ -384,18 +384,30 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
     Built with Arrow kernels (`_csv_sources`) where every column allows it, chunk by chunk (the
     next chunks on threads while one is written), the same bytes as `DataFrame.to_csv` (which
     writes any other frame)."""
+    write_csv_frames([frame], path)
+
+
+def write_csv_frames(frames: Iterable[pd.DataFrame], path: Path) -> None:
+    """`write_csv` of frames of the same columns, given in turn (at least one): the bytes it
+    writes for their concatenation, one frame held at a time."""
     try:
-        sources = _csv_sources(frame)
-        if sources is None:
-            escape_text_columns(frame).to_csv(
-                path, index=False, lineterminator="\n", errors="backslashreplace"
-            )
-            return
-        with open(path, "wb") as out:
-            out.write((",".join(_csv_quoted(str(c)) for c in frame.columns) + "\n").encode())
-            chunk = partial(_chunk_lines, sources)
-            for lines in ordered_ahead(chunk, range(0, len(frame), _CSV_CHUNK_ROWS)):
-                out.write(lines)
+        with open(path, "w", encoding="utf-8", errors="backslashreplace", newline="") as text:
+            for k, frame in enumerate(frames):
+                sources = _csv_sources(frame)
+                if sources is None:
+                    escape_text_columns(frame).to_csv(
+                        text, index=False, header=k == 0, lineterminator="\n"
+                    )
+                    continue
+                text.flush()  # what pandas wrote, before the bytes written beside it
+                out = text.buffer
+                if k == 0:
+                    out.write(
+                        (",".join(_csv_quoted(str(c)) for c in frame.columns) + "\n").encode()
+                    )
+                chunk = partial(_chunk_lines, sources)
+                for lines in ordered_ahead(chunk, range(0, len(frame), _CSV_CHUNK_ROWS)):
+                    out.write(lines)
     except OSError as exc:
         raise cannot_write(path, exc) from None
 
@@ -555,8 +567,15 @@ PARQUET_ROW_GROUP_ROWS = 1024 * 1024
 
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:
     """The frame as zstd Parquet without pandas metadata (stable bytes)."""
-    table = _arrow_table(frame).replace_schema_metadata(None)
-    write_parquet_tables([table], path)
+    write_parquet_frames([frame], path)
+
+
+def write_parquet_frames(frames: Iterable[pd.DataFrame], path: Path) -> None:
+    """`write_parquet` of frames given in turn (at least one), as if they were one frame: each
+    converted whole, all of the first one's Arrow schema (columns typed by their dtypes, not by
+    their values: no mixed object column)."""
+    tables = (_arrow_table(f).replace_schema_metadata(None) for f in frames)
+    write_parquet_tables(tables, path)
 
 
 def write_parquet_tables(

@@ -4,9 +4,10 @@ thread per worker process."""
 
 from __future__ import annotations
 
+import copy
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 
 import pandas as pd
 import pyarrow as pa
@@ -16,27 +17,84 @@ from claims_audit.enrich import enrich
 from claims_audit.ingest import MAX_FIELD_BYTES, RawInput, read_input, resolve_inputs
 from claims_audit.reference import Bundle
 from claims_audit.rules.engine import SEVERITY_RANK
+from claims_audit.run.merge import SortedFindings
 from claims_audit.validate import Validated, validate_inputs
 
 
-@dataclass
 class AuditResult:
-    findings: pd.DataFrame
-    rejects: pd.DataFrame
-    # REPORT_LINE_COLUMNS of the lines of claims with findings, in no set order (the order of
-    # the partitions that audited them)
-    lines: pd.DataFrame
-    summary: dict
-    timings: dict[str, float] = field(default_factory=dict)
-    # baseline findings gone in this run (set by report.baseline.compare_with_baseline)
-    resolved: pd.DataFrame | None = None
+    """An audit's findings (in report order), rejects, report lines, summary and stage
+    timings. The findings are a frame, or held out of memory in the run's scratch area
+    (`merge.SortedFindings`) until `findings` is read: `finding_frames` gives them to the
+    writers a range at a time. `close()` lets the scratch area go (also when the result is)."""
+
+    def __init__(
+        self,
+        findings: pd.DataFrame | SortedFindings,
+        rejects: pd.DataFrame,
+        lines: pd.DataFrame,
+        summary: dict,
+        timings: dict[str, float] | None = None,
+    ):
+        self._store = findings if isinstance(findings, SortedFindings) else None
+        self._findings = None if self._store is not None else findings
+        self.rejects = rejects
+        # REPORT_LINE_COLUMNS of the lines of claims with findings, in no set order (the order
+        # of the partitions that audited them)
+        self.lines = lines
+        self.summary = summary
+        self.timings = timings if timings is not None else {}
+        # baseline findings gone in this run (set by report.baseline.compare_with_baseline)
+        self.resolved: pd.DataFrame | None = None
+
+    @property
+    def findings(self) -> pd.DataFrame:
+        """All the findings as one frame (read from the scratch area the first time)."""
+        if self._findings is None:
+            self._findings = self._store.frame()
+            self._store.close()
+        return self._findings
+
+    @findings.setter
+    def findings(self, frame: pd.DataFrame) -> None:
+        self._findings = frame
+
+    def finding_frames(self) -> Iterator[pd.DataFrame]:
+        """The findings in report order, a frame at a time (one range of claims each)."""
+        if self._findings is None:
+            yield from self._store.frames()
+        else:
+            yield self._findings
+
+    def close(self) -> None:
+        """Delete the scratch area that holds the findings (they can no longer be read)."""
+        if self._store is not None:
+            self._store.close()
+
+    def __enter__(self) -> AuditResult:
+        return self
+
+    def __deepcopy__(self, memo: dict) -> AuditResult:
+        """A copy holds its findings in memory (the scratch area stays this result's)."""
+        clone = object.__new__(AuditResult)
+        memo[id(self)] = clone
+        state = {**self.__dict__, "_findings": self.findings, "_store": None}
+        clone.__dict__.update(copy.deepcopy(state, memo))
+        return clone
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def exit_code(self, fail_on: str) -> int:
         """0 when nothing at or above `fail_on` was found, else 1 (`never`: always 0)."""
-        active = self.findings
+        if fail_on == "never":
+            return 0
+        if self._findings is None:
+            worst = self._store.worst()
+            return 1 if worst is not None and worst >= SEVERITY_RANK[fail_on] else 0
+        active = self._findings
         if "status" in active:  # suppressed findings are reported but do not fail the run
             active = active[active["status"] != "suppressed"]
-        if fail_on == "never" or active.empty:
+        if active.empty:
             return 0
         worst = active["severity"].map(SEVERITY_RANK).max()
         return 1 if worst >= SEVERITY_RANK[fail_on] else 0

@@ -188,13 +188,21 @@ def audit_task(
     bundle: Bundle,
     config: Config,
     prior: pd.DataFrame | None,
+    run_location: str,
 ) -> plan.BatchResult:
-    """`plan.audit_partition` on a worker, its record batches read from the scratch area."""
+    """`plan.audit_partition` on a worker, its record batches read from the scratch area and
+    its findings written to `run_location` there (uploaded when it is a URL)."""
     with WorkerFiles() as own:
         started = time.perf_counter()
         local = _fetched(slices, own)
         fetched = time.perf_counter() - started
-        result = plan.audit_partition(local, moved_out, files, bundle, config, prior)
+        remote = storage.is_remote(run_location)
+        target = own.new(".arrow") if remote else run_location
+        result = plan.audit_partition(local, moved_out, files, bundle, config, prior, target)
+        if remote and result.run.rows:
+            fs, path = storage.filesystem(run_location)
+            fs.put_file(target, path)
+        result.run.location = run_location
     if fetched > 0.001:
         result.seconds["fetch partition"] = fetched
     return result
@@ -262,7 +270,7 @@ def check_workers(client, paths: list, area: storage.Scratch) -> None:
 
 def _scatter(client, pieces, n, area, config, max_field_bytes) -> list[plan.PieceInfo]:
     """Step 1 on the cluster; pieces of a damaged Parquet file read again."""
-    locations = [area.path(f"piece-{p.index:06d}.arrow") for p in pieces]
+    locations = [area.path(plan.piece_name(p.index)) for p in pieces]
     options = {"aliases": config.columns, "max_field_bytes": max_field_bytes, "pure": False}
     futures = client.map(scatter_task, pieces, [n] * len(pieces), locations, **options)
     infos = client.gather(futures)
@@ -279,8 +287,9 @@ def _scatter(client, pieces, n, area, config, max_field_bytes) -> list[plan.Piec
     return infos
 
 
-def _audit(client, infos, n, files, shared, watch) -> list[plan.BatchResult]:
-    """Step 2 on the cluster: one task per partition, results in partition order."""
+def _audit(client, infos, n, files, shared, watch, area) -> list[plan.BatchResult]:
+    """Step 2 on the cluster: one task per partition, results in partition order; each
+    partition's findings written to the scratch area."""
     from distributed import as_completed
 
     moves = plan.linked_moves(infos, n)
@@ -291,6 +300,7 @@ def _audit(client, infos, n, files, shared, watch) -> list[plan.BatchResult]:
             moves.out.get(p),
             files,
             *shared,
+            area.path(plan.run_name(p)),
             pure=False,
         )
         for p in range(n)
@@ -368,6 +378,7 @@ def run_audit_dask(
         prior = load_history(history, config, bundle)
     area = _scratch_area(scratch, scheduler)
     own = cluster = None
+    failed = True
     try:
         if client is None:
             own, cluster = _client(distributed, scheduler, n_workers)
@@ -382,20 +393,27 @@ def run_audit_dask(
         with watch.stage("audit"):
             shared = active.scatter([bundle, config, prior], broadcast=True)
             files, names = _placeholders(paths)
-            parts = _audit(active, infos, n, files, shared, watch)
+            parts = _audit(active, infos, n, files, shared, watch, area)
             _named(parts, names)
             raws = plan.file_inputs(pieces, infos, paths)
         workers_rss = sorted(active.run(_peak_rss_mb).values())
+        area.remove([plan.piece_name(p.index) for p in pieces])  # the lines: audited
+        failed = False
     finally:
         if own is not None:
             own.close()
         if cluster is not None:
             cluster.close()
+        if failed:
+            area.close()
+    try:
+        with watch.stage("merge"):
+            watch.timings["partitions"] = n
+            watch.timings["total"] = round(time.perf_counter() - t0, 4)
+            result = merged_result(parts, raws, config, bundle, watch, started, area)
+    except BaseException:
         area.close()
-    with watch.stage("merge"):
-        watch.timings["partitions"] = n
-        watch.timings["total"] = round(time.perf_counter() - t0, 4)
-        result = merged_result(parts, raws, config, bundle, watch, started)
+        raise
     result.summary["engine"] = "dask"
     result.summary["peak_rss_mb_workers"] = workers_rss
     return result

@@ -31,6 +31,7 @@ from claims_audit.reference import Bundle
 from claims_audit.rules.engine import merge_coverage
 from claims_audit.run import plan
 from claims_audit.run.common import AuditResult, Stages, load_history, one_compute_thread
+from claims_audit.run.merge import SortedFindings
 from claims_audit.storage import Scratch
 from claims_audit.summary import LineCounts, build_summary
 from claims_audit.validate import finish_rejects
@@ -54,8 +55,8 @@ def _start_worker(bundle: Bundle, config: Config, prior: pd.DataFrame | None) ->
     one_compute_thread()
 
 
-def _audit_task(slices: list, moved_out, files: list[str]) -> plan.BatchResult:
-    return plan.audit_partition(slices, moved_out, files, *_STATE)
+def _audit_task(slices: list, moved_out, files: list[str], run_path: str) -> plan.BatchResult:
+    return plan.audit_partition(slices, moved_out, files, *_STATE, run_path)
 
 
 def _pool(workers: int, bundle: Bundle, config: Config, prior) -> ProcessPoolExecutor:
@@ -97,7 +98,7 @@ def estimated_lines(pieces: list[plan.Piece]) -> int:
 
 def _scatter(pool, pieces, n, scratch, config, max_field_bytes) -> list[plan.PieceInfo]:
     """Step 2 of the plan on every piece; pieces of a damaged Parquet file read again."""
-    paths = {p.index: scratch.path(f"piece-{p.index:06d}.arrow") for p in pieces}
+    paths = {p.index: scratch.path(plan.piece_name(p.index)) for p in pieces}
 
     def calls(todo, undecodable):
         return [(p, n, paths[p.index], config.columns, max_field_bytes, undecodable) for p in todo]
@@ -111,15 +112,18 @@ def _scatter(pool, pieces, n, scratch, config, max_field_bytes) -> list[plan.Pie
     return infos
 
 
-def _audit(pool, infos, n, files, bundle, config, prior, watch) -> list[plan.BatchResult]:
-    """Step 4 of the plan on every partition, results in partition order."""
+def _audit(pool, infos, n, files, bundle, config, prior, watch, scratch) -> list[plan.BatchResult]:
+    """Step 4 of the plan on every partition, results in partition order; each partition's
+    findings written to `scratch`."""
     moves = plan.linked_moves(infos, n)
     calls = [(plan.partition_slices(infos, p, moves, n), moves.out.get(p), files) for p in range(n)]
+    runs = [scratch.path(plan.run_name(p)) for p in range(n)]
     if pool is None:
         fn = plan.audit_partition
-        calls = [(*c, bundle, config, prior) for c in calls]
+        calls = [(*c, bundle, config, prior, run) for c, run in zip(calls, runs, strict=True)]
     else:
         fn = _audit_task
+        calls = [(*c, run) for c, run in zip(calls, runs, strict=True)]
     results = []
     for result in _results(pool, fn, calls):
         results.append(result)
@@ -131,15 +135,13 @@ def _audit(pool, infos, n, files, bundle, config, prior, watch) -> list[plan.Bat
 
 
 def merged_result(
-    parts: list[plan.BatchResult], raws, config, bundle, watch, started
+    parts: list[plan.BatchResult], raws, config, bundle, watch, started, scratch
 ) -> AuditResult:
-    """Step 5 of the plan, for every executor: the partitions' results as the run's."""
+    """Step 5 of the plan, for every executor: the partitions' results as the run's; their
+    findings stay in `scratch` (which the result closes), read a range at a time."""
     checked = finish_rejects([p.rejects for p in parts], raws)
-    frames = []
-    for p in parts:  # the merge holds the only reference: it lets each part go once merged
-        frames.append(p.ran.findings)
-        p.ran.findings = p.ran.findings.iloc[:0]
-    findings = plan.merge_findings_sorted(frames)
+    findings = SortedFindings([p.run for p in parts], scratch)
+    tally, lines_with_findings = findings.tally()
     coverage = merge_coverage(p.ran.coverage for p in parts)
     counts = sum((p.counts for p in parts), LineCounts())
     reports = [p.report_lines for p in parts if len(p.report_lines)] or [parts[0].report_lines]
@@ -148,7 +150,16 @@ def merged_result(
     # joins them on claim and line, and a claim's lines are in one partition, in file order)
     lines = concat_frames(reports, plan.REPORT_LINE_COLUMNS, dtypes)  # categories unified
     summary = build_summary(
-        raws, checked, counts, findings, coverage, config, bundle, watch.timings, started
+        raws,
+        checked,
+        counts,
+        tally,
+        coverage,
+        config,
+        bundle,
+        watch.timings,
+        started,
+        lines=lines_with_findings,
     )
     return AuditResult(findings, checked.rejects, lines, summary, watch.timings)
 
@@ -189,15 +200,17 @@ def run_audit(
             watch.rows = sum(i.raw.rows_read for i in infos)
         with watch.stage("audit"):
             files = [str(p) for p in paths]
-            parts = _audit(pool, infos, n, files, bundle, config, prior, watch)
+            parts = _audit(pool, infos, n, files, bundle, config, prior, watch, scratch)
             raws = plan.file_inputs(pieces, infos, paths)
+        scratch.remove([plan.piece_name(p.index) for p in pieces])  # the lines: audited
+        with watch.stage("merge"):
+            watch.timings["total"] = round(time.perf_counter() - t0, 4)
+            result = merged_result(parts, raws, config, bundle, watch, started, scratch)
         failed = False
     finally:
         _stop(pool, failed)
-        scratch.close()
-    with watch.stage("merge"):
-        watch.timings["total"] = round(time.perf_counter() - t0, 4)
-        result = merged_result(parts, raws, config, bundle, watch, started)
+        if failed:
+            scratch.close()
     result.summary["engine"] = "local"
     result.summary["plan"] = {"partitions": n, "workers": workers, "pieces": len(pieces)}
     if pool is not None:  # the largest worker's peak (the parent's is `peak_rss_mb`)

@@ -10,12 +10,14 @@
    moved into one partition, so each partition holds whole patients and whole claims.
 4. `audit_partition` (a task per partition): read its record batches from every piece
    (memory-mapped), restore file order and run the pure `audit_batch`: validate, enrich, rules.
-5. `merge_findings_sorted`, `file_inputs`: merge the partitions' sorted findings and each
-   file's provenance (rows read, encoding, sha256, ingest rejects, patient ids); the executor
-   adds rejects, counts and coverage (`run/local.py`). Nothing depends on the partition count.
+   Its findings go to an Arrow IPC file of the scratch area too (`merge.write_run`).
+5. `merge.SortedFindings`, `file_inputs`: the partitions' sorted findings merged range by
+   range as they are read (`run/merge.py`), each file's provenance (rows read, encoding,
+   sha256, ingest rejects, patient ids); the executor adds rejects, counts and coverage
+   (`run/local.py`). Nothing depends on the partition count.
 
-Lines travel between tasks only as Arrow IPC files; each task's result (findings, rejects,
-counts) is small next to the lines.
+Lines and findings travel between tasks only as Arrow IPC files; each task's result (rejects,
+counts, the fences of its findings) is small next to them.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ import json
 import os
 import time
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -50,13 +51,13 @@ from claims_audit.ingest import (
     read_input,
     read_parquet_piece,
 )
-from claims_audit.parsing import TEXT
+from claims_audit.parsing import TEXT_TYPES
 from claims_audit.reference import Bundle
 from claims_audit.rules.common import RuleContext, repeated
-from claims_audit.rules.engine import FINDING_COLUMNS, RuleRun, empty_findings, run_rules
+from claims_audit.rules.engine import RuleRun, empty_findings, run_rules
+from claims_audit.run.merge import FindingsRun, write_run
 from claims_audit.schemas.claims import IDENTIFIERS
 from claims_audit.summary import LineCounts
-from claims_audit.threads import ordered_ahead
 from claims_audit.validate import combine_inputs, validate_frame
 
 # lines per partition (memory per worker: about 1 GB per 500k lines while it is audited)
@@ -67,8 +68,6 @@ PIECE_LINES = 500_000
 # report, the payer of the lines of claims with findings (`AuditResult.lines`)
 REPORT_LINE_COLUMNS = ["claim_id", "line_number", "payer_type"]
 HELPER_COLUMNS = ["_file", "_phash"]
-# identifiers come back as the Arrow-backed strings `ingest` makes
-_TEXT_TYPES = {pa.string(): TEXT, pa.large_string(): TEXT}
 _DICTIONARY = pa.dictionary(pa.int32(), pa.string())
 
 
@@ -82,6 +81,7 @@ class BatchResult:
     counts: LineCounts  # of every audited line
     report_lines: pd.DataFrame  # REPORT_LINE_COLUMNS of the lines of claims with findings
     seconds: dict[str, float]
+    run: FindingsRun | None = None  # the findings as written by `audit_partition`
 
 
 def _flagged_claims(lines: pd.DataFrame, findings: pd.DataFrame) -> np.ndarray:
@@ -143,6 +143,16 @@ class Piece:
     first_row: int = 0  # lines of the file before the piece: its `source_row`s follow them
     rows: int = 0  # lines of the piece (Parquet row groups; 0 where unknown before reading)
     identity: tuple = ()  # the file's identity when planned (`ingest._identity`)
+
+
+def piece_name(index: int) -> str:
+    """The scratch file of piece `index`'s lines (`scatter_piece`)."""
+    return f"piece-{index:06d}.arrow"
+
+
+def run_name(partition: int) -> str:
+    """The scratch file of partition `partition`'s findings (`audit_partition`)."""
+    return f"findings-{partition:06d}.arrow"
 
 
 def _row_group_pieces(
@@ -557,7 +567,8 @@ def read_partition(slices: list[Slice], moved_out: np.ndarray | None) -> pa.Tabl
 
 def _raw_frames(table: pa.Table, files: list[str]) -> list[RawInput]:
     """The partition's lines as one RawInput per file (as `combine_inputs` wants them)."""
-    frame = table.to_pandas(types_mapper=_TEXT_TYPES.get, self_destruct=True)
+    # identifiers come back as the Arrow-backed strings `ingest` makes
+    frame = table.to_pandas(types_mapper=TEXT_TYPES.get, self_destruct=True)
     file_index = frame.pop("_file").to_numpy()
     frame.pop("_phash")
     bounds = np.flatnonzero(np.diff(file_index)) + 1  # lines are in file order
@@ -575,85 +586,32 @@ def audit_partition(
     bundle: Bundle,
     config: Config,
     prior: pd.DataFrame | None,
+    run_path: str,
 ) -> BatchResult:
-    """Audit one partition: its lines (`read_partition`) through `audit_batch`. `files`: the
-    input paths by file index; `bundle`, `config`, `prior` as for `audit_batch`."""
+    """Audit one partition: its lines (`read_partition`) through `audit_batch`, its findings
+    written to the local file `run_path` (`merge.write_run`; the result's `run`, its findings
+    frame left empty). `files`: the input paths by file index; `bundle`, `config`, `prior` as
+    for `audit_batch`."""
     started = time.perf_counter()
     table = read_partition(slices, moved_out)
     if table is None:
         empty = RuleRun(empty_findings(), {})
         reports = pd.DataFrame(columns=REPORT_LINE_COLUMNS)
-        return BatchResult(empty, pd.DataFrame(), LineCounts(), reports, {})
+        none = FindingsRun(run_path, 0)
+        return BatchResult(empty, pd.DataFrame(), LineCounts(), reports, {}, none)
     raw = combine_inputs(_raw_frames(table, files))
     del table
     read = time.perf_counter() - started
     result = audit_batch(raw, bundle, config, prior)
-    result.ran.findings = compact_findings(result.ran.findings)
+    written = time.perf_counter()
+    result.run = write_run(result.ran.findings, run_path)
+    result.ran.findings = result.ran.findings.iloc[:0]
     result.seconds["read partition"] = read
+    result.seconds["write findings"] = time.perf_counter() - written
     return result
 
 
-# findings columns of a handful of values (one per rule, or per code): categoricals between a
-# partition's audit and the merge, so that a partition's findings travel, and wait for the
-# merge, with each distinct text once (about half the bytes of the findings: the citation and
-# rule name alone are a third). Not the sort keys (Arrow sorts no dictionary).
-FEW_VALUES = ["rule_name", "severity", "category", "citation", "carc", "rarc", "hcpcs_code"]
-
-
-def compact_findings(findings: pd.DataFrame) -> pd.DataFrame:
-    """A partition's findings with the `FEW_VALUES` columns as categoricals (`merge_findings_
-    sorted` gives them back as text)."""
-    return findings.astype({c: "category" for c in FEW_VALUES if c in findings})
-
-
-# -- 5. merge ------------------------------------------------------------------------------
-
-
-def _as_arrow(findings: pd.DataFrame) -> pa.Table:
-    """Findings as Arrow, their categoricals as dictionaries of one index type."""
-    table = pa.Table.from_pandas(findings[FINDING_COLUMNS], preserve_index=False)
-    for i, column in enumerate(table.schema):
-        if pa.types.is_dictionary(column.type):
-            table = table.set_column(i, column.name, table.column(i).cast(_DICTIONARY))
-    return table
-
-
-def merge_findings_sorted(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """The findings of several partitions as one table in report order (claim, line, rule),
-    the same rows, order and text columns as `rules.engine.merge_findings`: one Arrow sort and
-    one take, the categoricals of `compact_findings` decoded last. `frames` is emptied as it is
-    read, so that the partitions' findings are let go once the sorted copy exists: the
-    findings are held about once (and their few-valued columns once per distinct value), not
-    three times (the frames, their concatenation, the sorted copy)."""
-    parts = [f for f in frames if len(f)]
-    frames.clear()
-    if not parts:
-        return empty_findings()
-    tables, several = [], len(parts) > 1  # one part: run_rules sorted it
-    while parts:
-        tables.append(_as_arrow(parts.pop(0)))
-    table = pa.concat_tables(tables).unify_dictionaries()
-    del tables
-    order = None
-    if several:
-        keys = [("claim_id", "ascending"), ("line_number", "ascending")]
-        order = pc.sort_indices(table, [*keys, ("rule_code", "ascending")])
-    columns, names = table.columns, table.column_names
-    del table
-    unsorted = (columns.pop(0) for _ in range(len(columns)))  # each let go once it is taken
-    done = list(ordered_ahead(partial(_decoded_in_order, order=order), unsorted))
-    table = pa.Table.from_arrays(done, names=names)
-    return table.to_pandas(types_mapper=_TEXT_TYPES.get, self_destruct=True)
-
-
-def _decoded_in_order(column: pa.ChunkedArray, order: pa.Array | None) -> pa.Array:
-    """One column of the merged findings: in `order` (None: as it is), a dictionary decoded to
-    text, as one array."""
-    if order is not None:
-        column = column.take(order)
-    if pa.types.is_dictionary(column.type):
-        column = column.cast(pa.large_string())
-    return column.combine_chunks()
+# -- 5. the files' provenance ---------------------------------------------------------------
 
 
 def file_inputs(pieces: list[Piece], infos: list[PieceInfo], paths: list[Path]) -> list[RawInput]:

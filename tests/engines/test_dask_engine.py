@@ -272,10 +272,14 @@ def test_dask_scratch_directory_given_is_left_as_found(
     scratch.mkdir()
     (scratch / "theirs.txt").write_text("keep")
     claims = [str(SAMPLE / "claims.csv")]
-    got = run_audit_dask(
+    with run_audit_dask(
         claims, starter_bundle, default_config, client=dask_client, scratch=scratch
-    )
-    assert got.summary["totals"]["rows_read"] > 0
+    ) as got:
+        assert got.summary["totals"]["rows_read"] > 0
+        # the findings wait there until written; the lines are gone once audited
+        (own,) = [p for p in scratch.iterdir() if p.name != "theirs.txt"]
+        assert sorted(p.name for p in own.iterdir()) == ["findings-000000.arrow", "probe"]
+        assert len(got.findings) > 50
     assert [p.name for p in scratch.iterdir()] == ["theirs.txt"]
     with pytest.raises(PipelineError, match="--scratch"):
         run_audit_dask(claims, starter_bundle, default_config, scheduler="tcp://127.0.0.1:9")

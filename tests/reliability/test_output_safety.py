@@ -271,7 +271,13 @@ REVIEWED_DELETES = {
     ("pipeline/report/writers.py", "_remove_made_parents"): "rmdir: empty parents it made",
     ("pipeline/report/writers.py", "_move_to_free_name"): "rmdir of the directory it made",
     ("pipeline/report/writers.py", "write_file_atomically"): "its own mkstemp file",
+    ("pipeline/run/local.py", "run_audit"): "Scratch.remove of the piece files of its own "
+    "scratch area, once audited",
+    ("pipeline/run/dask.py", "run_audit_dask"): "Scratch.remove of the piece files of its own "
+    "scratch area, once audited",
     ("pipeline/run/dask.py", "__exit__"): "WorkerFiles: the worker's own mkstemp files",
+    ("pipeline/storage.py", "remove"): "Scratch: only the names it handed out (of those asked), "
+    "regular files only",
     ("pipeline/storage.py", "close"): "Scratch: only the names it handed out, then rmdir of "
     "its own mkdtemp and the empty parents it made",
     ("pipeline/storage.py", "_publish"): "its own temporary keys; of an earlier output, only "

@@ -13,10 +13,14 @@ from claims_audit.config import load_config
 from claims_audit.errors import OutputError
 from claims_audit.generate import generate_claims
 from claims_audit.report.views import findings_with_payer
-from claims_audit.report.writers import write_csv, write_parquet
+from claims_audit.report.writers import (
+    write_csv,
+    write_csv_frames,
+    write_parquet,
+    write_parquet_frames,
+)
 from claims_audit.rules.common import repeated
-from claims_audit.rules.engine import empty_findings, sort_findings
-from claims_audit.run import plan
+from claims_audit.run import merge, plan
 from claims_audit.run.local import run_audit
 from claims_audit.storage import Scratch
 from tests.conftest import SAMPLE
@@ -26,10 +30,18 @@ CLAIMS = SAMPLE / "claims.csv"
 
 
 def _bytes(result, tmp_path, name: str) -> dict[str, bytes]:
+    """The findings and rejects files: the findings written a range at a time as the outputs
+    are, the same bytes as written from the whole table."""
     out = tmp_path / name
     out.mkdir()
-    write_csv(result.findings, out / "findings.csv")
-    write_parquet(result.findings, out / "findings.parquet")
+    write_csv_frames(result.finding_frames(), out / "findings.csv")
+    write_parquet_frames(result.finding_frames(), out / "findings.parquet")
+    whole = tmp_path / f"{name}-whole"
+    whole.mkdir()
+    write_csv(result.findings, whole / "findings.csv")
+    write_parquet(result.findings, whole / "findings.parquet")
+    for f in ("findings.csv", "findings.parquet"):
+        assert (out / f).read_bytes() == (whole / f).read_bytes(), f
     write_csv(result.rejects, out / "rejects.csv")
     return {f.name: f.read_bytes() for f in sorted(out.iterdir())}
 
@@ -90,11 +102,16 @@ def generated(starter_bundle, tmp_path_factory):
 
 
 def test_generated_file_does_not_depend_on_workers_pieces_or_partitions(
-    starter_bundle, generated, tmp_path
+    starter_bundle, generated, tmp_path, monkeypatch
 ):
     config = load_config(None)
     one = run_audit([generated], starter_bundle, config, workers=1)
     assert one.summary["inputs"][0]["encoding"] == "parquet"
+    assert len(one._store.ranges) == 1
+    # findings merged in ranges of about 100 from runs of batches of 16 (the workers, forked,
+    # see the same): the same bytes as one range
+    monkeypatch.setattr(merge, "RUN_BATCH_ROWS", 16)
+    monkeypatch.setattr(merge, "RANGE_ROWS", 100)
     for workers, partition_lines in ((1, 3_000), (2, 2_500)):
         many = run_audit(
             [generated],
@@ -107,6 +124,7 @@ def test_generated_file_does_not_depend_on_workers_pieces_or_partitions(
         assert many.summary["plan"]["partitions"] >= 4
         assert many.summary["plan"]["pieces"] == 3  # row groups read by separate tasks
         assert many.summary["inputs"] == one.summary["inputs"]  # sha256, rows, encoding
+        assert len(many._store.ranges) > 3
         _same(one, many, tmp_path, f"g{workers}")
     assert len(one.findings) > 300
 
@@ -157,38 +175,6 @@ def test_local_scratch_is_exit_2_when_it_cannot_be_made(tmp_path):
     with pytest.raises(OutputError, match="scratch directory .*file/below: cannot write"):
         Scratch(blocker / "below", prefix="claims-audit-run-")
     assert blocker.read_text(encoding="utf-8") == "not a directory"
-
-
-def _findings(rows: list[tuple]) -> pd.DataFrame:
-    """Findings of (claim, line, rule, citation, carc) with every other column empty."""
-    findings = empty_findings()
-    frame = pd.DataFrame(rows, columns=["claim_id", "line_number", "rule_code", "citation", "carc"])
-    findings = pd.concat([findings, frame], ignore_index=True)
-    return findings.astype(empty_findings().dtypes.to_dict())
-
-
-def test_merge_of_compacted_partitions_is_the_sorted_text_table():
-    """Partitions' findings travel with their few-valued columns as categoricals; the merge
-    gives back the text table `sort_findings` makes of all of them, whatever the split."""
-    rows = [
-        ("C2", 1, "U003", "42 CFR 1", "CO-16"),
-        ("C1", 2, "M001", "42 CFR 2", None),
-        ("C1", 1, "U003", "42 CFR 1", "CO-16"),
-        ("C3", 1, "A001", None, "CO-4"),
-        ("C1", 1, "A001", "42 CFR 2", "CO-4"),
-    ]
-    whole = sort_findings(_findings(rows))
-    parts = [sort_findings(_findings(rows[:2])), sort_findings(_findings(rows[2:]))]
-    compacted = [plan.compact_findings(p) for p in parts]
-    assert isinstance(compacted[0]["citation"].dtype, pd.CategoricalDtype)
-    merged = plan.merge_findings_sorted(compacted)
-    assert compacted == []  # the merge holds the only reference to the parts
-    pd.testing.assert_frame_equal(merged, whole)
-    assert merged["claim_id"].tolist() == ["C1", "C1", "C1", "C2", "C3"]
-    assert merged["rule_code"].tolist() == ["A001", "U003", "M001", "U003", "A001"]
-    single = plan.merge_findings_sorted([plan.compact_findings(whole)])
-    pd.testing.assert_frame_equal(single, whole)
-    pd.testing.assert_frame_equal(plan.merge_findings_sorted([]), empty_findings())
 
 
 def test_text_hash_is_the_same_for_plain_dictionary_and_chunked_text():

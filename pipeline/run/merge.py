@@ -1,0 +1,233 @@
+"""Step 5 of the plan (`run/plan.py`): the partitions' findings merged in report order (claim,
+line, rule) without holding them all in memory.
+
+A partition's task writes its findings, sorted as `run_rules` leaves them, to an Arrow IPC file
+of the run's scratch area (`write_run`): record batches of `RUN_BATCH_ROWS` findings, the
+few-valued columns dictionary-encoded; it reports the claim of each batch's first finding (the
+run's fences). The client (`SortedFindings`) cuts the claims into ranges of about `RANGE_ROWS`
+findings by the fences. A claim lies in one partition, so a range's findings are a contiguous
+slice of each run, and those slices, in partition order and stably sorted, are that range of
+the merged findings exactly as one stable sort of all of them orders them. A range is read when
+it is wanted: once for the summary's columns (`SortedFindings.tally`, which keeps each range's
+order), once per output written (`frames`); `frame()` gives them all at once (the HTML and XLSX
+reports, a baseline comparison).
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from claims_audit import storage
+from claims_audit.parsing import TEXT_TYPES
+from claims_audit.rules.engine import FINDING_COLUMNS, SEVERITY_RANK, empty_findings
+from claims_audit.summary import distinct_lines
+
+RUN_BATCH_ROWS = 4096  # findings per record batch of a run (a fence per batch)
+RANGE_ROWS = 1 << 20  # findings of all runs merged at once (about)
+# findings columns of a handful of values (one per rule, or per code): dictionaries in the runs,
+# each distinct text stored once (about half the bytes of the findings: the citation and rule
+# name alone are a third). Not the sort keys (Arrow sorts no dictionary).
+FEW_VALUES = ["rule_name", "severity", "category", "citation", "carc", "rarc", "hcpcs_code"]
+SORT_KEYS = [("claim_id", "ascending"), ("line_number", "ascending"), ("rule_code", "ascending")]
+# what the summary reads of every finding (`summary.build_summary`), and the sort keys
+TALLY_COLUMNS = ["claim_id", "line_number", "rule_code", "severity", "hcpcs_code", "impact_usd"]
+_DICTIONARY = pa.dictionary(pa.int32(), pa.string())
+
+
+# -- a partition's task ----------------------------------------------------------------------
+
+
+@dataclass
+class FindingsRun:
+    """A partition's findings, sorted, in an Arrow IPC file (none written when `rows` is 0)."""
+
+    location: str  # a path, or a URL of the scratch area
+    rows: int
+    fences: list[str] = field(default_factory=list)  # claim of each record batch's first row
+    sizes: list[int] = field(default_factory=list)  # rows of each record batch
+
+
+def as_arrow(findings: pd.DataFrame) -> pa.Table:
+    """Findings as Arrow in one chunk per column, the `FEW_VALUES` columns as dictionaries of
+    one index type."""
+    table = pa.Table.from_pandas(findings[FINDING_COLUMNS], preserve_index=False)
+    for i, column in enumerate(table.schema):
+        if column.name in FEW_VALUES:
+            table = table.set_column(i, column.name, table.column(i).cast(_DICTIONARY))
+    return table.unify_dictionaries().combine_chunks()
+
+
+def write_run(findings: pd.DataFrame, path: str) -> FindingsRun:
+    """Write a partition's sorted findings to the local file `path` (nothing when there are
+    none); the run it is (its location `path`: an executor that uploads it sets the URL)."""
+    if findings.empty:
+        return FindingsRun(path, 0)
+    table = as_arrow(findings)
+    batches = table.to_batches(max_chunksize=RUN_BATCH_ROWS)
+    with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        for batch in batches:
+            writer.write_batch(batch)
+    starts = np.cumsum([0] + [b.num_rows for b in batches[:-1]])
+    fences = table["claim_id"].take(pa.array(starts)).to_pylist()
+    return FindingsRun(path, table.num_rows, fences, [b.num_rows for b in batches])
+
+
+# -- the client ------------------------------------------------------------------------------
+
+
+def range_bounds(runs: list[FindingsRun], target: int) -> list[str]:
+    """Claims that cut all the runs' findings into ranges of about `target` findings (a range:
+    the claims from one bound, included, to the next, excluded), ascending, from the fences."""
+    if not runs:
+        return []
+    fences = np.array([f for r in runs for f in r.fences], dtype=object)
+    sizes = np.array([s for r in runs for s in r.sizes], dtype=np.int64)
+    order = np.argsort(fences, kind="stable")
+    fences, before = fences[order], np.cumsum(sizes[order]) - sizes[order]
+    wanted = np.arange(target, int(sizes.sum()), target)
+    picked = np.searchsorted(before, wanted, side="left")
+    bounds = np.unique(fences[picked[picked < len(fences)]])
+    return [b for b in bounds.tolist() if b != fences[0]]  # no range before the first claim
+
+
+def _open(location: str):
+    return (
+        pa.memory_map(location)
+        if not storage.is_remote(location)
+        else (storage.open_input(location))
+    )
+
+
+def run_slice(run: FindingsRun, lo: str | None, hi: str | None, columns: list[str]) -> pa.Table:
+    """The findings of `run` of the claims in [lo, hi) (None: unbounded), `columns` of them:
+    only the record batches the fences say may hold them are read."""
+    fences = np.array(run.fences, dtype=object)
+    first = 0 if lo is None else max(int(np.searchsorted(fences, lo, side="left")) - 1, 0)
+    last = len(fences) - 1 if hi is None else int(np.searchsorted(fences, hi, side="left")) - 1
+    with _open(run.location) as source:
+        reader = pa.ipc.open_file(source)
+        schema = reader.schema
+        batches = [reader.get_batch(j).select(columns) for j in range(first, last + 1)]
+    table = pa.Table.from_batches(batches, schema=pa.schema([schema.field(c) for c in columns]))
+    claims = table["claim_id"]
+    start = 0 if lo is None else pc.sum(pc.less(claims, lo)).as_py() or 0
+    stop = table.num_rows if hi is None else pc.sum(pc.less(claims, hi)).as_py() or 0
+    return table.slice(start, stop - start)
+
+
+def in_order(column: pa.ChunkedArray, order: pa.Array | None) -> pa.Array:
+    """A column in `order` (None: as it is), as one array."""
+    return (column.take(order) if order is not None else column).combine_chunks()
+
+
+def decoded(column: pa.ChunkedArray, order: pa.Array | None) -> pa.Array:
+    """One column of merged findings: in `order`, a dictionary decoded to text, one array."""
+    column = in_order(column, order)
+    return column.cast(pa.large_string()) if pa.types.is_dictionary(column.type) else column
+
+
+class SortedFindings:
+    """The run's findings in report order, held in the runs of the scratch area until read.
+    `tally()` (once, before the rest) reads the summary's columns; `frames()` the findings a
+    range at a time; `frame()` all at once. `close()` deletes the scratch area (also when the
+    object is let go)."""
+
+    def __init__(self, runs: list[FindingsRun], scratch: storage.Scratch | None = None):
+        self.runs = [r for r in runs if r.rows]
+        self.rows = sum(r.rows for r in self.runs)
+        bounds = range_bounds(self.runs, RANGE_ROWS)
+        self.ranges = list(zip([None, *bounds], [*bounds, None], strict=True))
+        self._orders: dict[int, pa.Array | None] = {}
+        self.severities: dict[str, int] = {}
+        self._close = weakref.finalize(self, scratch.close) if scratch is not None else None
+
+    def __len__(self) -> int:
+        return self.rows
+
+    def close(self) -> None:
+        if self._close is not None:
+            self._close()
+
+    def _range(self, k: int, columns: list[str]) -> tuple[pa.Table | None, pa.Array | None]:
+        """Range `k` of every run (in partition order) and the order that sorts it."""
+        lo, hi = self.ranges[k]
+        parts = [run_slice(r, lo, hi, columns) for r in self.runs]
+        parts = [p for p in parts if p.num_rows]
+        if not parts:
+            return None, None
+        table = pa.concat_tables(parts).unify_dictionaries()
+        if k not in self._orders:  # one part: `run_rules` sorted it
+            order = pc.sort_indices(table, SORT_KEYS) if len(parts) > 1 else None
+            self._orders[k] = order.cast(pa.uint32()) if order is not None else None
+        return table, self._orders[k]
+
+    def tally(self) -> tuple[pd.DataFrame, int]:
+        """What the summary reads of every finding, in report order: `TALLY_COLUMNS` less the
+        keys, the text ones categorical (categories sorted), and the number of distinct lines
+        with findings (a claim's lines lie in one range)."""
+        tables, lines = [], 0
+        for k in range(len(self.ranges)):
+            table, order = self._range(k, TALLY_COLUMNS)
+            if table is None:
+                continue
+            claim, line = in_order(table["claim_id"], order), in_order(table["line_number"], order)
+            lines += distinct_lines(claim, line.to_numpy())
+            kept = {}
+            for name in ("rule_code", "severity", "hcpcs_code"):
+                values = in_order(table[name], order)
+                kept[name] = (
+                    values if pa.types.is_dictionary(values.type) else (values.dictionary_encode())
+                )
+            kept["impact_usd"] = in_order(table["impact_usd"], order)
+            tables.append(pa.table(kept))
+        if not tables:
+            return _tally_frame(empty_findings()), 0
+        frame = pa.concat_tables(tables).unify_dictionaries().combine_chunks().to_pandas()
+        self.severities = {str(k): int(v) for k, v in frame["severity"].value_counts().items()}
+        return _tally_frame(frame), lines
+
+    def frames(self) -> Iterator[pd.DataFrame]:
+        """The findings, `FINDING_COLUMNS` as text and numbers, one frame per range in order
+        (one empty frame when there are none)."""
+        if not self.rows:
+            yield empty_findings()
+            return
+        for k in range(len(self.ranges)):
+            table, order = self._range(k, FINDING_COLUMNS)
+            if table is None:
+                continue
+            columns, names = table.columns, table.column_names
+            del table
+            done = [decoded(columns.pop(0), order) for _ in range(len(names))]
+            table = pa.Table.from_arrays(done, names=names)
+            yield table.to_pandas(types_mapper=TEXT_TYPES.get, self_destruct=True)
+
+    def frame(self) -> pd.DataFrame:
+        """All the findings as one frame (`frames` concatenated)."""
+        parts = list(self.frames())
+        if len(parts) == 1:
+            return parts[0]
+        return pd.concat(parts, ignore_index=True)
+
+    def worst(self) -> int | None:
+        """The rank of the most severe finding (`SEVERITY_RANK`), None without findings."""
+        ranks = [SEVERITY_RANK[s] for s, n in self.severities.items() if n]
+        return max(ranks) if ranks else None
+
+
+def _tally_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The tally's text columns as categoricals with sorted categories (so that a sorted
+    `factorize` orders them as text)."""
+    out = pd.DataFrame(index=pd.RangeIndex(len(frame)))
+    for name in ("rule_code", "severity", "hcpcs_code"):
+        values = frame[name].astype("category")
+        out[name] = values.cat.reorder_categories(sorted(values.cat.categories))
+    out["impact_usd"] = frame["impact_usd"].to_numpy(dtype="float64", na_value=np.nan)
+    return out
