@@ -217,15 +217,19 @@ def lines_with_findings(findings: pd.DataFrame) -> int:
 
 
 def distinct_lines(claim: pa.Array, line: np.ndarray) -> int:
-    """Distinct (claim, line) pairs of keys sorted by claim and line: a line is new where
-    either key differs from the row before (no hashing of the ids)."""
-    if not len(claim):
-        return 0
-    same = np.zeros(len(claim), dtype=bool)
-    same[1:] = pc.equal(claim[1:], claim[:-1]).to_numpy(zero_copy_only=False) & (
-        line[1:] == line[:-1]
-    )
-    return int((~same).sum())
+    """Distinct (claim, line) pairs of keys sorted by claim and line."""
+    return int(first_of_lines(claim, line).sum())
+
+
+def first_of_lines(claim: pa.Array, line: np.ndarray) -> np.ndarray:
+    """Per row of keys sorted by claim and line, whether it is its line's first: where either
+    key differs from the row before (no hashing of the ids)."""
+    first = np.ones(len(claim), dtype=bool)
+    if len(claim) > 1:
+        first[1:] = ~(
+            pc.equal(claim[1:], claim[:-1]).to_numpy(zero_copy_only=False) & (line[1:] == line[:-1])
+        )
+    return first
 
 
 def _by_rule(rules, findings: pd.DataFrame) -> dict:

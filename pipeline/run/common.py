@@ -25,22 +25,21 @@ class AuditResult:
     """An audit's findings (in report order), rejects, report lines, summary and stage
     timings. The findings are a frame, or held out of memory in the run's scratch area
     (`merge.SortedFindings`) until `findings` is read: `finding_frames` gives them to the
-    writers a range at a time. `close()` lets the scratch area go (also when the result is)."""
+    writers a range at a time; `lines` (None: read from the store when asked). `close()` lets
+    the scratch area go (also when the result is)."""
 
     def __init__(
         self,
         findings: pd.DataFrame | SortedFindings,
         rejects: pd.DataFrame,
-        lines: pd.DataFrame,
+        lines: pd.DataFrame | None,
         summary: dict,
         timings: dict[str, float] | None = None,
     ):
         self._store = findings if isinstance(findings, SortedFindings) else None
         self._findings = None if self._store is not None else findings
         self.rejects = rejects
-        # REPORT_LINE_COLUMNS of the lines of claims with findings, in no set order (the order
-        # of the partitions that audited them)
-        self.lines = lines
+        self._lines = lines
         self.summary = summary
         self.timings = timings if timings is not None else {}
         # baseline findings gone in this run (set by report.baseline.compare_with_baseline)
@@ -51,12 +50,23 @@ class AuditResult:
         """All the findings as one frame (read from the scratch area the first time)."""
         if self._findings is None:
             self._findings = self._store.frame()
-            self._store.close()
         return self._findings
 
     @findings.setter
     def findings(self, frame: pd.DataFrame) -> None:
         self._findings = frame
+
+    @property
+    def lines(self) -> pd.DataFrame:
+        """REPORT_LINE_COLUMNS of lines with findings (more lines of their claims may be there),
+        in no set order: the payer the reports show beside each finding."""
+        if self._lines is None:
+            self._lines = self._store.report_lines()
+        return self._lines
+
+    @lines.setter
+    def lines(self, frame: pd.DataFrame) -> None:
+        self._lines = frame
 
     def finding_frames(self) -> Iterator[pd.DataFrame]:
         """The findings in report order, a frame at a time (one range of claims each)."""
@@ -77,7 +87,7 @@ class AuditResult:
         """A copy holds its findings in memory (the scratch area stays this result's)."""
         clone = object.__new__(AuditResult)
         memo[id(self)] = clone
-        state = {**self.__dict__, "_findings": self.findings, "_store": None}
+        state = {**self.__dict__, "_findings": self.findings, "_lines": self.lines, "_store": None}
         clone.__dict__.update(copy.deepcopy(state, memo))
         return clone
 

@@ -12,8 +12,10 @@ workers do the rest, and read and write only what they can see by path or URL:
 2. audit (a task per partition, `plan.audit_partition`): its record batch of every piece,
    memory-mapped from the scratch directory, or fetched from the scratch URL (only that batch's
    bytes) into the worker's directory first.
-3. merge on the client: the findings of each partition, sorted, merged (`plan`); only findings,
-   rejects and counts travel back, never lines.
+   Its sorted findings go to the scratch area too (uploaded when it is a URL).
+3. merge on the client (`merge.SortedFindings`): the partitions' findings read from the scratch
+   area a range of claims at a time as they are written; only rejects, counts and the
+   findings' fences travel back, never lines or findings.
 
 Nothing is written to the client's temporary directory unless it is the scratch area, which
 with a scheduler it never is by default (the CLI puts the scratch area beside `--out`). Before

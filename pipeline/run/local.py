@@ -24,7 +24,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from claims_audit.columns import concat_frames
 from claims_audit.config import Config
 from claims_audit.ingest import MAX_FIELD_BYTES, resolve_inputs
 from claims_audit.reference import Bundle
@@ -144,11 +143,6 @@ def merged_result(
     tally, lines_with_findings = findings.tally()
     coverage = merge_coverage(p.ran.coverage for p in parts)
     counts = sum((p.counts for p in parts), LineCounts())
-    reports = [p.report_lines for p in parts if len(p.report_lines)] or [parts[0].report_lines]
-    dtypes = {c: reports[0][c].dtype for c in plan.REPORT_LINE_COLUMNS}
-    # in partition order: nothing reads them in an order (`report.views.findings_with_payer`
-    # joins them on claim and line, and a claim's lines are in one partition, in file order)
-    lines = concat_frames(reports, plan.REPORT_LINE_COLUMNS, dtypes)  # categories unified
     summary = build_summary(
         raws,
         checked,
@@ -161,7 +155,7 @@ def merged_result(
         started,
         lines=lines_with_findings,
     )
-    return AuditResult(findings, checked.rejects, lines, summary, watch.timings)
+    return AuditResult(findings, checked.rejects, None, summary, watch.timings)
 
 
 def run_audit(

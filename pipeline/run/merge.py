@@ -25,20 +25,34 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from claims_audit import storage
-from claims_audit.parsing import TEXT_TYPES
+from claims_audit.parsing import TEXT, TEXT_TYPES
 from claims_audit.rules.engine import FINDING_COLUMNS, SEVERITY_RANK, empty_findings
-from claims_audit.summary import distinct_lines
+from claims_audit.summary import distinct_lines, first_of_lines
 
 RUN_BATCH_ROWS = 4096  # findings per record batch of a run (a fence per batch)
 RANGE_ROWS = 1 << 20  # findings of all runs merged at once (about)
 # findings columns of a handful of values (one per rule, or per code): dictionaries in the runs,
 # each distinct text stored once (about half the bytes of the findings: the citation and rule
 # name alone are a third). Not the sort keys (Arrow sorts no dictionary).
-FEW_VALUES = ["rule_name", "severity", "category", "citation", "carc", "rarc", "hcpcs_code"]
+FEW_VALUES = [
+    "rule_name",
+    "severity",
+    "category",
+    "citation",
+    "carc",
+    "rarc",
+    "hcpcs_code",
+    "payer_type",
+]
+# what the reports keep of the audited lines: the payer of each line with findings (a run holds
+# it beside the findings, `PAYER`; `SortedFindings.report_lines` gives it per line)
+REPORT_LINE_COLUMNS = ["claim_id", "line_number", "payer_type"]
+PAYER = "payer_type"
 SORT_KEYS = [("claim_id", "ascending"), ("line_number", "ascending"), ("rule_code", "ascending")]
 # what the summary reads of every finding (`summary.build_summary`), and the sort keys
 TALLY_COLUMNS = ["claim_id", "line_number", "rule_code", "severity", "hcpcs_code", "impact_usd"]
 _DICTIONARY = pa.dictionary(pa.int32(), pa.string())
+NO_TEXT = pd.Series(dtype=TEXT)
 
 
 # -- a partition's task ----------------------------------------------------------------------
@@ -55,9 +69,10 @@ class FindingsRun:
 
 
 def as_arrow(findings: pd.DataFrame) -> pa.Table:
-    """Findings as Arrow in one chunk per column, the `FEW_VALUES` columns as dictionaries of
-    one index type."""
-    table = pa.Table.from_pandas(findings[FINDING_COLUMNS], preserve_index=False)
+    """Findings (`FINDING_COLUMNS`, and `PAYER` when present) as Arrow in one chunk per column,
+    the `FEW_VALUES` columns as dictionaries of one index type."""
+    columns = FINDING_COLUMNS + ([PAYER] if PAYER in findings else [])
+    table = pa.Table.from_pandas(findings[columns], preserve_index=False)
     for i, column in enumerate(table.schema):
         if column.name in FEW_VALUES:
             table = table.set_column(i, column.name, table.column(i).cast(_DICTIONARY))
@@ -65,8 +80,9 @@ def as_arrow(findings: pd.DataFrame) -> pa.Table:
 
 
 def write_run(findings: pd.DataFrame, path: str) -> FindingsRun:
-    """Write a partition's sorted findings to the local file `path` (nothing when there are
-    none); the run it is (its location `path`: an executor that uploads it sets the URL)."""
+    """Write a partition's sorted findings (with the `PAYER` of their lines, if given) to the
+    local file `path` (nothing when there are none); the run it is (its location `path`: an
+    executor that uploads it sets the URL)."""
     if findings.empty:
         return FindingsRun(path, 0)
     table = as_arrow(findings)
@@ -95,6 +111,11 @@ def range_bounds(runs: list[FindingsRun], target: int) -> list[str]:
     picked = np.searchsorted(before, wanted, side="left")
     bounds = np.unique(fences[picked[picked < len(fences)]])
     return [b for b in bounds.tolist() if b != fences[0]]  # no range before the first claim
+
+
+def _schema(run: FindingsRun) -> pa.Schema:
+    with _open(run.location) as source:
+        return pa.ipc.open_file(source).schema
 
 
 def _open(location: str):
@@ -156,8 +177,10 @@ class SortedFindings:
             self._close()
 
     def _range(self, k: int, columns: list[str]) -> tuple[pa.Table | None, pa.Array | None]:
-        """Range `k` of every run (in partition order) and the order that sorts it."""
+        """Range `k` of every run (in partition order), `columns` and the sort keys, and the
+        order that sorts it."""
         lo, hi = self.ranges[k]
+        columns = list(dict.fromkeys([*(key for key, _ in SORT_KEYS), *columns]))
         parts = [run_slice(r, lo, hi, columns) for r in self.runs]
         parts = [p for p in parts if p.num_rows]
         if not parts:
@@ -203,11 +226,25 @@ class SortedFindings:
             table, order = self._range(k, FINDING_COLUMNS)
             if table is None:
                 continue
+            table = table.select(FINDING_COLUMNS)
             columns, names = table.columns, table.column_names
             del table
             done = [decoded(columns.pop(0), order) for _ in range(len(names))]
             table = pa.Table.from_arrays(done, names=names)
             yield table.to_pandas(types_mapper=TEXT_TYPES.get, self_destruct=True)
+
+    def report_lines(self) -> pd.DataFrame:
+        """`REPORT_LINE_COLUMNS` of each line with findings, in report order (none when the
+        runs hold no payer)."""
+        frames = []
+        if self.runs and all(PAYER in _schema(r).names for r in self.runs):
+            for k in range(len(self.ranges)):
+                table, order = self._range(k, REPORT_LINE_COLUMNS)
+                if table is not None:
+                    frames.append(_first_of_each_line(table, order))
+        if not frames:
+            return empty_findings()[["claim_id", "line_number"]].assign(payer_type=NO_TEXT)
+        return pd.concat(frames, ignore_index=True)
 
     def frame(self) -> pd.DataFrame:
         """All the findings as one frame (`frames` concatenated)."""
@@ -220,6 +257,15 @@ class SortedFindings:
         """The rank of the most severe finding (`SEVERITY_RANK`), None without findings."""
         ranks = [SEVERITY_RANK[s] for s, n in self.severities.items() if n]
         return max(ranks) if ranks else None
+
+
+def _first_of_each_line(table: pa.Table, order: pa.Array | None) -> pd.DataFrame:
+    """`REPORT_LINE_COLUMNS` of a range's findings in `order`, one row per line."""
+    claim, line = in_order(table["claim_id"], order), in_order(table["line_number"], order)
+    payer = decoded(table[PAYER], order)
+    kept = pa.table({"claim_id": claim, "line_number": line, PAYER: payer})
+    kept = kept.filter(pa.array(first_of_lines(claim, line.to_numpy())))
+    return kept.to_pandas(types_mapper=TEXT_TYPES.get)
 
 
 def _tally_frame(frame: pd.DataFrame) -> pd.DataFrame:

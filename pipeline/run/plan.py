@@ -53,9 +53,10 @@ from claims_audit.ingest import (
 )
 from claims_audit.parsing import TEXT_TYPES
 from claims_audit.reference import Bundle
+from claims_audit.report.views import findings_with_payer
 from claims_audit.rules.common import RuleContext, repeated
 from claims_audit.rules.engine import RuleRun, empty_findings, run_rules
-from claims_audit.run.merge import FindingsRun, write_run
+from claims_audit.run.merge import REPORT_LINE_COLUMNS, FindingsRun, write_run
 from claims_audit.schemas.claims import IDENTIFIERS
 from claims_audit.summary import LineCounts
 from claims_audit.validate import combine_inputs, validate_frame
@@ -65,8 +66,7 @@ PARTITION_LINES = 500_000
 # lines per piece read by one task (Parquet row groups are joined up to this)
 PIECE_LINES = 500_000
 # what is kept of the audited lines: for the summary, their counts (`LineCounts`); for the
-# report, the payer of the lines of claims with findings (`AuditResult.lines`)
-REPORT_LINE_COLUMNS = ["claim_id", "line_number", "payer_type"]
+# report, the payer of the lines of claims with findings (`merge.REPORT_LINE_COLUMNS`)
 HELPER_COLUMNS = ["_file", "_phash"]
 _DICTIONARY = pa.dictionary(pa.int32(), pa.string())
 
@@ -589,9 +589,9 @@ def audit_partition(
     run_path: str,
 ) -> BatchResult:
     """Audit one partition: its lines (`read_partition`) through `audit_batch`, its findings
-    written to the local file `run_path` (`merge.write_run`; the result's `run`, its findings
-    frame left empty). `files`: the input paths by file index; `bundle`, `config`, `prior` as
-    for `audit_batch`."""
+    and their lines' payer written to the local file `run_path` (`merge.write_run`; the
+    result's `run`, its findings and report lines left empty). `files`: the input paths by
+    file index; `bundle`, `config`, `prior` as for `audit_batch`."""
     started = time.perf_counter()
     table = read_partition(slices, moved_out)
     if table is None:
@@ -604,8 +604,12 @@ def audit_partition(
     read = time.perf_counter() - started
     result = audit_batch(raw, bundle, config, prior)
     written = time.perf_counter()
-    result.run = write_run(result.ran.findings, run_path)
+    findings = result.ran.findings
+    if len(findings):  # the payer of each finding's line, which the reports show
+        findings = findings_with_payer(findings, result.report_lines)
+    result.run = write_run(findings, run_path)
     result.ran.findings = result.ran.findings.iloc[:0]
+    result.report_lines = result.report_lines.iloc[:0]  # in the run now
     result.seconds["read partition"] = read
     result.seconds["write findings"] = time.perf_counter() - written
     return result
