@@ -215,6 +215,13 @@ def test_cluster_many_partitions_s3_scratch(
         write_outputs(result, tmp_path / name, ("csv", "parquet"))
     for name in FINDINGS:
         assert (tmp_path / "dask" / name).read_bytes() == (tmp_path / "local" / name).read_bytes()
+    # the lines went once audited; the findings, read from S3 as they were written, wait there
+    # until the result is closed
+    left = {Path(k).name for k in fs.find(f"{root}/scratch")}
+    assert "probe" in left and all(n.startswith("findings-") for n in left - {"probe"})
+    got.close()
+    expected.close()  # the local engine's scratch directory, in the client's temp directory
+    fs.invalidate_cache()  # the listing above is cached
     assert fs.find(f"{root}/scratch") == []
     assert list(client_tmp.iterdir()) == []
 
