@@ -22,11 +22,14 @@ def thread_count() -> int:
     return max(1, pa.cpu_count())
 
 
-def ordered_ahead(fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
-    """`fn(x)` for each of `items`, in order, with up to `thread_count()` items computed ahead
-    on threads while the caller uses the earlier ones (at most that many results are held)."""
-    threads = thread_count()
-    if threads < 2:
+def ordered_ahead(
+    fn: Callable[[T], R], items: Iterable[T], ahead: int | None = None
+) -> Iterator[R]:
+    """`fn(x)` for each of `items`, in order, with up to `ahead` items (default
+    `thread_count()`) computed ahead on as many threads while the caller uses the earlier ones
+    (at most that many results are held). Where this process computes on one thread, in turn."""
+    threads = min(thread_count(), ahead or thread_count())
+    if thread_count() < 2:
         yield from (fn(x) for x in items)
         return
     with ThreadPoolExecutor(threads) as pool:

@@ -31,7 +31,7 @@ from claims_audit.summary import distinct_lines, first_of_lines
 from claims_audit.threads import ordered_ahead
 
 RUN_BATCH_ROWS = 4096  # findings per record batch of a run (a fence per batch)
-RANGE_ROWS = 1 << 20  # findings of all runs merged at once (about)
+RANGE_ROWS = 1 << 18  # findings of all runs merged at once (about)
 # findings columns of a handful of values (one per rule, or per code): dictionaries in the runs,
 # each distinct text stored once (about half the bytes of the findings: the citation and rule
 # name alone are a third). Not the sort keys (Arrow sorts no dictionary).
@@ -195,14 +195,14 @@ class SortedFindings:
 
     def _ahead(self, fn, columns: list[str]) -> Iterator:
         """`fn(table, order)` of each range holding findings (its `columns`), in order, the
-        next ranges read and computed on threads while the caller uses one
-        (`threads.ordered_ahead`)."""
+        next range read and computed on a thread while the caller uses one
+        (`threads.ordered_ahead`; one ahead: a range of decoded findings is some 400 MB)."""
 
         def of_range(k: int):
             table, order = self._range(k, columns)
             return None if table is None else fn(table, order)
 
-        for done in ordered_ahead(of_range, range(len(self.ranges))):
+        for done in ordered_ahead(of_range, range(len(self.ranges)), ahead=1):
             if done is not None:
                 yield done
 

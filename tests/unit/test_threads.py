@@ -42,3 +42,18 @@ def test_an_error_in_a_thread_reaches_the_caller(threads):
 
     with pytest.raises(ValueError, match="five"):
         list(ordered_ahead(work, range(10)))
+
+
+@pytest.mark.parametrize("threads", [4], indirect=True)
+def test_ordered_ahead_computes_at_most_ahead_items_beyond_the_caller(threads):
+    started = []
+
+    def work(x):
+        started.append(x)
+        return x
+
+    seen = []
+    for value in ordered_ahead(work, range(12), ahead=1):
+        seen.append(value)
+        assert len(started) <= len(seen) + 1  # one ahead, whatever the threads
+    assert seen == list(range(12))
