@@ -83,6 +83,9 @@ class AuditResult:
     def __enter__(self) -> AuditResult:
         return self
 
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     def __deepcopy__(self, memo: dict) -> AuditResult:
         """A copy holds its findings in memory (the scratch area stays this result's)."""
         clone = object.__new__(AuditResult)
@@ -90,9 +93,6 @@ class AuditResult:
         state = {**self.__dict__, "_findings": self.findings, "_lines": self.lines, "_store": None}
         clone.__dict__.update(copy.deepcopy(state, memo))
         return clone
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     def exit_code(self, fail_on: str) -> int:
         """0 when nothing at or above `fail_on` was found, else 1 (`never`: always 0)."""
