@@ -120,11 +120,10 @@ def _schema(run: FindingsRun) -> pa.Schema:
 
 
 def _open(location: str):
-    return (
-        pa.memory_map(location)
-        if not storage.is_remote(location)
-        else (storage.open_input(location))
-    )
+    """A run's file: memory-mapped, or opened at its URL."""
+    if storage.is_remote(location):
+        return storage.open_input(location)
+    return pa.memory_map(location)
 
 
 def run_slice(run: FindingsRun, lo: str | None, hi: str | None, columns: list[str]) -> pa.Table:
@@ -157,8 +156,9 @@ def decoded(column: pa.ChunkedArray, order: pa.Array | None) -> pa.Array:
 
 class SortedFindings:
     """The run's findings in report order, held in the runs of the scratch area until read.
-    `tally()` (once, before the rest) reads the summary's columns; `frames()` the findings a
-    range at a time; `frame()` all at once. `close()` deletes the scratch area (also when the
+    `tally()` reads the summary's columns (and the severities `worst` needs); `frames()` the
+    findings a range at a time; `frame()` all at once; each range is sorted once, by whichever
+    reads it first. `close()` deletes the scratch area (also when the
     object is let go)."""
 
     def __init__(self, runs: list[FindingsRun], scratch: storage.Scratch | None = None):
